@@ -1,0 +1,78 @@
+// @ts-check
+import js from '@eslint/js';
+import tseslint from 'typescript-eslint';
+
+/**
+ * Dependency direction (docs/architecture.md): core ← providers, store ← auth ← gateway ← server;
+ * core, store, auth ← ops ← api, cli. A layer may not import a layer that sits above it.
+ * Expressed as forbidden import patterns per folder so a violation is a lint error, not a warning.
+ */
+const layers = {
+  core: ['providers', 'store', 'auth', 'gateway', 'ops', 'api', 'cli', 'server'],
+  providers: ['store', 'auth', 'gateway', 'ops', 'api', 'cli', 'server'],
+  store: ['providers', 'auth', 'gateway', 'ops', 'api', 'cli', 'server'],
+  auth: ['providers', 'gateway', 'ops', 'api', 'cli', 'server'],
+  gateway: ['ops', 'api', 'cli', 'server'],
+  ops: ['providers', 'gateway', 'api', 'cli', 'server'],
+  api: ['store', 'providers', 'gateway', 'cli', 'server'],
+  cli: ['store', 'providers', 'auth', 'gateway', 'api'],
+  server: ['cli'],
+};
+const ioModules = [
+  'node:*',
+  'fs',
+  'http',
+  'net',
+  'pg',
+  'better-sqlite3',
+  'kysely',
+  'undici',
+  'fastify',
+  'pino',
+];
+
+const layerRules = Object.entries(layers).map(([layer, forbidden]) => ({
+  files: [`src/${layer}/**/*.ts`],
+  rules: {
+    'no-restricted-imports': [
+      'error',
+      {
+        patterns: [
+          {
+            group: forbidden.flatMap((f) => [`../${f}/*`, `../../${f}/*`, `../${f}`, `../../${f}`]),
+            message: `src/${layer} may not import ${forbidden.join(', ')} (dependency direction, docs/architecture.md).`,
+          },
+          ...(layer === 'core'
+            ? [{ group: ioModules, message: 'src/core is pure: no I/O modules or drivers.' }]
+            : []),
+        ],
+      },
+    ],
+  },
+}));
+
+export default tseslint.config(
+  { ignores: ['dist/**', 'node_modules/**', '.firebreak/**', 'coverage/**'] },
+  js.configs.recommended,
+  ...tseslint.configs.strictTypeChecked,
+  {
+    languageOptions: {
+      parserOptions: {
+        projectService: { allowDefaultProject: ['*.js', 'bin/*.js', 'bench/*.js'] },
+        tsconfigRootDir: import.meta.dirname,
+      },
+    },
+    rules: {
+      '@typescript-eslint/restrict-template-expressions': ['error', { allowNumber: true }],
+      '@typescript-eslint/no-confusing-void-expression': 'off',
+      // `const { dropped: _dropped, ...rest } = x` is how we omit fields.
+      '@typescript-eslint/no-unused-vars': ['error', { varsIgnorePattern: '^_', argsIgnorePattern: '^_' }],
+    },
+  },
+  {
+    files: ['**/*.js'],
+    ...tseslint.configs.disableTypeChecked,
+    languageOptions: { globals: { console: 'readonly', process: 'readonly', URL: 'readonly' } },
+  },
+  ...layerRules,
+);

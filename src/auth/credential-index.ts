@@ -1,0 +1,76 @@
+import type { FirebreakConfig, Role } from '../core/config.js';
+import type { CredentialStore } from '../store/port.js';
+import { hashSecret, sameDigest } from './secrets.js';
+
+export interface GatewayPrincipal {
+  readonly app: string;
+  readonly env: string;
+  readonly name: string;
+}
+
+export interface TokenPrincipal {
+  readonly name: string;
+  readonly role: Role;
+}
+
+interface Entry {
+  readonly hash: string;
+  readonly gateway?: GatewayPrincipal;
+  readonly token?: TokenPrincipal;
+}
+
+/**
+ * Every gateway key and API token, by digest: from firebreak.yaml (plain or pre-hashed) and from the
+ * store (created by `firebreak keys create` or on first start). The presented secret is hashed and looked
+ * up by digest, then compared in constant time. A miss triggers at most one reload a second, so keys
+ * created by another process start working without a restart.
+ */
+export class CredentialIndex {
+  private entries = new Map<string, Entry>();
+  private lastReload = 0;
+
+  constructor(
+    private readonly config: FirebreakConfig,
+    private readonly store: CredentialStore,
+    private readonly now: () => number = Date.now,
+  ) {}
+
+  async reload(): Promise<void> {
+    const next = new Map<string, Entry>();
+    for (const k of this.config.keys) {
+      const hash = k.sha256 ?? hashSecret(k.key ?? '');
+      next.set(hash, { hash, gateway: { app: k.app, env: k.env, name: k.name ?? `${k.app}/${k.env}` } });
+    }
+    for (const t of this.config.tokens) {
+      const hash = t.sha256 ?? hashSecret(t.key ?? '');
+      next.set(hash, { hash, token: { name: t.name, role: t.role } });
+    }
+    for (const row of await this.store.list()) {
+      if (row.kind === 'gateway' && row.app !== null && row.env !== null)
+        next.set(row.hash, { hash: row.hash, gateway: { app: row.app, env: row.env, name: row.name } });
+      else if (row.kind === 'token' && row.role !== null)
+        next.set(row.hash, { hash: row.hash, token: { name: row.name, role: row.role } });
+    }
+    this.entries = next;
+    this.lastReload = this.now();
+  }
+
+  async gateway(secret: string): Promise<GatewayPrincipal | undefined> {
+    return (await this.find(secret))?.gateway;
+  }
+
+  async token(secret: string): Promise<TokenPrincipal | undefined> {
+    return (await this.find(secret))?.token;
+  }
+
+  private async find(secret: string): Promise<Entry | undefined> {
+    if (secret.length === 0 || secret.length > 512) return undefined;
+    const hash = hashSecret(secret);
+    let entry = this.entries.get(hash);
+    if (!entry && this.now() - this.lastReload > 1_000) {
+      await this.reload().catch(() => undefined);
+      entry = this.entries.get(hash);
+    }
+    return entry && sameDigest(entry.hash, hash) ? entry : undefined;
+  }
+}

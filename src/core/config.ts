@@ -1,0 +1,128 @@
+import { z } from 'zod';
+import { simulatorConfigSchema } from './simulator-rules.js';
+
+/**
+ * firebreak.yaml, validated once at the edge (server/config-load.ts reads the file and interpolates
+ * `${ENV}` references; this module only knows shapes and defaults).
+ */
+const name = z.string().regex(/^[a-z0-9][a-z0-9_-]{0,62}$/, 'use lower-case letters, digits, - and _');
+
+const openAiCompatibleSchema = z.strictObject({
+  type: z.literal('openai-compatible'),
+  /** e.g. https://api.openai.com/v1, http://127.0.0.1:11434/v1 (Ollama), http://vllm:8000/v1 */
+  baseUrl: z.url(),
+  apiKey: z.string().optional(),
+  timeoutMs: z.number().int().min(1).optional(),
+  /** Extra headers sent upstream (e.g. an organisation id). */
+  headers: z.record(z.string(), z.string()).default({}),
+});
+
+const anthropicSchema = z.strictObject({
+  type: z.literal('anthropic'),
+  baseUrl: z.url().default('https://api.anthropic.com'),
+  apiKey: z.string().optional(),
+  version: z.string().default('2023-06-01'),
+  timeoutMs: z.number().int().min(1).optional(),
+  /** Anthropic requires max_tokens; used when the client did not send one. */
+  defaultMaxTokens: z.number().int().min(1).default(1024),
+});
+
+export const providerConfigSchema = z.discriminatedUnion('type', [
+  openAiCompatibleSchema,
+  anthropicSchema,
+  simulatorConfigSchema,
+]);
+
+const modelSchema = z.strictObject({
+  /** What clients send as `model`. */
+  name: z.string().min(1),
+  provider: name,
+  /** The upstream's name for it (defaults to `name`). */
+  model: z.string().min(1).optional(),
+});
+
+const appSchema = z.strictObject({
+  environments: z.array(name).min(1).default(['dev']),
+  /** Models this app may use (names from `models`, or `provider/model`); empty means any configured one. */
+  models: z.array(z.string().min(1)).default([]),
+  description: z.string().optional(),
+});
+
+/** A secret is given as plain text (usually `${ENV_VAR}`) or as its SHA-256 hex digest. */
+const secretFields = {
+  key: z.string().min(16, 'keys must be at least 16 characters').optional(),
+  sha256: z
+    .string()
+    .regex(/^[0-9a-f]{64}$/, 'a lower-case hex SHA-256 digest')
+    .optional(),
+};
+
+const keySchema = z
+  .strictObject({ ...secretFields, app: name, env: name, name: z.string().optional() })
+  .refine((k) => (k.key === undefined) !== (k.sha256 === undefined), 'give exactly one of key or sha256');
+
+export const roles = ['viewer', 'responder', 'commander', 'admin'] as const;
+export type Role = (typeof roles)[number];
+
+const tokenSchema = z
+  .strictObject({ ...secretFields, role: z.enum(roles), name: z.string().min(1) })
+  .refine((k) => (k.key === undefined) !== (k.sha256 === undefined), 'give exactly one of key or sha256');
+
+export const configSchema = z
+  .strictObject({
+    server: z
+      .strictObject({
+        host: z.string().default('127.0.0.1'),
+        port: z.number().int().min(0).max(65535).default(7070),
+        /** Largest request body accepted, in bytes. */
+        bodyLimitBytes: z
+          .number()
+          .int()
+          .min(1024)
+          .default(10 * 1024 * 1024),
+        /** Upstream timeout when a provider does not set its own. */
+        upstreamTimeoutMs: z.number().int().min(1).default(120_000),
+        logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+      })
+      .prefault({}),
+    database: z.strictObject({ url: z.string().default('sqlite:.firebreak/firebreak.db') }).prefault({}),
+    recording: z
+      .strictObject({
+        /** Traces held in memory while the store is slow or down; beyond this they are dropped and counted. */
+        bufferLimit: z.number().int().min(1).default(50_000),
+        batchSize: z.number().int().min(1).max(5_000).default(500),
+        flushIntervalMs: z.number().int().min(1).default(100),
+        /** Redact secrets and PII in stored traces (on by default; turning it off is logged loudly). */
+        redact: z.boolean().default(true),
+      })
+      .prefault({}),
+    providers: z.record(name, providerConfigSchema).default({}),
+    models: z.array(modelSchema).default([]),
+    apps: z.record(name, appSchema).default({}),
+    keys: z.array(keySchema).default([]),
+    tokens: z.array(tokenSchema).default([]),
+  })
+  .superRefine((cfg, ctx) => {
+    cfg.models.forEach((m, i) => {
+      if (!(m.provider in cfg.providers))
+        ctx.addIssue({
+          code: 'custom',
+          path: ['models', i, 'provider'],
+          message: `unknown provider "${m.provider}"`,
+        });
+    });
+    cfg.keys.forEach((k, i) => {
+      const app = cfg.apps[k.app];
+      if (!app) ctx.addIssue({ code: 'custom', path: ['keys', i, 'app'], message: `unknown app "${k.app}"` });
+      else if (!app.environments.includes(k.env))
+        ctx.addIssue({
+          code: 'custom',
+          path: ['keys', i, 'env'],
+          message: `app "${k.app}" has no environment "${k.env}" (has ${app.environments.join(', ')})`,
+        });
+    });
+  });
+
+export type FirebreakConfig = z.infer<typeof configSchema>;
+export type ProviderConfig = z.infer<typeof providerConfigSchema>;
+export type AppConfig = z.infer<typeof appSchema>;

@@ -1,0 +1,85 @@
+import type { ErrorCode } from './errors.js';
+import type { RetrievedDocument, ToolCall } from './chat.js';
+
+/** One request through the gateway, as recorded. Content lives in `body`; the columns are what we filter by. */
+export type TraceStatus = 'ok' | 'blocked' | 'safe_mode' | 'error';
+export const traceStatuses: readonly TraceStatus[] = ['ok', 'blocked', 'safe_mode', 'error'];
+
+export type Endpoint = 'chat.completions' | 'messages' | 'embeddings';
+
+export interface TraceBody {
+  /** The request as the client sent it, minus `firebreak` and transport fields, redacted. */
+  readonly request: unknown;
+  readonly retrieved: readonly RetrievedDocument[];
+  /** The canonical response (text and tool calls per choice), redacted. */
+  readonly response: unknown;
+  readonly toolCalls: readonly ToolCall[];
+  readonly toolResults: readonly { readonly toolCallId: string; readonly content: string }[];
+  readonly error?: { readonly code: ErrorCode; readonly message: string };
+  /** The W3C trace id forwarded upstream in `traceparent`, when it differs from `traceId`. */
+  readonly w3cTraceId?: string;
+}
+
+export interface TraceRecord {
+  readonly id: string;
+  readonly traceId: string;
+  /** Epoch milliseconds when the request arrived. */
+  readonly ts: number;
+  readonly app: string;
+  readonly env: string;
+  readonly userId: string | null;
+  readonly tenantId: string | null;
+  readonly sessionId: string | null;
+  readonly endpoint: Endpoint;
+  readonly model: string | null;
+  readonly provider: string | null;
+  readonly release: string;
+  readonly deployment: string | null;
+  readonly status: TraceStatus;
+  readonly httpStatus: number;
+  readonly errorCode: ErrorCode | null;
+  readonly stream: boolean;
+  readonly latencyMs: number;
+  readonly upstreamMs: number | null;
+  readonly overheadMs: number;
+  readonly ttftMs: number | null;
+  readonly promptTokens: number | null;
+  readonly completionTokens: number | null;
+  readonly body: TraceBody;
+}
+
+export interface TraceFilter {
+  readonly app?: string;
+  readonly env?: string;
+  readonly userId?: string;
+  readonly tenantId?: string;
+  readonly status?: TraceStatus;
+  readonly model?: string;
+  readonly traceId?: string;
+  /** Epoch ms, inclusive. */
+  readonly since?: number;
+  /** Epoch ms, exclusive. */
+  readonly until?: number;
+}
+
+export interface TracePageRequest extends TraceFilter {
+  readonly limit: number;
+  readonly cursor?: TraceCursor;
+}
+
+export interface TraceCursor {
+  readonly ts: number;
+  readonly id: string;
+}
+
+export function encodeCursor(c: TraceCursor): string {
+  return Buffer.from(`${c.ts}:${c.id}`, 'utf8').toString('base64url');
+}
+
+/** Returns undefined for anything that is not a cursor we issued. */
+export function decodeCursor(text: string): TraceCursor | undefined {
+  const raw = Buffer.from(text, 'base64url').toString('utf8');
+  const m = /^(\d{1,16}):([A-Za-z0-9_-]{1,64})$/.exec(raw);
+  if (!m?.[1] || !m[2]) return undefined;
+  return { ts: Number(m[1]), id: m[2] };
+}

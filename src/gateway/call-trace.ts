@@ -1,0 +1,110 @@
+import { performance } from 'node:perf_hooks';
+import type { ChatMessage, ChatResponse, Choice, RetrievedDocument } from '../core/chat.js';
+import { messageText } from '../core/chat.js';
+import type { FirebreakError } from '../core/errors.js';
+import type { Endpoint, TraceRecord, TraceStatus } from '../core/trace.js';
+import type { GatewayPrincipal } from '../auth/credential-index.js';
+import type { RequestIdentity } from './request-identity.js';
+import { newTraceRowId } from './request-identity.js';
+
+/**
+ * Collects what one gateway call did, then hands a finished TraceRecord to the recorder. Timing: the
+ * upstream share is measured around the provider call, everything else is gateway overhead.
+ */
+export class CallTrace {
+  readonly id = newTraceRowId();
+  readonly ts = Date.now();
+  private readonly t0 = performance.now();
+  private upstreamStart = 0;
+  upstreamMs: number | null = null;
+  ttftMs: number | null = null;
+  model: string | null = null;
+  provider: string | null = null;
+
+  constructor(
+    readonly endpoint: Endpoint,
+    readonly principal: GatewayPrincipal,
+    readonly identity: RequestIdentity,
+    readonly release: string,
+  ) {}
+
+  elapsed(): number {
+    return performance.now() - this.t0;
+  }
+
+  upstreamStarted(): void {
+    this.upstreamStart = performance.now();
+  }
+
+  /** Time from sending upstream until it accepted (non-streaming: until the whole answer). */
+  upstreamAnswered(): void {
+    this.upstreamMs = performance.now() - this.upstreamStart;
+  }
+
+  firstToken(): void {
+    this.ttftMs ??= this.elapsed();
+  }
+
+  overheadMs(): number {
+    return Math.max(0, this.elapsed() - (this.upstreamMs ?? 0));
+  }
+
+  finish(args: {
+    status: TraceStatus;
+    httpStatus: number;
+    stream: boolean;
+    request: unknown;
+    retrieved?: readonly RetrievedDocument[];
+    messages?: readonly ChatMessage[];
+    response?: unknown;
+    choices?: readonly Choice[];
+    usage?: ChatResponse['usage'];
+    error?: FirebreakError;
+    overheadMs: number;
+  }): TraceRecord {
+    const toolResults = (args.messages ?? [])
+      .filter((m) => m.role === 'tool')
+      .map((m) => ({ toolCallId: m.toolCallId ?? '', content: messageText(m) }));
+    const toolCalls = (args.choices ?? []).flatMap((c) => c.toolCalls);
+    return {
+      id: this.id,
+      traceId: this.identity.traceId,
+      ts: this.ts,
+      app: this.principal.app,
+      env: this.principal.env,
+      userId: this.identity.userId,
+      tenantId: this.identity.tenantId,
+      sessionId: this.identity.sessionId,
+      endpoint: this.endpoint,
+      model: this.model,
+      provider: this.provider,
+      release: this.release,
+      deployment: null,
+      status: args.status,
+      httpStatus: args.httpStatus,
+      errorCode: args.error?.code ?? null,
+      stream: args.stream,
+      latencyMs: round(this.elapsed()),
+      upstreamMs: this.upstreamMs === null ? null : round(this.upstreamMs),
+      overheadMs: round(args.overheadMs),
+      ttftMs: this.ttftMs === null ? null : round(this.ttftMs),
+      promptTokens: args.usage?.promptTokens ?? null,
+      completionTokens: args.usage?.completionTokens ?? null,
+      body: {
+        request: args.request,
+        retrieved: args.retrieved ?? [],
+        response: args.response ?? null,
+        toolCalls,
+        toolResults,
+        ...(args.error ? { error: { code: args.error.code, message: args.error.message } } : {}),
+        ...(this.identity.w3cTraceId !== this.identity.traceId
+          ? { w3cTraceId: this.identity.w3cTraceId }
+          : {}),
+      },
+    };
+  }
+}
+
+function round(ms: number): number {
+  return Math.round(ms * 1000) / 1000;
+}

@@ -1,0 +1,14 @@
+import type { FastifyBaseLogger } from 'fastify';
+import type { FirebreakConfig } from '../core/config.js';
+import type { CredentialIndex } from '../auth/credential-index.js';
+import type { ModelRouter } from './model-router.js';
+import type { TraceRecorder } from './recorder.js';
+
+/** What the gateway routes need, built once by buildApp. */
+export interface GatewayContext {
+  readonly config: FirebreakConfig;
+  readonly router: ModelRouter;
+  readonly credentials: CredentialIndex;
+  readonly recorder: TraceRecorder;
+  readonly log: FastifyBaseLogger;
+}

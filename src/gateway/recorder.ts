@@ -1,0 +1,146 @@
+import { redactDeep } from '../core/redact.js';
+import type { TraceBody, TraceRecord } from '../core/trace.js';
+import type { TraceStore } from '../store/port.js';
+
+export interface RecorderOptions {
+  readonly bufferLimit: number;
+  readonly batchSize: number;
+  readonly flushIntervalMs: number;
+  readonly redact: boolean;
+}
+
+export interface RecorderStats {
+  readonly pending: number;
+  readonly written: number;
+  readonly dropped: number;
+  readonly storeHealthy: boolean;
+  readonly lastError: string | null;
+}
+
+interface Log {
+  warn(obj: object, msg: string): void;
+  info(obj: object, msg: string): void;
+}
+
+/**
+ * Writes traces in batches off the request path. `record()` only appends to a bounded in-memory buffer.
+ * When the store fails, the batch stays at the head of the buffer and is retried with backoff, so traces
+ * survive store outages; only when the buffer is full are new traces dropped, and counted.
+ */
+export class TraceRecorder {
+  private buffer: TraceRecord[] = [];
+  private written = 0;
+  private dropped = 0;
+  private failures = 0;
+  private lastError: string | null = null;
+  private timer: NodeJS.Timeout | undefined;
+  private flushing: Promise<void> | undefined;
+  private stopped = false;
+
+  constructor(
+    private readonly store: TraceStore,
+    private readonly options: RecorderOptions,
+    private readonly log: Log,
+  ) {}
+
+  record(trace: TraceRecord): void {
+    if (this.buffer.length >= this.options.bufferLimit) {
+      this.dropped += 1;
+      if (this.dropped === 1 || this.dropped % 1000 === 0)
+        this.log.warn(
+          { dropped: this.dropped, bufferLimit: this.options.bufferLimit },
+          'trace buffer full: dropping traces',
+        );
+      return;
+    }
+    this.buffer.push(trace);
+  }
+
+  start(): void {
+    this.stopped = false;
+    this.schedule(this.options.flushIntervalMs);
+  }
+
+  stats(): RecorderStats {
+    return {
+      pending: this.buffer.length,
+      written: this.written,
+      dropped: this.dropped,
+      storeHealthy: this.failures === 0,
+      lastError: this.lastError,
+    };
+  }
+
+  /** Flushes until the buffer is empty or the deadline passes; returns how many traces are left unwritten. */
+  async drain(deadlineMs: number): Promise<number> {
+    this.stopped = true;
+    clearTimeout(this.timer);
+    const end = Date.now() + deadlineMs;
+    while (this.buffer.length > 0 && Date.now() < end) {
+      const ok = await this.flushOnce();
+      if (!ok) await new Promise((r) => setTimeout(r, Math.min(200, Math.max(0, end - Date.now()))));
+    }
+    return this.buffer.length;
+  }
+
+  private schedule(ms: number): void {
+    if (this.stopped) return;
+    this.timer = setTimeout(() => {
+      void this.flushOnce().then((ok) => {
+        // Back off while the store is failing (up to 5 s); go straight on while there is a backlog.
+        const next = ok
+          ? this.buffer.length >= this.options.batchSize
+            ? 0
+            : this.options.flushIntervalMs
+          : Math.min(5_000, 100 * 2 ** Math.min(this.failures, 6));
+        this.schedule(next);
+      });
+    }, ms);
+    this.timer.unref();
+  }
+
+  private flushOnce(): Promise<boolean> {
+    if (this.buffer.length === 0) return Promise.resolve(true);
+    if (this.flushing) return this.flushing.then(() => true);
+    const batch = this.buffer.slice(0, this.options.batchSize).map((t) => this.prepare(t));
+    let ok = true;
+    this.flushing = this.store.insertBatch(batch).then(
+      () => {
+        // Entries are removed only once written, so a failed batch is retried, never lost.
+        this.buffer.splice(0, batch.length);
+        this.written += batch.length;
+        if (this.failures > 0)
+          this.log.info(
+            { pending: this.buffer.length, failures: this.failures },
+            'trace store reachable again',
+          );
+        this.failures = 0;
+      },
+      (error: unknown) => {
+        ok = false;
+        this.failures += 1;
+        this.lastError = error instanceof Error ? error.message : String(error);
+        // Keep the redacted form so a retried batch is not redacted twice.
+        this.buffer.splice(0, batch.length, ...batch);
+        if (this.failures === 1)
+          this.log.warn(
+            { err: this.lastError, pending: this.buffer.length },
+            'trace store unavailable: buffering traces',
+          );
+      },
+    );
+    return this.flushing.then(() => {
+      this.flushing = undefined;
+      return ok;
+    });
+  }
+
+  private prepare(t: TraceRecord): TraceRecord {
+    if (!this.options.redact || redacted.has(t)) return t;
+    const out = { ...t, body: redactDeep(t.body) as TraceBody };
+    redacted.add(out);
+    return out;
+  }
+}
+
+const redacted = new WeakSet<TraceRecord>();

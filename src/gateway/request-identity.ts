@@ -1,0 +1,57 @@
+import { randomBytes } from 'node:crypto';
+import type { IncomingHttpHeaders } from 'node:http';
+import { FirebreakError } from '../core/errors.js';
+import { formatTraceparent, isValidTraceId, parseTraceparent, w3cTraceIdFor } from '../core/trace-id.js';
+
+export interface RequestIdentity {
+  readonly traceId: string;
+  /** W3C trace id forwarded upstream (equal to traceId when that already is one). */
+  readonly w3cTraceId: string;
+  /** `traceparent` to send upstream: same trace, a new span for the gateway's call. */
+  readonly upstreamTraceparent: string;
+  readonly userId: string | null;
+  readonly tenantId: string | null;
+  readonly sessionId: string | null;
+}
+
+const hex = (bytes: number) => randomBytes(bytes).toString('hex');
+
+function header(headers: IncomingHttpHeaders, name: string): string | undefined {
+  const v = headers[name];
+  return Array.isArray(v) ? v[0] : v;
+}
+
+function identifier(headers: IncomingHttpHeaders, name: string): string | null {
+  const v = header(headers, name);
+  if (v === undefined || v === '') return null;
+  if (v.length > 256)
+    throw new FirebreakError('validation_failed', `${name} is longer than 256 characters`, { path: name });
+  return v;
+}
+
+/** Trace id and who the call is for, from the request headers. */
+export function identify(headers: IncomingHttpHeaders): RequestIdentity {
+  const explicit = header(headers, 'x-ai-trace-id');
+  if (explicit !== undefined && !isValidTraceId(explicit))
+    throw new FirebreakError(
+      'validation_failed',
+      'X-AI-Trace-Id must be 1-128 characters of letters, digits, ".", "_", ":" or "-"',
+      { path: 'X-AI-Trace-Id' },
+    );
+  const parent = parseTraceparent(header(headers, 'traceparent'));
+  const traceId = explicit ?? parent?.traceId ?? hex(16);
+  const w3cTraceId =
+    parent && explicit === undefined ? parent.traceId : w3cTraceIdFor(traceId, () => hex(16));
+  return {
+    traceId,
+    w3cTraceId,
+    upstreamTraceparent: formatTraceparent(w3cTraceId, hex(8), parent?.flags ?? '01'),
+    userId: identifier(headers, 'x-firebreak-user'),
+    tenantId: identifier(headers, 'x-firebreak-tenant'),
+    sessionId: identifier(headers, 'x-firebreak-session'),
+  };
+}
+
+export function newTraceRowId(): string {
+  return `tr_${Date.now().toString(36)}${hex(6)}`;
+}

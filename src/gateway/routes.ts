@@ -1,0 +1,83 @@
+import type { FastifyInstance, FastifyRequest } from 'fastify';
+import { toFirebreakError } from '../core/error-mapping.js';
+import { FirebreakError } from '../core/errors.js';
+import { parseAnthropic } from '../core/wire/anthropic-request.js';
+import { parseOpenAiChat } from '../core/wire/openai-request.js';
+import type { GatewayPrincipal } from '../auth/credential-index.js';
+import { runChat } from './chat-pipeline.js';
+import { runEmbeddings } from './embeddings.js';
+import type { GatewayContext } from './gateway-context.js';
+import { anthropicSurface, openAiSurface, type Surface } from './surface.js';
+
+declare module 'fastify' {
+  interface FastifyRequest {
+    gatewayPrincipal: GatewayPrincipal | null;
+  }
+}
+
+function surfaceFor(url: string): Surface {
+  return url.startsWith('/v1/messages') ? anthropicSurface : openAiSurface;
+}
+
+function presentedKey(req: FastifyRequest): string | undefined {
+  const auth = req.headers.authorization;
+  if (auth !== undefined) return /^Bearer\s+(.+)$/i.exec(auth)?.[1]?.trim();
+  const key = req.headers['x-api-key'];
+  return Array.isArray(key) ? key[0] : key;
+}
+
+function principalOf(req: FastifyRequest): GatewayPrincipal {
+  if (!req.gatewayPrincipal) throw new FirebreakError('unauthenticated', 'missing gateway key');
+  return req.gatewayPrincipal;
+}
+
+/** The data plane: OpenAI- and Anthropic-compatible routes under /v1, answering errors in each one's format. */
+export function registerGatewayRoutes(app: FastifyInstance, ctx: GatewayContext): void {
+  app.decorateRequest('gatewayPrincipal', null);
+
+  app.addHook('onRequest', async (req) => {
+    const key = presentedKey(req);
+    if (key === undefined || key === '')
+      throw new FirebreakError(
+        'unauthenticated',
+        'missing gateway key: send "Authorization: Bearer <key>" (OpenAI clients) or "x-api-key: <key>" (Anthropic clients)',
+      );
+    const principal = await ctx.credentials.gateway(key);
+    if (!principal) throw new FirebreakError('unauthenticated', 'invalid gateway key');
+    req.gatewayPrincipal = principal;
+  });
+
+  app.setErrorHandler((error, req, reply) => {
+    const err = toFirebreakError(error, ctx.config.server.bodyLimitBytes);
+    if (err.code === 'internal') req.log.error({ err: error }, 'unhandled error in gateway route');
+    return reply.code(err.status).send(surfaceFor(req.url).renderError(err));
+  });
+
+  app.setNotFoundHandler((req, reply) => {
+    const err = new FirebreakError(
+      'not_found',
+      `no route ${req.method} ${req.url.split('?')[0] ?? ''} (see GET /v1/models, POST /v1/chat/completions, POST /v1/messages, POST /v1/embeddings)`,
+    );
+    return reply.code(err.status).send(surfaceFor(req.url).renderError(err));
+  });
+
+  app.post('/chat/completions', (req, reply) =>
+    runChat(ctx, openAiSurface, req, reply, principalOf(req), parseOpenAiChat(req.body)),
+  );
+
+  app.post('/messages', (req, reply) =>
+    runChat(ctx, anthropicSurface, req, reply, principalOf(req), {
+      ...parseAnthropic(req.body),
+      includeUsage: false,
+    }),
+  );
+
+  app.post('/embeddings', (req, reply) => runEmbeddings(ctx, req, reply, principalOf(req)));
+
+  app.get('/models', (req) => ({
+    object: 'list',
+    data: ctx.router
+      .names(principalOf(req).app)
+      .map((id) => ({ id, object: 'model', created: 0, owned_by: 'firebreak' })),
+  }));
+}

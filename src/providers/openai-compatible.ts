@@ -1,0 +1,48 @@
+import type { ChatRequest, StreamEvent } from '../core/chat.js';
+import type { ProviderConfig } from '../core/config.js';
+import { fromOpenAiEmbedding, toOpenAiEmbeddingBody } from '../core/wire/openai-embeddings.js';
+import { toOpenAiChatBody } from '../core/wire/openai-request.js';
+import { fromOpenAiChunk, fromOpenAiResponse } from '../core/wire/openai-response.js';
+import type { CallContext, Provider } from './provider.js';
+import { postJson, readJson, readSse, type UpstreamCall } from './upstream-http.js';
+
+type Config = Extract<ProviderConfig, { type: 'openai-compatible' }>;
+
+/** Any server speaking the OpenAI API: OpenAI itself, Azure-style proxies, Ollama, vLLM, LM Studio… */
+export function openAiCompatibleProvider(name: string, config: Config): Provider {
+  const base = config.baseUrl.endsWith('/') ? config.baseUrl : `${config.baseUrl}/`;
+  const label = `provider "${name}"`;
+  const call = (path: string, body: unknown, ctx: CallContext): UpstreamCall => ({
+    url: new URL(path, base),
+    headers: {
+      ...config.headers,
+      ...(config.apiKey ? { authorization: `Bearer ${config.apiKey}` } : {}),
+      traceparent: ctx.traceparent,
+    },
+    body,
+    signal: ctx.signal,
+    timeoutMs: config.timeoutMs ?? ctx.timeoutMs,
+    label,
+  });
+
+  return {
+    name,
+    type: 'openai-compatible',
+    knownModels: [],
+    async chat(req, ctx) {
+      const c = call('chat/completions', toOpenAiChatBody(req), ctx);
+      return fromOpenAiResponse(await readJson(await postJson(c), c));
+    },
+    async stream(req: ChatRequest, ctx) {
+      const c = call('chat/completions', toOpenAiChatBody(req), ctx);
+      const res = await postJson(c);
+      return (async function* (): AsyncGenerator<StreamEvent> {
+        for await (const { data } of readSse(res, c)) yield* fromOpenAiChunk(data);
+      })();
+    },
+    async embed(req, ctx) {
+      const c = call('embeddings', toOpenAiEmbeddingBody(req), ctx);
+      return fromOpenAiEmbedding(await readJson(await postJson(c), c));
+    },
+  };
+}

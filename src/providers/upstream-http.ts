@@ -1,0 +1,209 @@
+import { createParser } from 'eventsource-parser';
+import { errors, Pool, type Dispatcher } from 'undici';
+import { FirebreakError } from '../core/errors.js';
+
+/**
+ * Upstream HTTP: pooled keep-alive connections (undici), timeouts, and the translation of every way an
+ * upstream can fail into one FirebreakError with a clear message.
+ */
+const pools = new Map<string, Pool>();
+
+function poolFor(origin: string): Pool {
+  let pool = pools.get(origin);
+  if (!pool) {
+    pool = new Pool(origin, { connections: 128, pipelining: 1, keepAliveTimeout: 30_000 });
+    pools.set(origin, pool);
+  }
+  return pool;
+}
+
+export async function closeUpstreamPools(): Promise<void> {
+  const all = [...pools.values()];
+  pools.clear();
+  await Promise.allSettled(all.map((p) => p.close()));
+}
+
+export interface UpstreamCall {
+  readonly url: URL;
+  readonly headers: Record<string, string>;
+  readonly body: unknown;
+  readonly signal: AbortSignal;
+  readonly timeoutMs: number;
+  /** Label used in error messages, e.g. `provider "openai"`. */
+  readonly label: string;
+}
+
+export interface UpstreamResponse {
+  readonly status: number;
+  readonly body: Dispatcher.ResponseData['body'];
+}
+
+/** Sends a JSON POST; resolves with a 2xx response, throws a FirebreakError for anything else. */
+export async function postJson(call: UpstreamCall): Promise<UpstreamResponse> {
+  const signal = AbortSignal.any([call.signal, AbortSignal.timeout(call.timeoutMs)]);
+  let res: Dispatcher.ResponseData;
+  try {
+    res = await poolFor(call.url.origin).request({
+      method: 'POST',
+      path: call.url.pathname + call.url.search,
+      headers: { 'content-type': 'application/json', accept: 'application/json', ...call.headers },
+      body: JSON.stringify(call.body),
+      signal,
+      headersTimeout: call.timeoutMs,
+      bodyTimeout: call.timeoutMs,
+    });
+  } catch (error) {
+    throw transportError(error, call);
+  }
+  if (res.statusCode >= 200 && res.statusCode < 300) return { status: res.statusCode, body: res.body };
+  const text = await res.body.text().catch(() => '');
+  throw statusError(res.statusCode, text, res.headers['retry-after'], call.label);
+}
+
+export async function readJson(res: UpstreamResponse, call: Pick<UpstreamCall, 'label'>): Promise<unknown> {
+  let text: string;
+  try {
+    text = await res.body.text();
+  } catch (error) {
+    throw transportError(error, call);
+  }
+  try {
+    return JSON.parse(text);
+  } catch {
+    throw new FirebreakError(
+      'upstream_bad_response',
+      `${call.label} answered with a body that is not JSON (${text.length} bytes, starting ${JSON.stringify(text.slice(0, 40))})`,
+    );
+  }
+}
+
+/** Server-sent events from the upstream body, parsed as JSON; `[DONE]` ends the stream. */
+export async function* readSse(
+  res: UpstreamResponse,
+  call: Pick<UpstreamCall, 'label'>,
+): AsyncGenerator<{ event: string | undefined; data: unknown }> {
+  const queue: { event: string | undefined; data: string }[] = [];
+  const parser = createParser({ onEvent: (e) => queue.push({ event: e.event, data: e.data }) });
+  let done = false;
+  try {
+    for await (const chunk of res.body) {
+      parser.feed(typeof chunk === 'string' ? chunk : (chunk as Buffer).toString('utf8'));
+      while (queue.length > 0) {
+        const e = queue.shift();
+        if (!e) break;
+        if (e.data === '[DONE]') {
+          done = true;
+          return;
+        }
+        let data: unknown;
+        try {
+          data = JSON.parse(e.data);
+        } catch {
+          throw new FirebreakError(
+            'upstream_bad_response',
+            `${call.label} sent a stream event that is not JSON: ${JSON.stringify(e.data.slice(0, 40))}`,
+          );
+        }
+        yield { event: e.event, data };
+      }
+    }
+  } catch (error) {
+    if (error instanceof FirebreakError) throw error;
+    throw new FirebreakError('upstream_error', `${call.label} stream broke midway: ${describe(error)}`);
+  } finally {
+    if (!done) res.body.destroy();
+  }
+}
+
+function describe(error: unknown): string {
+  if (error instanceof Error) {
+    const code = (error as { code?: unknown }).code;
+    return typeof code === 'string' ? `${error.message} (${code})` : error.message;
+  }
+  return String(error);
+}
+
+export function transportError(
+  error: unknown,
+  call: Pick<UpstreamCall, 'label'> & Partial<UpstreamCall>,
+): FirebreakError {
+  if (error instanceof FirebreakError) return error;
+  const name = error instanceof Error ? error.name : '';
+  if (
+    error instanceof errors.HeadersTimeoutError ||
+    error instanceof errors.BodyTimeoutError ||
+    name === 'TimeoutError'
+  )
+    return new FirebreakError(
+      'upstream_timeout',
+      `${call.label} did not answer within ${call.timeoutMs ?? '?'} ms`,
+    );
+  if (name === 'AbortError' || error instanceof errors.RequestAbortedError)
+    return new FirebreakError(
+      'upstream_error',
+      `the call to ${call.label} was cancelled (client disconnected)`,
+    );
+  const code = (error as { code?: unknown } | null)?.code;
+  if (code === 'ECONNREFUSED' || code === 'ENOTFOUND' || code === 'EAI_AGAIN' || code === 'EHOSTUNREACH')
+    return new FirebreakError(
+      'upstream_unavailable',
+      `${call.label} is unreachable at ${call.url?.origin ?? 'its base URL'}: ${describe(error)}`,
+    );
+  return new FirebreakError('upstream_error', `${call.label} failed: ${describe(error)}`);
+}
+
+function upstreamMessage(text: string): { message: string; type?: string } {
+  try {
+    const j = JSON.parse(text) as {
+      error?: { message?: unknown; type?: unknown } | string;
+      message?: unknown;
+    };
+    const e = j.error;
+    if (typeof e === 'string') return { message: e };
+    if (e && typeof e.message === 'string')
+      return { message: e.message, ...(typeof e.type === 'string' ? { type: e.type } : {}) };
+    if (typeof j.message === 'string') return { message: j.message };
+  } catch {
+    // not JSON: fall through to the raw text
+  }
+  return { message: text.slice(0, 200) || 'no body' };
+}
+
+export function statusError(
+  status: number,
+  text: string,
+  retryAfterHeader: string | string[] | undefined,
+  label: string,
+): FirebreakError {
+  const { message, type } = upstreamMessage(text);
+  const retryAfter = Array.isArray(retryAfterHeader) ? retryAfterHeader[0] : retryAfterHeader;
+  const base = {
+    upstreamStatus: status,
+    ...(retryAfter !== undefined ? { retryAfter } : {}),
+    ...(type !== undefined ? { upstreamType: type } : {}),
+  };
+  if (status === 429)
+    return new FirebreakError('upstream_rate_limited', `${label} is rate limiting: ${message}`, base);
+  if (status === 401 || status === 403)
+    // Not the client's key: ours for the upstream was refused. Never answer 401 for that.
+    return new FirebreakError(
+      'upstream_error',
+      `${label} refused the gateway's provider credentials (${status}): ${message}`,
+      base,
+    );
+  if (status >= 400 && status < 500)
+    // The upstream judged the request itself invalid: the client should see that, with its status.
+    return new FirebreakError(
+      'upstream_error',
+      `${label} rejected the request (${status}): ${message}`,
+      base,
+      status,
+    );
+  if (status === 503 || status === 529)
+    return new FirebreakError(
+      'upstream_unavailable',
+      `${label} is overloaded or unavailable (${status}): ${message}`,
+      base,
+    );
+  return new FirebreakError('upstream_error', `${label} failed with HTTP ${status}: ${message}`, base);
+}

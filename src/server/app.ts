@@ -1,0 +1,111 @@
+import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } from 'fastify';
+import sjson from 'secure-json-parse';
+import { registerApiRoutes } from '../api/routes.js';
+import { CredentialIndex } from '../auth/credential-index.js';
+import type { FirebreakConfig } from '../core/config.js';
+import { toFirebreakError } from '../core/error-mapping.js';
+import { FirebreakError } from '../core/errors.js';
+import { ModelRouter } from '../gateway/model-router.js';
+import { TraceRecorder } from '../gateway/recorder.js';
+import { registerGatewayRoutes } from '../gateway/routes.js';
+import { apiError } from '../api/routes.js';
+import { buildProviders } from '../providers/registry.js';
+import type { Store } from '../store/port.js';
+import type { OpsContext } from '../ops/context.js';
+import { registerHealthRoutes } from './health.js';
+
+export type ServerRole = 'all' | 'gateway' | 'control';
+
+export interface AppDeps {
+  readonly store: Store;
+  readonly logger: FastifyBaseLogger;
+  readonly role?: ServerRole;
+  readonly now?: () => number;
+}
+
+export interface FirebreakApp {
+  readonly app: FastifyInstance;
+  readonly recorder: TraceRecorder;
+  readonly ops: OpsContext;
+  /** Stops accepting requests, waits for in-flight ones, flushes pending traces. Does not close the store. */
+  close(flushDeadlineMs?: number): Promise<{ unflushed: number }>;
+}
+
+/**
+ * The app factory: everything wired, nothing listening (tests inject requests in-process or listen on
+ * an ephemeral port; server/serve.ts listens for real). Config is already parsed and validated.
+ */
+export async function buildApp(config: FirebreakConfig, deps: AppDeps): Promise<FirebreakApp> {
+  const role = deps.role ?? 'all';
+  const now = deps.now ?? Date.now;
+  const ops: OpsContext = { config, store: deps.store, now };
+  const credentials = new CredentialIndex(config, deps.store.credentials, now);
+  await credentials.reload();
+  const recorder = new TraceRecorder(deps.store.traces, config.recording, deps.logger);
+
+  const app = Fastify({
+    loggerInstance: deps.logger,
+    // Per-request log lines would cost the hot path; the trace store is the request log.
+    logController: new LogController({ disableRequestLogging: true }),
+    bodyLimit: config.server.bodyLimitBytes,
+    return503OnClosing: true,
+    forceCloseConnections: 'idle',
+  });
+
+  // Every body is parsed once, as JSON, whatever the content type (curl -d sends form-encoded), with
+  // prototype-poisoning keys refused and JSON.parse's own message (it says where the error is).
+  app.removeAllContentTypeParsers();
+  app.addContentTypeParser('*', { parseAs: 'string' }, (_req: unknown, text: string | Buffer) => {
+    if (typeof text !== 'string') text = text.toString('utf8');
+    if (text === '')
+      throw new FirebreakError('invalid_json', 'request body is empty; a JSON object is required');
+    try {
+      return sjson.parse(text, undefined, { protoAction: 'error', constructorAction: 'error' }) as unknown;
+    } catch (error) {
+      throw new FirebreakError(
+        'invalid_json',
+        `request body is not valid JSON: ${error instanceof Error ? error.message : String(error)}`,
+      );
+    }
+  });
+
+  app.setErrorHandler((error, _req, reply) => {
+    const err = toFirebreakError(error, config.server.bodyLimitBytes);
+    return reply.code(err.status).send(apiError(err));
+  });
+  app.setNotFoundHandler((req, reply) => {
+    const err = new FirebreakError('not_found', `no route ${req.method} ${req.url.split('?')[0] ?? ''}`);
+    return reply.code(err.status).send(apiError(err));
+  });
+
+  registerHealthRoutes(app, { role, store: deps.store, recorder });
+  if (role !== 'control') {
+    const router = new ModelRouter(config, buildProviders(config));
+    await app.register(
+      (v1) => registerGatewayRoutes(v1, { config, router, credentials, recorder, log: deps.logger }),
+      {
+        prefix: '/v1',
+      },
+    );
+  }
+  if (role !== 'gateway') {
+    await app.register(
+      (api) => registerApiRoutes(api, { ops, credentials, bodyLimitBytes: config.server.bodyLimitBytes }),
+      {
+        prefix: '/api',
+      },
+    );
+  }
+  await app.ready();
+  recorder.start();
+
+  return {
+    app,
+    recorder,
+    ops,
+    async close(flushDeadlineMs = 10_000) {
+      await app.close();
+      return { unflushed: await recorder.drain(flushDeadlineMs) };
+    },
+  };
+}

@@ -1,0 +1,27 @@
+import { Migrator, sql, type Kysely } from 'kysely';
+import { credentialQueries } from './credential-queries.js';
+import { migrationProvider } from './migrations.js';
+import type { Capabilities, Store } from './port.js';
+import type { Database } from './schema.js';
+import { traceQueries } from './trace-queries.js';
+
+/** Builds the Store over any Kysely instance; each dialect folder only knows how to connect. */
+export async function kyselyStore(db: Kysely<Database>, capabilities: Capabilities): Promise<Store> {
+  const { error, results } = await new Migrator({ db, provider: migrationProvider }).migrateToLatest();
+  if (error !== undefined) {
+    await db.destroy();
+    const failed = results?.find((r) => r.status === 'Error')?.migrationName ?? 'unknown';
+    throw new Error(
+      `database migration ${failed} failed: ${error instanceof Error ? error.message : JSON.stringify(error)}`,
+    );
+  }
+  return {
+    capabilities,
+    traces: traceQueries(db),
+    credentials: credentialQueries(db),
+    async ping() {
+      await sql`select 1`.execute(db);
+    },
+    close: () => db.destroy(),
+  };
+}
