@@ -12,6 +12,7 @@ export interface ParsedChat {
   readonly request: ChatRequest;
   readonly retrieved: readonly RetrievedDocument[];
   readonly includeUsage: boolean;
+  readonly endUser: string | undefined;
 }
 
 /**
@@ -27,7 +28,7 @@ export async function runChat(
   principal: GatewayPrincipal,
   parsed: ParsedChat,
 ): Promise<void> {
-  const identity = identify(req.headers);
+  const identity = identify(req.headers, parsed.endUser);
   const release = `${principal.app}@0`;
   const trace = new CallTrace(surface.endpoint, principal, identity, release);
   const clientModel = parsed.request.model;
@@ -57,12 +58,8 @@ export async function runChat(
     const route = ctx.router.resolve(clientModel, principal.app);
     trace.model = clientModel;
     trace.provider = route.provider.name;
-    const user = identity.userId ?? parsed.request.user;
-    const upstreamReq: ChatRequest = {
-      ...parsed.request,
-      model: route.upstreamModel,
-      ...(user !== undefined ? { user } : {}),
-    };
+    // The body goes upstream as the client wrote it (its `user`, if any); X-Firebreak-* headers stay here.
+    const upstreamReq: ChatRequest = { ...parsed.request, model: route.upstreamModel };
     const callCtx = {
       traceparent: identity.upstreamTraceparent,
       signal: abort.signal,

@@ -30,7 +30,7 @@ function identifier(headers: IncomingHttpHeaders, name: string): string | null {
 }
 
 /** Trace id and who the call is for, from the request headers. */
-export function identify(headers: IncomingHttpHeaders): RequestIdentity {
+export function identify(headers: IncomingHttpHeaders, bodyUser?: string): RequestIdentity {
   const explicit = header(headers, 'x-ai-trace-id');
   if (explicit !== undefined && !isValidTraceId(explicit))
     throw new FirebreakError(
@@ -46,7 +46,9 @@ export function identify(headers: IncomingHttpHeaders): RequestIdentity {
     traceId,
     w3cTraceId,
     upstreamTraceparent: formatTraceparent(w3cTraceId, hex(8), parent?.flags ?? '01'),
-    userId: identifier(headers, 'x-firebreak-user'),
+    userId:
+      identifier(headers, 'x-firebreak-user') ??
+      (bodyUser === undefined || bodyUser === '' ? null : bodyUser),
     tenantId: identifier(headers, 'x-firebreak-tenant'),
     sessionId: identifier(headers, 'x-firebreak-session'),
   };

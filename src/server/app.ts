@@ -55,17 +55,17 @@ export async function buildApp(config: FirebreakConfig, deps: AppDeps): Promise<
   // Every body is parsed once, as JSON, whatever the content type (curl -d sends form-encoded), with
   // prototype-poisoning keys refused and JSON.parse's own message (it says where the error is).
   app.removeAllContentTypeParsers();
-  app.addContentTypeParser('*', { parseAs: 'string' }, (_req: unknown, text: string | Buffer) => {
-    if (typeof text !== 'string') text = text.toString('utf8');
-    if (text === '')
-      throw new FirebreakError('invalid_json', 'request body is empty; a JSON object is required');
+  app.addContentTypeParser('*', { parseAs: 'string' }, (_req, body, done) => {
+    const text = typeof body === 'string' ? body : body.toString('utf8');
+    if (text === '') {
+      done(new FirebreakError('invalid_json', 'request body is empty; a JSON object is required'), undefined);
+      return;
+    }
     try {
-      return sjson.parse(text, undefined, { protoAction: 'error', constructorAction: 'error' }) as unknown;
+      done(null, sjson.parse(text, undefined, { protoAction: 'error', constructorAction: 'error' }));
     } catch (error) {
-      throw new FirebreakError(
-        'invalid_json',
-        `request body is not valid JSON: ${error instanceof Error ? error.message : String(error)}`,
-      );
+      const reason = error instanceof Error ? error.message : String(error);
+      done(new FirebreakError('invalid_json', `request body is not valid JSON: ${reason}`), undefined);
     }
   });
 

@@ -56,6 +56,8 @@ export const anthropicRequestSchema = z.looseObject({
 export interface ParsedAnthropic {
   readonly request: ChatRequest;
   readonly retrieved: RetrievedDocument[];
+  /** `metadata.user_id`. */
+  readonly endUser: string | undefined;
 }
 
 export function parseAnthropic(body: unknown): ParsedAnthropic {
@@ -119,7 +121,7 @@ export function parseAnthropic(body: unknown): ParsedAnthropic {
     ...(choice !== undefined ? { toolChoice: choice } : {}),
     ...(b.metadata?.user_id !== undefined ? { user: b.metadata.user_id } : {}),
   };
-  return { request, retrieved: retrievedOf(b.firebreak) };
+  return { request, retrieved: retrievedOf(b.firebreak), endUser: b.metadata?.user_id };
 }
 
 function blocksText(blocks: readonly Record<string, unknown>[]): string {

@@ -59,6 +59,7 @@ export const openAiChatRequestSchema = z.looseObject({
   tools: z.array(tool).max(128).optional(),
   tool_choice: toolChoice.optional(),
   user: z.string().max(256).optional(),
+  safety_identifier: z.string().max(256).optional(),
   firebreak: firebreakExtensionSchema,
 });
 
@@ -83,6 +84,8 @@ export interface ParsedOpenAiChat {
   readonly request: ChatRequest;
   readonly retrieved: RetrievedDocument[];
   readonly includeUsage: boolean;
+  /** The end user named in the body: OpenAI's newer `safety_identifier`, else `user`. */
+  readonly endUser: string | undefined;
 }
 
 export function parseOpenAiChat(body: unknown): ParsedOpenAiChat {
@@ -146,6 +149,7 @@ export function parseOpenAiChat(body: unknown): ParsedOpenAiChat {
     request,
     retrieved: retrievedOf(b.firebreak),
     includeUsage: b.stream_options?.include_usage === true,
+    endUser: b.safety_identifier ?? b.user,
   };
 }
 

@@ -1,0 +1,113 @@
+import type { AddressInfo } from 'node:net';
+import pino from 'pino';
+import { buildApp, type FirebreakApp, type ServerRole } from '../../src/server/app.js';
+import { parseConfig } from '../../src/server/config-load.js';
+import { openStore } from '../../src/store/open-store.js';
+import type { Store } from '../../src/store/port.js';
+import type { TraceRecord } from '../../src/core/trace.js';
+import { freshDatabaseUrl, type StoreKind } from './stores.js';
+
+export const GATEWAY_KEY = 'fbk_test_support_bot_prod_key_000';
+export const OTHER_APP_KEY = 'fbk_test_billing_bot_dev_key_0000';
+export const ADMIN_TOKEN = 'fbt_test_admin_token_00000000000';
+export const VIEWER_TOKEN = 'fbt_test_viewer_token_0000000000';
+
+/** The test configuration: simulator rules every suite can rely on, plus whatever a suite adds. */
+export function testConfigYaml(extra = ''): string {
+  return `
+server: { logLevel: silent, upstreamTimeoutMs: 2000 }
+recording: { flushIntervalMs: 20 }
+providers:
+  sim:
+    type: simulator
+    models: [sim-1, sim-2]
+    rules:
+      - name: refund
+        when: { contains: refund }
+        then: { reply: 'Refunds within 30 days.' }
+      - name: after-tool
+        when: { afterToolResult: true }
+        then: { reply: 'Tool said: {{toolResult}}' }
+      - name: weather
+        when: { contains: weather, hasTools: true }
+        then: { toolCalls: [{ name: get_weather, arguments: { city: Paris } }] }
+      - name: leak
+        when: { contains: leak }
+        then: { reply: 'Mail alice@example.com with card 4111 1111 1111 1111 and key sk-abcdefghijklmnopqrstuvwx' }
+      - name: e500
+        when: { contains: fail-500 }
+        then: { error: { status: 500, message: 'simulated crash' } }
+      - name: e429
+        when: { contains: fail-429 }
+        then: { error: { status: 429, message: 'slow down', retryAfter: 7 } }
+      - name: hang
+        when: { contains: fail-hang }
+        then: { fail: hang }
+      - name: malformed
+        when: { contains: fail-malformed }
+        then: { fail: malformed-json }
+      - name: cut
+        when: { contains: fail-cut }
+        then: { reply: 'one two three four five six', fail: cut-stream, cutAfterChunks: 2 }
+${extra}
+apps:
+  support-bot: { environments: [dev, prod] }
+  billing-bot: { environments: [dev] }
+keys:
+  - { key: ${GATEWAY_KEY}, app: support-bot, env: prod }
+  - { key: ${OTHER_APP_KEY}, app: billing-bot, env: dev }
+tokens:
+  - { key: ${ADMIN_TOKEN}, role: admin, name: test-admin }
+  - { key: ${VIEWER_TOKEN}, role: viewer, name: test-viewer }
+`;
+}
+
+export interface Running {
+  readonly url: string;
+  readonly fb: FirebreakApp;
+  readonly store: Store;
+  /** Waits until the recorder has written everything accepted so far. */
+  flushed(): Promise<void>;
+  /** Polls the store until `n` calls are recorded under the trace id. */
+  traceOf(traceId: string, n?: number): Promise<TraceRecord[]>;
+  close(): Promise<void>;
+}
+
+export async function startFirebreak(options: {
+  store: StoreKind | { url: string };
+  yaml?: string;
+  role?: ServerRole;
+}): Promise<Running> {
+  const config = parseConfig(options.yaml ?? testConfigYaml(), 'test config', {});
+  const url = typeof options.store === 'string' ? await freshDatabaseUrl(options.store) : options.store.url;
+  const store = await openStore(url);
+  const fb = await buildApp(config, {
+    store,
+    logger: pino({ level: 'silent' }),
+    role: options.role ?? 'all',
+  });
+  await fb.app.listen({ port: 0, host: '127.0.0.1' });
+  const { port } = fb.app.server.address() as AddressInfo;
+  const flushed = async () => {
+    for (let i = 0; i < 500 && fb.recorder.stats().pending > 0; i++)
+      await new Promise((r) => setTimeout(r, 10));
+  };
+  return {
+    url: `http://127.0.0.1:${port}`,
+    fb,
+    store,
+    flushed,
+    async traceOf(traceId, n = 1) {
+      for (let i = 0; i < 300; i++) {
+        const calls = await store.traces.getByTraceId(traceId);
+        if (calls.length >= n) return calls;
+        await new Promise((r) => setTimeout(r, 10));
+      }
+      throw new Error(`trace ${traceId} was not recorded (${n} call(s) expected)`);
+    },
+    async close() {
+      await fb.close(5_000);
+      await store.close();
+    },
+  };
+}
