@@ -15,6 +15,13 @@ declare module 'fastify' {
   }
 }
 
+const routeMethods: Readonly<Record<string, string>> = {
+  '/v1/chat/completions': 'POST',
+  '/v1/messages': 'POST',
+  '/v1/embeddings': 'POST',
+  '/v1/models': 'GET',
+};
+
 function surfaceFor(url: string): Surface {
   return url.startsWith('/v1/messages') ? anthropicSurface : openAiSurface;
 }
@@ -54,10 +61,15 @@ export function registerGatewayRoutes(app: FastifyInstance, ctx: GatewayContext)
   });
 
   app.setNotFoundHandler((req, reply) => {
-    const err = new FirebreakError(
-      'not_found',
-      `no route ${req.method} ${req.url.split('?')[0] ?? ''} (see GET /v1/models, POST /v1/chat/completions, POST /v1/messages, POST /v1/embeddings)`,
-    );
+    const path = req.url.split('?')[0] ?? '';
+    const method = routeMethods[path];
+    const err = method
+      ? new FirebreakError('method_not_allowed', `${path} takes ${method}, not ${req.method}`)
+      : new FirebreakError(
+          'not_found',
+          `no route ${req.method} ${path} (see GET /v1/models, POST /v1/chat/completions, POST /v1/messages, POST /v1/embeddings)`,
+        );
+    if (method) void reply.header('allow', method);
     return reply.code(err.status).send(surfaceFor(req.url).renderError(err));
   });
 

@@ -1,4 +1,10 @@
-import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } from 'fastify';
+import Fastify, {
+  LogController,
+  type FastifyBaseLogger,
+  type FastifyInstance,
+  type FastifyReply,
+  type FastifyRequest,
+} from 'fastify';
 import sjson from 'secure-json-parse';
 import { registerApiRoutes } from '../api/routes.js';
 import { CredentialIndex } from '../auth/credential-index.js';
@@ -9,10 +15,26 @@ import { ModelRouter } from '../gateway/model-router.js';
 import { TraceRecorder } from '../gateway/recorder.js';
 import { registerGatewayRoutes } from '../gateway/routes.js';
 import { apiError } from '../api/routes.js';
+import { renderAnthropicError } from '../core/wire/anthropic-response.js';
+import { renderOpenAiError } from '../core/wire/openai-response.js';
 import { buildProviders } from '../providers/registry.js';
 import type { Store } from '../store/port.js';
 import type { OpsContext } from '../ops/context.js';
 import { registerHealthRoutes } from './health.js';
+
+/** Nesting allowed in a request body: far beyond any real request (tool JSON schemas included). */
+const MAX_JSON_DEPTH = 128;
+
+/** Whether arrays/objects nest deeper than `max`, walked without recursion. */
+function nestedDeeperThan(value: unknown, max: number): boolean {
+  const stack: { v: unknown; depth: number }[] = [{ v: value, depth: 1 }];
+  for (let top = stack.pop(); top !== undefined; top = stack.pop()) {
+    if (top.v === null || typeof top.v !== 'object') continue;
+    if (top.depth > max) return true;
+    for (const child of Object.values(top.v)) stack.push({ v: child, depth: top.depth + 1 });
+  }
+  return false;
+}
 
 export type ServerRole = 'all' | 'gateway' | 'control';
 
@@ -48,6 +70,20 @@ export async function buildApp(config: FirebreakConfig, deps: AppDeps): Promise<
     // Per-request log lines would cost the hot path; the trace store is the request log.
     logController: new LogController({ disableRequestLogging: true }),
     bodyLimit: config.server.bodyLimitBytes,
+    // Trace ids are up to 128 characters (X-AI-Trace-Id); longer ids reach getTrace and get its message.
+    routerOptions: { maxParamLength: 1024 },
+    // Errors Fastify raises before routing (broken %-encoding, over-long path parameters) are answered
+    // like every other error, in the format of the interface the URL belongs to.
+    frameworkErrors: (error, req: FastifyRequest, reply: FastifyReply) => {
+      const err = toFirebreakError(error);
+      const url = req.raw.url ?? '';
+      const body = url.startsWith('/v1/messages')
+        ? renderAnthropicError(err)
+        : url.startsWith('/v1/')
+          ? renderOpenAiError(err)
+          : apiError(err);
+      return reply.code(err.status).send(body);
+    },
     return503OnClosing: true,
     forceCloseConnections: 'idle',
   });
@@ -62,7 +98,23 @@ export async function buildApp(config: FirebreakConfig, deps: AppDeps): Promise<
       return;
     }
     try {
-      done(null, sjson.parse(text, undefined, { protoAction: 'error', constructorAction: 'error' }));
+      const value: unknown = sjson.parse(text, undefined, {
+        protoAction: 'error',
+        constructorAction: 'error',
+      });
+      // Deeper nesting than any real request has would overflow the stack of recursive walks later on
+      // (redaction, serialisation) and crash the process; refuse it here.
+      if (nestedDeeperThan(value, MAX_JSON_DEPTH)) {
+        done(
+          new FirebreakError(
+            'invalid_json',
+            `request body nests arrays/objects deeper than ${MAX_JSON_DEPTH} levels`,
+          ),
+          undefined,
+        );
+        return;
+      }
+      done(null, value);
     } catch (error) {
       const reason = error instanceof Error ? error.message : String(error);
       done(new FirebreakError('invalid_json', `request body is not valid JSON: ${reason}`), undefined);

@@ -26,8 +26,9 @@ export async function serve(options: ServeOptions): Promise<void> {
     log.warn('recording.redact is off: stored traces keep secrets and personal data as sent');
 
   const store = await openStore(config.database.url);
+  // Before the app loads its credential index, so the printed key works on the first request.
+  const created = await bootstrapCredentials({ config, store, now: Date.now });
   const fb = await buildApp(config, { store, logger: log, role: options.role });
-  const created = await bootstrapCredentials(fb.ops);
   const address = await fb.app.listen({ port: config.server.port, host: config.server.host });
   log.info(
     { address, role: options.role, config: source, store: store.capabilities.dialect },
