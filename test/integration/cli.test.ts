@@ -35,8 +35,8 @@ async function serve(args: string[], cwd: string): Promise<Served> {
     env: { ...process.env, FIREBREAK_LOG_LEVEL: 'info' },
   });
   let output = '';
-  proc.stdout?.on('data', (d: Buffer) => (output += d.toString()));
-  proc.stderr?.on('data', (d: Buffer) => (output += d.toString()));
+  proc.stdout.on('data', (d: Buffer) => (output += d.toString()));
+  proc.stderr.on('data', (d: Buffer) => (output += d.toString()));
   const url = await new Promise<string>((resolve, reject) => {
     const timer = setInterval(() => {
       const m = /running at (http:\/\/127\.0\.0\.1:\d+)/.exec(output);
