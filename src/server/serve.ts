@@ -45,8 +45,8 @@ export async function serve(options: ServeOptions): Promise<void> {
     mkdirSync(dirname(file), { recursive: true });
     const text =
       `# Created on first start; only their SHA-256 digests are in the database. Delete this file once saved.\n` +
-      `FIREBREAK_GATEWAY_KEY=${created.gatewayKey.secret}   # app ${created.gatewayKey.app}, environment ${created.gatewayKey.env}\n` +
-      `FIREBREAK_TOKEN=${created.adminToken.secret}   # API token, role admin\n`;
+      `export FIREBREAK_GATEWAY_KEY=${created.gatewayKey.secret}   # app ${created.gatewayKey.app}, environment ${created.gatewayKey.env}\n` +
+      `export FIREBREAK_TOKEN=${created.adminToken.secret}   # API token, role admin\n`;
     writeFileSync(file, text, { mode: 0o600 });
     chmodSync(file, 0o600);
     process.stdout.write(
