@@ -6,8 +6,15 @@ import type { Database } from './schema.js';
 import { traceQueries } from './trace-queries.js';
 
 /** Builds the Store over any Kysely instance; each dialect folder only knows how to connect. */
-export async function kyselyStore(db: Kysely<Database>, capabilities: Capabilities): Promise<Store> {
-  const { error, results } = await new Migrator({ db, provider: migrationProvider }).migrateToLatest();
+export async function kyselyStore(
+  db: Kysely<Database>,
+  capabilities: Capabilities,
+  /** Runs the migrations under the dialect's own cross-process lock where Kysely takes none. */
+  withMigrationLock: <T>(migrate: () => Promise<T>) => Promise<T> = (migrate) => migrate(),
+): Promise<Store> {
+  const { error, results } = await withMigrationLock(() =>
+    new Migrator({ db, provider: migrationProvider }).migrateToLatest(),
+  );
   if (error !== undefined) {
     await db.destroy();
     const failed = results?.find((r) => r.status === 'Error')?.migrationName ?? 'unknown';

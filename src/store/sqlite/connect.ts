@@ -14,5 +14,18 @@ export async function connect(path: string): Promise<Store> {
   database.pragma('synchronous = NORMAL');
   database.pragma('busy_timeout = 5000');
   const db = new Kysely<Database>({ dialect: new SqliteDialect({ database }) });
-  return kyselyStore(db, { dialect: 'sqlite', multiProcess: false });
+  // Kysely takes no migration lock on SQLite and runs no transaction around it, but a CLI command and
+  // a server may open the same file at once: one IMMEDIATE transaction around all migrations makes the
+  // second wait (busy_timeout) and then find them applied; SQLite's DDL is transactional.
+  return kyselyStore(db, { dialect: 'sqlite', multiProcess: false }, async (migrate) => {
+    database.exec('BEGIN IMMEDIATE');
+    try {
+      const result = await migrate();
+      database.exec('COMMIT');
+      return result;
+    } catch (error) {
+      if (database.inTransaction) database.exec('ROLLBACK');
+      throw error;
+    }
+  });
 }
