@@ -82,7 +82,7 @@ export async function buildApp(config: FirebreakConfig, deps: AppDeps): Promise<
         : url.startsWith('/v1/')
           ? renderOpenAiError(err)
           : apiError(err);
-      return reply.code(err.status).send(body);
+      void reply.code(err.status).send(body);
     },
     return503OnClosing: true,
     forceCloseConnections: 'idle',
