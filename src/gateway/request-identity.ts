@@ -40,8 +40,8 @@ export function identify(headers: IncomingHttpHeaders, bodyUser?: string): Reque
     );
   const parent = parseTraceparent(header(headers, 'traceparent'));
   const traceId = explicit ?? parent?.traceId ?? hex(16);
-  const w3cTraceId =
-    parent && explicit === undefined ? parent.traceId : w3cTraceIdFor(traceId, () => hex(16));
+  // A client's traceparent is always continued upstream, even when X-AI-Trace-Id names the trace here.
+  const w3cTraceId = parent ? parent.traceId : w3cTraceIdFor(traceId, () => hex(16));
   return {
     traceId,
     w3cTraceId,

@@ -169,7 +169,9 @@ async function perform(
   let sent = 0;
   for (const step of scriptSteps(script)) {
     if (script.cut && sent >= script.cut.afterChunks) {
-      res.socket?.destroy();
+      // Node corks a response until the next tick, so destroy() now would drop the chunks written so
+      // far; end() flushes them, then closes the connection without finishing the chunked body.
+      res.socket?.end();
       return;
     }
     if (script.malformed) {

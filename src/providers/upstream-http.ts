@@ -40,7 +40,14 @@ export interface UpstreamResponse {
 
 /** Sends a JSON POST; resolves with a 2xx response, throws a FirebreakError for anything else. */
 export async function postJson(call: UpstreamCall): Promise<UpstreamResponse> {
-  const signal = AbortSignal.any([call.signal, AbortSignal.timeout(call.timeoutMs)]);
+  // The timeout bounds the wait for the answer to start; after that bodyTimeout bounds each pause in
+  // the body, so a long stream that keeps flowing is not cut when the timeout elapses.
+  const deadline = new AbortController();
+  const timer = setTimeout(
+    () => deadline.abort(new DOMException(`no answer within ${call.timeoutMs} ms`, 'TimeoutError')),
+    call.timeoutMs,
+  );
+  const signal = AbortSignal.any([call.signal, deadline.signal]);
   let res: Dispatcher.ResponseData;
   try {
     res = await poolFor(call.url.origin).request({
@@ -54,6 +61,8 @@ export async function postJson(call: UpstreamCall): Promise<UpstreamResponse> {
     });
   } catch (error) {
     throw transportError(error, call);
+  } finally {
+    clearTimeout(timer);
   }
   if (res.statusCode >= 200 && res.statusCode < 300) return { status: res.statusCode, body: res.body };
   const text = await res.body.text().catch(() => '');
@@ -109,6 +118,11 @@ export async function* readSse(
     }
   } catch (error) {
     if (error instanceof FirebreakError) throw error;
+    if (error instanceof errors.BodyTimeoutError)
+      throw new FirebreakError(
+        'upstream_timeout',
+        `${call.label} stopped sending midway through the stream: ${describe(error)}`,
+      );
     throw new FirebreakError('upstream_error', `${call.label} stream broke midway: ${describe(error)}`);
   } finally {
     if (!done) res.body.destroy();

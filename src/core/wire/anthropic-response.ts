@@ -320,8 +320,10 @@ const anthropicErrorType: Record<ErrorCode, string> = {
 
 /** Anthropic's error body, with our stable code alongside the type. */
 export function renderAnthropicError(err: FirebreakError): Record<string, unknown> {
-  return {
-    type: 'error',
-    error: { type: anthropicErrorType[err.code], message: err.message, code: err.code },
-  };
+  // An upstream's 4xx is about the client's request, whatever code carried it here.
+  const type =
+    err.code === 'upstream_error' && err.status < 500
+      ? 'invalid_request_error'
+      : anthropicErrorType[err.code];
+  return { type: 'error', error: { type, message: err.message, code: err.code } };
 }

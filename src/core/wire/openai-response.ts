@@ -245,7 +245,11 @@ export function renderOpenAiError(err: FirebreakError): Record<string, unknown> 
   return {
     error: {
       message: err.message,
-      type: openAiErrorType[err.code],
+      // An upstream's 4xx is about the client's request, whatever code carried it here.
+      type:
+        err.code === 'upstream_error' && err.status < 500
+          ? 'invalid_request_error'
+          : openAiErrorType[err.code],
       param: err.details.path ?? null,
       code: err.code,
     },
