@@ -27,6 +27,8 @@ interface Entry {
  */
 export class CredentialIndex {
   private entries = new Map<string, Entry>();
+  /** Secrets already verified, so the hot path hashes each key once (bounded; cleared on reload). */
+  private verified = new Map<string, Entry>();
   private lastReload = 0;
 
   constructor(
@@ -52,6 +54,7 @@ export class CredentialIndex {
         next.set(row.hash, { hash: row.hash, token: { name: row.name, role: row.role } });
     }
     this.entries = next;
+    this.verified = new Map();
     this.lastReload = this.now();
   }
 
@@ -65,12 +68,16 @@ export class CredentialIndex {
 
   private async find(secret: string): Promise<Entry | undefined> {
     if (secret.length === 0 || secret.length > 512) return undefined;
+    const known = this.verified.get(secret);
+    if (known) return known;
     const hash = hashSecret(secret);
     let entry = this.entries.get(hash);
     if (!entry && this.now() - this.lastReload > 1_000) {
       await this.reload().catch(() => undefined);
       entry = this.entries.get(hash);
     }
-    return entry && sameDigest(entry.hash, hash) ? entry : undefined;
+    if (!entry || !sameDigest(entry.hash, hash)) return undefined;
+    if (this.verified.size < 10_000) this.verified.set(secret, entry);
+    return entry;
   }
 }

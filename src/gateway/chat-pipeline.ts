@@ -44,11 +44,11 @@ export async function runChat(
       }),
     );
 
-  const abort = new AbortController();
+  const abort = parsed.request.stream ? new AbortController() : undefined;
   const onClose = () => {
-    if (!reply.raw.writableFinished) abort.abort();
+    if (!reply.raw.writableFinished) abort?.abort();
   };
-  reply.raw.on('close', onClose);
+  if (abort) reply.raw.on('close', onClose);
   const headers: Record<string, string> = {
     'x-ai-trace-id': identity.traceId,
     'x-firebreak-release': release,
@@ -62,7 +62,7 @@ export async function runChat(
     const upstreamReq: ChatRequest = { ...parsed.request, model: route.upstreamModel };
     const callCtx = {
       traceparent: identity.upstreamTraceparent,
-      signal: abort.signal,
+      signal: abort?.signal,
       timeoutMs: ctx.config.server.upstreamTimeoutMs,
     };
 
@@ -91,6 +91,7 @@ export async function runChat(
     trace.upstreamAnswered();
     const overhead = trace.overheadMs();
     headers['x-firebreak-overhead-ms'] = overhead.toFixed(3);
+    const signal = (abort as AbortController).signal; // streams always have one
     reply.hijack();
     const raw = reply.raw;
     raw.writeHead(200, {
@@ -107,8 +108,8 @@ export async function runChat(
         if (event.type !== 'usage') trace.firstToken();
         acc.add(event);
         const text = writer.event(event);
-        if (text && !raw.write(text)) await waitForDrain(raw, abort.signal);
-        if (abort.signal.aborted)
+        if (text && !raw.write(text)) await waitForDrain(raw, signal);
+        if (signal.aborted)
           throw new FirebreakError('upstream_error', 'the client disconnected before the stream ended');
       }
       raw.end(writer.end());

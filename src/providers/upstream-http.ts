@@ -27,7 +27,7 @@ export interface UpstreamCall {
   readonly url: URL;
   readonly headers: Record<string, string>;
   readonly body: unknown;
-  readonly signal: AbortSignal;
+  readonly signal: AbortSignal | undefined;
   readonly timeoutMs: number;
   /** Label used in error messages, e.g. `provider "openai"`. */
   readonly label: string;
@@ -40,14 +40,9 @@ export interface UpstreamResponse {
 
 /** Sends a JSON POST; resolves with a 2xx response, throws a FirebreakError for anything else. */
 export async function postJson(call: UpstreamCall): Promise<UpstreamResponse> {
-  // The timeout bounds the wait for the answer to start; after that bodyTimeout bounds each pause in
-  // the body, so a long stream that keeps flowing is not cut when the timeout elapses.
-  const deadline = new AbortController();
-  const timer = setTimeout(
-    () => deadline.abort(new DOMException(`no answer within ${call.timeoutMs} ms`, 'TimeoutError')),
-    call.timeoutMs,
-  );
-  const signal = AbortSignal.any([call.signal, deadline.signal]);
+  // headersTimeout bounds the wait for the answer to start; bodyTimeout then bounds each pause in the
+  // body, so a long stream that keeps flowing is never cut. (No per-call AbortSignal.any/timer: they
+  // cost about a sixth of the gateway's throughput on Node 20.)
   let res: Dispatcher.ResponseData;
   try {
     res = await poolFor(call.url.origin).request({
@@ -55,14 +50,12 @@ export async function postJson(call: UpstreamCall): Promise<UpstreamResponse> {
       path: call.url.pathname + call.url.search,
       headers: { 'content-type': 'application/json', accept: 'application/json', ...call.headers },
       body: JSON.stringify(call.body),
-      signal,
+      signal: call.signal ?? null,
       headersTimeout: call.timeoutMs,
       bodyTimeout: call.timeoutMs,
     });
   } catch (error) {
     throw transportError(error, call);
-  } finally {
-    clearTimeout(timer);
   }
   if (res.statusCode >= 200 && res.statusCode < 300) return { status: res.statusCode, body: res.body };
   const text = await res.body.text().catch(() => '');

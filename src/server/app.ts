@@ -69,6 +69,8 @@ export async function buildApp(config: FirebreakConfig, deps: AppDeps): Promise<
     loggerInstance: deps.logger,
     // Per-request log lines would cost the hot path; the trace store is the request log.
     logController: new LogController({ disableRequestLogging: true }),
+    // No per-request child logger (about 1% of the gateway's time): errors are logged with the trace id.
+    childLoggerFactory: (logger) => logger,
     bodyLimit: config.server.bodyLimitBytes,
     // Trace ids are up to 128 characters (X-AI-Trace-Id); longer ids reach getTrace and get its message.
     routerOptions: { maxParamLength: 1024 },

@@ -2,16 +2,23 @@ import { Migrator, sql, type Kysely } from 'kysely';
 import { credentialQueries } from './credential-queries.js';
 import { migrationProvider } from './migrations.js';
 import type { Capabilities, Store } from './port.js';
-import type { Database } from './schema.js';
+import type { Database, TracesTable } from './schema.js';
 import { traceQueries } from './trace-queries.js';
 
 /** Builds the Store over any Kysely instance; each dialect folder only knows how to connect. */
+export interface DialectHooks {
+  /** Runs the migrations under the dialect's own cross-process lock where Kysely takes none. */
+  readonly withMigrationLock?: <T>(migrate: () => Promise<T>) => Promise<T>;
+  /** Writes a batch of trace rows idempotently (a retried batch may already be there). */
+  readonly insertTraces: (rows: readonly TracesTable[]) => Promise<void>;
+}
+
 export async function kyselyStore(
   db: Kysely<Database>,
   capabilities: Capabilities,
-  /** Runs the migrations under the dialect's own cross-process lock where Kysely takes none. */
-  withMigrationLock: <T>(migrate: () => Promise<T>) => Promise<T> = (migrate) => migrate(),
+  hooks: DialectHooks,
 ): Promise<Store> {
+  const withMigrationLock = hooks.withMigrationLock ?? ((migrate) => migrate());
   const { error, results } = await withMigrationLock(() =>
     new Migrator({ db, provider: migrationProvider }).migrateToLatest(),
   );
@@ -24,7 +31,7 @@ export async function kyselyStore(
   }
   return {
     capabilities,
-    traces: traceQueries(db),
+    traces: traceQueries(db, hooks.insertTraces),
     credentials: credentialQueries(db),
     async ping() {
       await sql`select 1`.execute(db);

@@ -1,4 +1,5 @@
 import { sql, type Kysely, type Migration, type MigrationProvider } from 'kysely';
+import { controlPlaneMigration } from './migrations-control.js';
 
 /**
  * Migrations in code, shared by both dialects (Kysely's schema builder emits each dialect's DDL).
@@ -67,6 +68,7 @@ const migrations: Record<string, Migration> = {
         .execute();
     },
   },
+  '0002_control_plane': controlPlaneMigration,
 };
 
 export const migrationProvider: MigrationProvider = {

@@ -1,7 +1,7 @@
 import type { Kysely, SelectQueryBuilder } from 'kysely';
 import type { TraceFilter } from '../core/trace.js';
 import type { TraceStore } from './port.js';
-import type { Database } from './schema.js';
+import type { Database, TracesTable } from './schema.js';
 import { fromRow, toRow } from './trace-rows.js';
 
 type TraceQuery<O> = SelectQueryBuilder<Database, 'traces', O>;
@@ -19,17 +19,13 @@ function applyFilter<O>(q: TraceQuery<O>, f: TraceFilter): TraceQuery<O> {
   return q;
 }
 
-export function traceQueries(db: Kysely<Database>): TraceStore {
+export function traceQueries(
+  db: Kysely<Database>,
+  insertTraces: (rows: readonly TracesTable[]) => Promise<void>,
+): TraceStore {
   return {
     async insertBatch(records) {
-      if (records.length === 0) return;
-      // One multi-row insert per batch; ON CONFLICT DO NOTHING makes a retried batch idempotent
-      // (the store may have committed a batch whose acknowledgement was lost).
-      await db
-        .insertInto('traces')
-        .values(records.map(toRow))
-        .onConflict((oc) => oc.column('id').doNothing())
-        .execute();
+      if (records.length > 0) await insertTraces(records.map(toRow));
     },
     async getByTraceId(id) {
       const rows = await db

@@ -5,6 +5,7 @@ import { Kysely, SqliteDialect } from 'kysely';
 import type { Store } from '../port.js';
 import type { Database } from '../schema.js';
 import { kyselyStore } from '../kysely-store.js';
+import { sqliteTraceWriter } from './trace-writer.js';
 
 /** `sqlite:path/to/file.db` or `sqlite::memory:`. WAL so readers (API) never block the trace writer. */
 export async function connect(path: string): Promise<Store> {
@@ -14,18 +15,31 @@ export async function connect(path: string): Promise<Store> {
   database.pragma('synchronous = NORMAL');
   database.pragma('busy_timeout = 5000');
   const db = new Kysely<Database>({ dialect: new SqliteDialect({ database }) });
+  let writer: ReturnType<typeof sqliteTraceWriter> | undefined;
   // Kysely takes no migration lock on SQLite and runs no transaction around it, but a CLI command and
   // a server may open the same file at once: one IMMEDIATE transaction around all migrations makes the
   // second wait (busy_timeout) and then find them applied; SQLite's DDL is transactional.
-  return kyselyStore(db, { dialect: 'sqlite', multiProcess: false }, async (migrate) => {
-    database.exec('BEGIN IMMEDIATE');
-    try {
-      const result = await migrate();
-      database.exec('COMMIT');
-      return result;
-    } catch (error) {
-      if (database.inTransaction) database.exec('ROLLBACK');
-      throw error;
-    }
-  });
+  return kyselyStore(
+    db,
+    { dialect: 'sqlite', multiProcess: false },
+    {
+      async withMigrationLock(migrate) {
+        database.exec('BEGIN IMMEDIATE');
+        try {
+          const result = await migrate();
+          database.exec('COMMIT');
+          return result;
+        } catch (error) {
+          if (database.inTransaction) database.exec('ROLLBACK');
+          throw error;
+        }
+      },
+      // Through Kysely's connection so the write waits for (never joins) a transaction in progress on
+      // this single connection; prepared lazily, once the migrations have created the table.
+      insertTraces: (rows) =>
+        db.connection().execute(async () => {
+          await (writer ??= sqliteTraceWriter(database))(rows);
+        }),
+    },
+  );
 }

@@ -1,0 +1,166 @@
+import { z } from 'zod';
+import { canonicalJson } from './canonical-json.js';
+
+/**
+ * A release: the immutable bundle that decides how an app behaves (product.md §2). Versions are
+ * assigned per app on creation (`support-bot@7`); the content hash makes re-applying the same content
+ * a no-op. Guard configuration is kept as given until the guards issue defines it.
+ */
+export const toolRisks = ['low', 'medium', 'high', 'critical'] as const;
+export const safeModes = ['off', 'handoff', 'limited', 'retrieval-only'] as const;
+export type SafeMode = (typeof safeModes)[number];
+
+export const releaseSpecSchema = z.strictObject({
+  description: z.string().max(1000).optional(),
+  model: z.strictObject({
+    /** A model name from firebreak.yaml `models`, a simulator model, or `provider/model`. */
+    name: z.string().min(1),
+    params: z
+      .strictObject({
+        temperature: z.number().min(0).max(2).optional(),
+        top_p: z.number().min(0).max(1).optional(),
+        max_tokens: z.number().int().min(1).optional(),
+      })
+      .default({}),
+    /** Tried in order when the primary model's family is disabled by a flag. */
+    fallbacks: z.array(z.string().min(1)).max(8).default([]),
+  }),
+  prompt: z
+    .strictObject({
+      /** Prepended to every conversation as the first system message. */
+      system: z.string().max(100_000).optional(),
+    })
+    .default({}),
+  tools: z
+    .array(
+      z.strictObject({
+        name: z.string().regex(/^[A-Za-z0-9_-]{1,64}$/, 'tool names are 1-64 letters, digits, _ or -'),
+        risk: z.enum(toolRisks).default('medium'),
+        description: z.string().max(2000).optional(),
+      }),
+    )
+    .default([]),
+  toolPolicy: z
+    .strictObject({
+      /** What happens to tools the client offers that are not in the catalogue. */
+      unknownTools: z.enum(['allow', 'deny']).default('deny'),
+    })
+    .default({ unknownTools: 'deny' }),
+  retrieval: z
+    .strictObject({
+      /** Sources documents may come from; empty means any. */
+      sources: z.array(z.string().min(1)).default([]),
+      maxSensitivity: z.enum(['public', 'internal', 'confidential', 'restricted']).default('internal'),
+      /** Whether retrieved documents are given to the model (appended to the system prompt). */
+      useInPrompt: z.boolean().default(false),
+    })
+    .default({ sources: [], maxSensitivity: 'internal', useInPrompt: false }),
+  guards: z.record(z.string(), z.unknown()).default({}),
+  safeMode: z
+    .strictObject({
+      handoffMessage: z
+        .string()
+        .min(1)
+        .default('I am handing this conversation to a member of our team, who will get back to you shortly.'),
+      limitedSystem: z
+        .string()
+        .default('Answer briefly and only from general knowledge. Do not take actions or make commitments.'),
+      limitedMaxTokens: z.number().int().min(1).max(4096).default(256),
+      retrievalOnlyIntro: z.string().default('Here is what I found in our documentation:'),
+    })
+    .prefault({}),
+});
+
+export type ReleaseSpec = z.infer<typeof releaseSpecSchema>;
+
+export interface Release {
+  readonly app: string;
+  readonly version: number;
+  readonly hash: string;
+  readonly spec: ReleaseSpec;
+  readonly createdAt: number;
+  readonly createdBy: string;
+}
+
+export function releaseName(app: string, version: number): string {
+  return `${app}@${version}`;
+}
+
+/** `support-bot@7` → {app, version}; undefined when it is not that shape. */
+export function parseReleaseName(text: string): { app: string; version: number } | undefined {
+  const m = /^([a-z0-9][a-z0-9_-]{0,62})@(\d{1,9})$/.exec(text);
+  return m?.[1] && m[2] ? { app: m[1], version: Number(m[2]) } : undefined;
+}
+
+/** The hashed form: defaults applied, keys sorted. */
+export function releaseContent(spec: ReleaseSpec): string {
+  return canonicalJson(spec);
+}
+
+export interface ReleaseChange {
+  readonly path: string;
+  readonly before: unknown;
+  readonly after: unknown;
+}
+
+/** Every leaf that differs between two specs, by path (`model.params.temperature`, `tools[send_email].risk`). */
+export function diffSpecs(a: ReleaseSpec, b: ReleaseSpec): ReleaseChange[] {
+  const out: ReleaseChange[] = [];
+  walk(a, b, '', out);
+  return out;
+}
+
+function keyed(value: unknown): Map<string, unknown> | undefined {
+  if (!Array.isArray(value) || !value.every((v) => v !== null && typeof v === 'object' && 'name' in v))
+    return undefined;
+  return new Map(value.map((v: { name: unknown }) => [String(v.name), v]));
+}
+
+function walk(a: unknown, b: unknown, path: string, out: ReleaseChange[]): void {
+  if (canonicalJson(a) === canonicalJson(b)) return;
+  const ka = keyed(a);
+  const kb = keyed(b);
+  if (ka && kb) {
+    for (const name of new Set([...ka.keys(), ...kb.keys()]))
+      walk(ka.get(name), kb.get(name), `${path}[${name}]`, out);
+    return;
+  }
+  const isObj = (v: unknown): v is Record<string, unknown> =>
+    v !== null && typeof v === 'object' && !Array.isArray(v);
+  if (isObj(a) && isObj(b)) {
+    for (const k of [...new Set([...Object.keys(a), ...Object.keys(b)])].sort())
+      walk(a[k], b[k], path ? `${path}.${k}` : k, out);
+    return;
+  }
+  out.push({ path, before: a, after: b });
+}
+
+/** A line diff (longest common subsequence) for prompts: `  same`, `- removed`, `+ added`. */
+export function textDiff(a: string, b: string): string[] {
+  const x = a.split('\n');
+  const y = b.split('\n');
+  const n = x.length;
+  const m = y.length;
+  if (n * m > 4_000_000) return [...x.map((l) => `- ${l}`), ...y.map((l) => `+ ${l}`)];
+  const lcs: number[][] = Array.from({ length: n + 1 }, () => new Array<number>(m + 1).fill(0));
+  for (let i = n - 1; i >= 0; i--)
+    for (let j = m - 1; j >= 0; j--) {
+      const row = lcs[i] as number[];
+      row[j] =
+        x[i] === y[j] ? (lcs[i + 1]?.[j + 1] ?? 0) + 1 : Math.max(lcs[i + 1]?.[j] ?? 0, row[j + 1] ?? 0);
+    }
+  const out: string[] = [];
+  let i = 0;
+  let j = 0;
+  while (i < n && j < m) {
+    if (x[i] === y[j]) {
+      out.push(`  ${x[i] ?? ''}`);
+      i++;
+      j++;
+    } else if ((lcs[i + 1]?.[j] ?? 0) >= (lcs[i]?.[j + 1] ?? 0)) out.push(`- ${x[i++] ?? ''}`);
+    else out.push(`+ ${y[j++] ?? ''}`);
+  }
+  while (i < n) out.push(`- ${x[i++] ?? ''}`);
+  while (j < m) out.push(`+ ${y[j++] ?? ''}`);
+  return out;
+}
