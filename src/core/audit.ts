@@ -42,8 +42,15 @@ export type AuditProblem =
   | { readonly seq: number; readonly kind: 'edited'; readonly message: string }
   | { readonly seq: number; readonly kind: 'missing' | 'inserted' | 'reordered'; readonly message: string };
 
-/** Walks the chain in order; `hash(text)` is SHA-256 hex (injected: core does no I/O or crypto). */
-export function verifyChain(entries: readonly AuditEntry[], hash: (text: string) => string): AuditProblem[] {
+/**
+ * Walks the chain in order; `hash(text)` is SHA-256 hex (injected: core does no I/O or crypto). `head` is
+ * the newest seq and hash recorded separately, which catches the deletion of the newest rows.
+ */
+export function verifyChain(
+  entries: readonly AuditEntry[],
+  hash: (text: string) => string,
+  head: { seq: number; hash: string },
+): AuditProblem[] {
   const problems: AuditProblem[] = [];
   let prev = GENESIS_HASH;
   let expectedSeq = 1;
@@ -74,5 +81,24 @@ export function verifyChain(entries: readonly AuditEntry[], hash: (text: string)
     prev = e.hash;
     expectedSeq = e.seq + 1;
   }
+  const lastSeq = entries.at(-1)?.seq ?? 0;
+  if (head.seq > lastSeq)
+    problems.push({
+      seq: head.seq,
+      kind: 'missing',
+      message: `rows ${lastSeq + 1}..${head.seq} (the newest) are missing`,
+    });
+  else if (head.seq < lastSeq)
+    problems.push({
+      seq: lastSeq,
+      kind: 'inserted',
+      message: `rows ${head.seq + 1}..${lastSeq} were added outside Firebreak`,
+    });
+  else if (head.hash !== prev)
+    problems.push({
+      seq: lastSeq,
+      kind: 'edited',
+      message: `row ${lastSeq} does not match the chain head recorded with it`,
+    });
   return problems;
 }

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { releaseSpecSchema, toolName, toolRisks } from './release.js';
 import { simulatorConfigSchema } from './simulator-rules.js';
 
 /**
@@ -39,6 +40,8 @@ const modelSchema = z.strictObject({
   provider: name,
   /** The upstream's name for it (defaults to `name`). */
   model: z.string().min(1).optional(),
+  /** What a `model:<family>` kill switch names (defaults to `name`), e.g. several GPT-4o sizes as `gpt-4o`. */
+  family: z.string().min(1).max(128).optional(),
 });
 
 const appSchema = z.strictObject({
@@ -46,6 +49,15 @@ const appSchema = z.strictObject({
   /** Models this app may use (names from `models`, or `provider/model`); empty means any configured one. */
   models: z.array(z.string().min(1)).default([]),
   description: z.string().optional(),
+  /** The release `firebreak apply` creates for this app (a new version only when the content changed). */
+  release: releaseSpecSchema.optional(),
+  /** Opt-in: when the store has been unreachable this long, this app's replicas switch to safe mode. */
+  storeLossSafeMode: z
+    .strictObject({
+      afterSeconds: z.number().int().min(1),
+      mode: z.enum(['handoff', 'limited', 'retrieval-only']).default('handoff'),
+    })
+    .optional(),
 });
 
 /** A secret is given as plain text (usually `${ENV_VAR}`) or as its SHA-256 hex digest. */
@@ -98,7 +110,23 @@ export const configSchema = z
       .prefault({}),
     providers: z.record(name, providerConfigSchema).default({}),
     models: z.array(modelSchema).default([]),
+    /** The tools apps may offer models, with their risk level; releases pick from these. */
+    tools: z
+      .record(
+        toolName,
+        z.strictObject({
+          risk: z.enum(toolRisks).default('medium'),
+          description: z.string().max(2000).optional(),
+        }),
+      )
+      .default({}),
     apps: z.record(name, appSchema).default({}),
+    control: z
+      .strictObject({
+        /** Safety net behind push notifications: how often a replica re-reads the state version. */
+        reconcileIntervalMs: z.number().int().min(50).max(60_000).default(1_000),
+      })
+      .prefault({}),
     keys: z.array(keySchema).default([]),
     tokens: z.array(tokenSchema).default([]),
   })

@@ -10,6 +10,11 @@ export const toolRisks = ['low', 'medium', 'high', 'critical'] as const;
 export const safeModes = ['off', 'handoff', 'limited', 'retrieval-only'] as const;
 export type SafeMode = (typeof safeModes)[number];
 
+export const toolName = z
+  .string()
+  .regex(/^[A-Za-z0-9_-]{1,64}$/, 'tool names are 1-64 letters, digits, _ or -');
+export type ToolRisk = (typeof toolRisks)[number];
+
 export const releaseSpecSchema = z.strictObject({
   description: z.string().max(1000).optional(),
   model: z.strictObject({
@@ -31,14 +36,22 @@ export const releaseSpecSchema = z.strictObject({
       system: z.string().max(100_000).optional(),
     })
     .default({}),
+  /**
+   * The tool catalogue: names from firebreak.yaml `tools` (their risk is copied in when the release is
+   * created, so a release never changes afterwards), or `{name, risk}` to set the risk for this release.
+   */
   tools: z
     .array(
-      z.strictObject({
-        name: z.string().regex(/^[A-Za-z0-9_-]{1,64}$/, 'tool names are 1-64 letters, digits, _ or -'),
-        risk: z.enum(toolRisks).default('medium'),
-        description: z.string().max(2000).optional(),
-      }),
+      z.union([
+        toolName,
+        z.strictObject({
+          name: toolName,
+          risk: z.enum(toolRisks).optional(),
+          description: z.string().max(2000).optional(),
+        }),
+      ]),
     )
+    .max(256)
     .default([]),
   toolPolicy: z
     .strictObject({
@@ -72,6 +85,19 @@ export const releaseSpecSchema = z.strictObject({
 });
 
 export type ReleaseSpec = z.infer<typeof releaseSpecSchema>;
+
+/** A release's tool as stored: always an object with its risk. */
+export interface ReleaseTool {
+  readonly name: string;
+  readonly risk: ToolRisk;
+  readonly description?: string | undefined;
+}
+
+export function releaseTools(spec: ReleaseSpec): ReleaseTool[] {
+  return spec.tools.map((t) =>
+    typeof t === 'string' ? { name: t, risk: 'medium' } : { ...t, risk: t.risk ?? 'medium' },
+  );
+}
 
 export interface Release {
   readonly app: string;

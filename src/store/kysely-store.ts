@@ -1,4 +1,5 @@
 import { Migrator, sql, type Kysely } from 'kysely';
+import { controlQueries, type StateNotifier } from './control-queries.js';
 import { credentialQueries } from './credential-queries.js';
 import { migrationProvider } from './migrations.js';
 import type { Capabilities, Store } from './port.js';
@@ -11,6 +12,8 @@ export interface DialectHooks {
   readonly withMigrationLock?: <T>(migrate: () => Promise<T>) => Promise<T>;
   /** Writes a batch of trace rows idempotently (a retried batch may already be there). */
   readonly insertTraces: (rows: readonly TracesTable[]) => Promise<void>;
+  /** How replicas hear about control-plane changes. */
+  readonly notifier: StateNotifier;
 }
 
 export async function kyselyStore(
@@ -33,9 +36,13 @@ export async function kyselyStore(
     capabilities,
     traces: traceQueries(db, hooks.insertTraces),
     credentials: credentialQueries(db),
+    control: controlQueries(db, capabilities, hooks.notifier),
     async ping() {
       await sql`select 1`.execute(db);
     },
-    close: () => db.destroy(),
+    async close() {
+      await hooks.notifier.close();
+      await db.destroy();
+    },
   };
 }

@@ -79,8 +79,13 @@ export const controlPlaneMigration: Migration = {
       .createTable('control_state')
       .addColumn('id', 'integer', (c) => c.primaryKey())
       .addColumn('version', 'bigint', (c) => c.notNull())
+      // The head of the audit chain: without it, deleting the newest rows would leave a valid chain.
+      .addColumn('audit_seq', 'bigint', (c) => c.notNull())
+      .addColumn('audit_hash', 'varchar(64)', (c) => c.notNull())
       .execute();
-    await sql`insert into control_state (id, version) values (1, 0)`.execute(db);
+    await sql`insert into control_state (id, version, audit_seq, audit_hash) values (1, 0, 0, ${'0'.repeat(64)})`.execute(
+      db,
+    );
     await db.schema
       .createTable('replicas')
       .addColumn('id', 'varchar(128)', (c) => c.primaryKey())

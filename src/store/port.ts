@@ -1,4 +1,7 @@
+import type { AuditContent, AuditEntry } from '../core/audit.js';
 import type { Role } from '../core/config.js';
+import type { Flag } from '../core/flags.js';
+import type { Release } from '../core/release.js';
 import type { TraceFilter, TracePageRequest, TraceRecord } from '../core/trace.js';
 
 /**
@@ -9,6 +12,11 @@ export interface Capabilities {
   readonly dialect: 'sqlite' | 'postgres';
   /** Several processes can share this store (PostgreSQL); SQLite is one process. */
   readonly multiProcess: boolean;
+  /**
+   * The isolation level a multi-statement read needs to see one consistent state (PostgreSQL's default,
+   * read committed, does not give that; a SQLite transaction always does).
+   */
+  readonly snapshotReads?: 'repeatable read';
 }
 
 export interface CredentialRow {
@@ -39,7 +47,96 @@ export interface Store {
   readonly capabilities: Capabilities;
   readonly traces: TraceStore;
   readonly credentials: CredentialStore;
+  readonly control: ControlStore;
   /** Cheap round trip, for readiness. */
   ping(): Promise<void>;
   close(): Promise<void>;
+}
+
+/** A deployment: release `version` of `app` made active in `env` (append-only log). */
+export interface DeploymentRecord {
+  readonly id: string;
+  readonly app: string;
+  readonly env: string;
+  readonly version: number;
+  readonly kind: 'deploy' | 'rollback';
+  readonly actor: string;
+  readonly reason: string;
+  readonly incident: string | null;
+  /** The control-state version this deployment created. */
+  readonly stateVersion: number;
+  readonly createdAt: number;
+}
+
+export interface KnownGood {
+  readonly app: string;
+  readonly env: string;
+  readonly version: number;
+  readonly markedBy: string;
+  readonly markedAt: number;
+}
+
+export interface ReplicaRow {
+  readonly id: string;
+  readonly role: string;
+  readonly stateVersion: number;
+  readonly startedAt: number;
+  readonly seenAt: number;
+  readonly host: string;
+  readonly pid: number;
+}
+
+/** Everything a gateway replica enforces, at one state version. */
+export interface ControlSnapshot {
+  readonly version: number;
+  /** The current deployment of every app/environment that has one. */
+  readonly deployments: readonly DeploymentRecord[];
+  /** The releases those deployments and known-good marks name. */
+  readonly releases: readonly Release[];
+  readonly knownGood: readonly KnownGood[];
+  /** Flags not removed (expired ones included until the sweeper reverts them; resolution ignores them). */
+  readonly flags: readonly Flag[];
+}
+
+export type AuditInput = Omit<AuditContent, 'seq'>;
+
+/** The writes of one control-plane change, all in one transaction. */
+export interface ControlTx {
+  /** The state version this change will create. */
+  readonly stateVersion: number;
+  releaseByHash(app: string, hash: string): Promise<Release | undefined>;
+  release(app: string, version: number): Promise<Release | undefined>;
+  latestReleaseVersion(app: string): Promise<number>;
+  insertRelease(release: Release): Promise<void>;
+  currentDeployment(app: string, env: string): Promise<DeploymentRecord | undefined>;
+  insertDeployment(d: Omit<DeploymentRecord, 'stateVersion'>): Promise<DeploymentRecord>;
+  knownGood(app: string, env: string): Promise<KnownGood | undefined>;
+  setKnownGood(k: KnownGood): Promise<void>;
+  activeFlags(): Promise<Flag[]>;
+  insertFlag(f: Flag): Promise<void>;
+  /** Marks a flag removed; false when it was already removed (another replica got there first). */
+  removeFlag(id: string, by: string, at: number): Promise<boolean>;
+  audit(entry: AuditInput): Promise<AuditEntry>;
+}
+
+export interface ControlStore {
+  /**
+   * Runs `fn` in one transaction that first takes the control-plane lock and bumps the state version;
+   * on any error nothing is written. Replicas are notified after commit.
+   */
+  change<T>(fn: (tx: ControlTx) => Promise<T>): Promise<{ value: T; version: number }>;
+  version(): Promise<number>;
+  snapshot(): Promise<ControlSnapshot>;
+  releases(app?: string): Promise<Release[]>;
+  release(app: string, version: number): Promise<Release | undefined>;
+  deployments(filter: { app?: string; env?: string; limit: number }): Promise<DeploymentRecord[]>;
+  knownGood(): Promise<KnownGood[]>;
+  flags(filter: { includeRemoved: boolean }): Promise<Flag[]>;
+  auditLog(filter: { afterSeq?: number; limit: number }): Promise<AuditEntry[]>;
+  /** The newest entry's seq and hash as recorded with it (0 and the genesis hash when empty). */
+  auditHead(): Promise<{ seq: number; hash: string }>;
+  heartbeat(replica: ReplicaRow): Promise<void>;
+  replicas(): Promise<ReplicaRow[]>;
+  /** Push notification of new state versions (PostgreSQL LISTEN/NOTIFY; in-process on SQLite). */
+  subscribe(listener: (version: number) => void): () => void;
 }

@@ -42,7 +42,92 @@ export interface CredentialsTable {
   seq: Generated<number>;
 }
 
+export interface ReleasesTable {
+  app: string;
+  version: number;
+  hash: string;
+  spec: string;
+  created_at: number;
+  created_by: string;
+}
+
+export interface DeploymentsTable {
+  id: string;
+  app: string;
+  env: string;
+  version: number;
+  kind: string;
+  actor: string;
+  reason: string;
+  incident: string | null;
+  state_version: number;
+  created_at: number;
+}
+
+export interface KnownGoodTable {
+  app: string;
+  env: string;
+  version: number;
+  marked_by: string;
+  marked_at: number;
+}
+
+export interface FlagsTable {
+  id: string;
+  key: string;
+  value: string;
+  app: string;
+  env: string | null;
+  tenant: string | null;
+  user_id: string | null;
+  reason: string;
+  actor: string;
+  incident: string | null;
+  created_at: number;
+  expires_at: number | null;
+  removed_at: number | null;
+  removed_by: string | null;
+}
+
+export interface AuditLogTable {
+  seq: number;
+  ts: number;
+  actor: string;
+  action: string;
+  target: string;
+  before: string | null;
+  after: string | null;
+  reason: string | null;
+  incident: string | null;
+  prev_hash: string;
+  hash: string;
+}
+
+export interface ControlStateTable {
+  id: number;
+  version: number;
+  audit_seq: number;
+  audit_hash: string;
+}
+
+export interface ReplicasTable {
+  id: string;
+  role: string;
+  state_version: number;
+  started_at: number;
+  seen_at: number;
+  host: string;
+  pid: number;
+}
+
 export interface Database {
   traces: TracesTable;
   credentials: CredentialsTable;
+  releases: ReleasesTable;
+  deployments: DeploymentsTable;
+  known_good: KnownGoodTable;
+  flags: FlagsTable;
+  audit_log: AuditLogTable;
+  control_state: ControlStateTable;
+  replicas: ReplicasTable;
 }

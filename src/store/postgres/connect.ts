@@ -3,6 +3,7 @@ import pg from 'pg';
 import type { Store } from '../port.js';
 import type { Database } from '../schema.js';
 import { kyselyStore } from '../kysely-store.js';
+import { postgresStateNotifier } from './state-notifier.js';
 import { postgresTraceWriter } from './trace-writer.js';
 
 /** `postgres://user:pass@host:port/db`. int8 columns (epoch-ms times) are parsed as numbers, not strings. */
@@ -22,7 +23,7 @@ export async function connect(url: string): Promise<Store> {
   const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
   return kyselyStore(
     db,
-    { dialect: 'postgres', multiProcess: true },
-    { insertTraces: postgresTraceWriter(db) },
+    { dialect: 'postgres', multiProcess: true, snapshotReads: 'repeatable read' },
+    { insertTraces: postgresTraceWriter(db), notifier: postgresStateNotifier(url) },
   );
 }

@@ -5,6 +5,7 @@ import { Kysely, SqliteDialect } from 'kysely';
 import type { Store } from '../port.js';
 import type { Database } from '../schema.js';
 import { kyselyStore } from '../kysely-store.js';
+import { sqliteStateNotifier } from './state-notifier.js';
 import { sqliteTraceWriter } from './trace-writer.js';
 
 /** `sqlite:path/to/file.db` or `sqlite::memory:`. WAL so readers (API) never block the trace writer. */
@@ -36,6 +37,7 @@ export async function connect(path: string): Promise<Store> {
       },
       // Through Kysely's connection so the write waits for (never joins) a transaction in progress on
       // this single connection; prepared lazily, once the migrations have created the table.
+      notifier: sqliteStateNotifier(),
       insertTraces: (rows) =>
         db.connection().execute(async () => {
           await (writer ??= sqliteTraceWriter(database))(rows);
