@@ -136,10 +136,16 @@ export function diffSpecs(a: ReleaseSpec, b: ReleaseSpec): ReleaseChange[] {
   return out;
 }
 
+/** Arrays of named things (tools) are compared by name, not position; a bare string is its own name. */
 function keyed(value: unknown): Map<string, unknown> | undefined {
-  if (!Array.isArray(value) || !value.every((v) => v !== null && typeof v === 'object' && 'name' in v))
-    return undefined;
-  return new Map(value.map((v: { name: unknown }) => [String(v.name), v]));
+  if (!Array.isArray(value) || value.length === 0) return undefined;
+  const out = new Map<string, unknown>();
+  for (const v of value as unknown[]) {
+    if (typeof v === 'string') out.set(v, v);
+    else if (v !== null && typeof v === 'object' && 'name' in v && typeof v.name === 'string') out.set(v.name, v);
+    else return undefined;
+  }
+  return out;
 }
 
 function walk(a: unknown, b: unknown, path: string, out: ReleaseChange[]): void {
