@@ -117,8 +117,8 @@ describe('release diff', () => {
     expect(diffSpecs(a, b).map((c) => c.path)).toEqual([
       'model.params.temperature',
       'prompt.system',
-      'tools[lookup]',
       'tools[send_email].risk',
+      'tools[lookup]',
     ]);
     expect(textDiff('one\ntwo\nthree', 'one\n2\nthree')).toEqual(['  one', '- two', '+ 2', '  three']);
   });
