@@ -37,7 +37,7 @@ await fb.app.listen({ port: config.server.port, host: config.server.host });
 const address = fb.app.server.address();
 
 serveIpc(address.port, {
-  extra: () => ({ recorder: fb.recorder.stats() }),
+  extra: () => ({ recorder: { ...fb.recorder.stats(), thread: fb.recorder.thread } }),
   stop: async () => {
     await fb.close(10_000);
     await closeUpstreamPools();

@@ -324,7 +324,8 @@ function report({ direct, bare, firebreak, rss, traces, startedAt }) {
   lines.push('');
   lines.push(
     `Recording: ${traces.rows} traces in SQLite for ${traces.calls} calls Firebreak made to the upstream ` +
-      `(recorder: ${traces.written} written, ${traces.dropped} dropped, ${traces.pending} pending at shutdown). ` +
+      `(recorder: ${traces.written} written, ${traces.dropped} dropped, ${traces.pending} pending at shutdown; ` +
+      `batches written on the ${traces.thread} thread). ` +
       `Total run ${fmt((Date.now() - startedAt) / 1000, 0)} s.`,
   );
   return lines.join('\n');
@@ -397,6 +398,8 @@ async function main() {
       bare: (await stats(bare)).peakRssMb,
       firebreak: (await stats(firebreak)).peakRssMb,
     };
+    // Where the recorder was writing batches during the run ('worker' thread or 'main' thread).
+    const recordingThread = (await stats(firebreak)).recorder?.thread ?? 'unknown';
     const fbFinal = await stop(firebreak);
     const upFinal = await stop(upstream);
     await stop(bare);
@@ -411,6 +414,7 @@ async function main() {
       written: recorder.written,
       dropped: recorder.dropped,
       pending: recorder.pending,
+      thread: recordingThread,
     };
 
     process.stdout.write(

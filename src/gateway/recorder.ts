@@ -1,6 +1,7 @@
 import { redactDeep } from '../core/redact.js';
 import type { TraceBody, TraceRecord } from '../core/trace.js';
 import type { TraceStore } from '../store/port.js';
+import { shareableDatabaseUrl, traceWorkerScript, TraceWorker } from './trace-worker-client.js';
 
 export interface RecorderOptions {
   readonly bufferLimit: number;
@@ -26,6 +27,13 @@ interface Log {
  * Writes traces in batches off the request path. `record()` only appends to a bounded in-memory buffer.
  * When the store fails, the batch stays at the head of the buffer and is retried with backoff, so traces
  * survive store outages; only when the buffer is full are new traces dropped, and counted.
+ *
+ * Where a batch is written: given the URL of the database the store was opened from, a worker thread
+ * with its own connection redacts, maps and inserts it (trace-worker.ts), so that CPU is spent off the
+ * event loop. Batches start in-thread, through `store`; the worker takes over once it has read back a
+ * row the main thread wrote (proof that both connections reach the same database: a caller may pass a
+ * config whose URL is not the store's). `:memory:` SQLite, a missing worker script, a worker that cannot
+ * open the store or that dies: the in-thread path, with the same buffer, retries and counters.
  */
 export class TraceRecorder {
   private buffer: TraceRecord[] = [];
@@ -36,11 +44,17 @@ export class TraceRecorder {
   private timer: NodeJS.Timeout | undefined;
   private flushing: Promise<void> | undefined;
   private stopped = false;
+  /** Set while a worker is starting or checking it sees our database; `useWorker` once it does. */
+  private worker: TraceWorker | undefined;
+  private useWorker = false;
+  private probing = false;
 
   constructor(
     private readonly store: TraceStore,
     private readonly options: RecorderOptions,
     private readonly log: Log,
+    /** The URL `store` was (probably) opened from; enables the worker thread. */
+    private readonly databaseUrl?: string,
   ) {}
 
   record(trace: TraceRecord): void {
@@ -58,7 +72,13 @@ export class TraceRecorder {
 
   start(): void {
     this.stopped = false;
+    this.startWorker();
     this.schedule(this.options.flushIntervalMs);
+  }
+
+  /** Where batches are being written: the worker thread, or this (main) thread. */
+  get thread(): 'worker' | 'main' {
+    return this.useWorker ? 'worker' : 'main';
   }
 
   stats(): RecorderStats {
@@ -80,7 +100,50 @@ export class TraceRecorder {
       const ok = await this.flushOnce();
       if (!ok) await new Promise((r) => setTimeout(r, Math.min(200, Math.max(0, end - Date.now()))));
     }
+    const worker = this.worker;
+    this.worker = undefined;
+    this.useWorker = false;
+    await worker?.close();
     return this.buffer.length;
+  }
+
+  private startWorker(): void {
+    const url = this.databaseUrl;
+    const script = traceWorkerScript();
+    if (this.worker || url === undefined || script === undefined || !shareableDatabaseUrl(url)) return;
+    const worker = new TraceWorker(script, { url, redact: this.options.redact });
+    this.worker = worker;
+    worker.onCrash = (error) => this.dropWorker(worker, `trace worker stopped: ${error.message}`);
+    worker.ready.catch((error: unknown) =>
+      this.dropWorker(worker, `trace worker could not open the store: ${String(error)}`),
+    );
+  }
+
+  /** Back to the in-thread path for good (the buffer is untouched: nothing is lost). */
+  private dropWorker(worker: TraceWorker, reason: string): void {
+    if (this.worker !== worker) return;
+    this.worker = undefined;
+    this.useWorker = false;
+    this.log.info({ reason }, 'recording traces on the main thread');
+    void worker.close();
+  }
+
+  /** After an in-thread write: can the worker read that row through its own connection? */
+  private probe(id: string): void {
+    const worker = this.worker;
+    if (!worker || this.useWorker || this.probing) return;
+    this.probing = true;
+    void worker.ready
+      .then(() => worker.has(id))
+      .then(
+        (found) => {
+          if (this.worker !== worker) return;
+          if (found) this.useWorker = true;
+          else this.dropWorker(worker, 'the worker connection does not reach the same database');
+        },
+        () => undefined, // open failure and crashes are handled by startWorker's callbacks
+      )
+      .finally(() => (this.probing = false));
   }
 
   private schedule(ms: number): void {
@@ -102,10 +165,16 @@ export class TraceRecorder {
   private flushOnce(): Promise<boolean> {
     if (this.buffer.length === 0) return Promise.resolve(true);
     if (this.flushing) return this.flushing.then(() => true);
-    const batch = this.buffer.slice(0, this.options.batchSize).map((t) => this.prepare(t));
+    const worker = this.useWorker ? this.worker : undefined;
+    // The worker redacts on its side; in-thread batches are redacted here.
+    const batch = worker
+      ? this.buffer.slice(0, this.options.batchSize)
+      : this.buffer.slice(0, this.options.batchSize).map((t) => this.prepare(t));
     let ok = true;
-    this.flushing = this.store.insertBatch(batch).then(
+    this.flushing = (worker ? worker.write(batch) : this.store.insertBatch(batch)).then(
       () => {
+        const first = batch[0];
+        if (!worker && first) this.probe(first.id);
         // Entries are removed only once written, so a failed batch is retried, never lost.
         this.buffer.splice(0, batch.length);
         this.written += batch.length;

@@ -63,7 +63,9 @@ export async function buildApp(config: FirebreakConfig, deps: AppDeps): Promise<
   const ops: OpsContext = { config, store: deps.store, now };
   const credentials = new CredentialIndex(config, deps.store.credentials, now);
   await credentials.reload();
-  const recorder = new TraceRecorder(deps.store.traces, config.recording, deps.logger);
+  // The URL lets the recorder write from a worker thread with its own connection; it checks that the
+  // URL reaches the same database as `deps.store` before using it (tests pass a store opened elsewhere).
+  const recorder = new TraceRecorder(deps.store.traces, config.recording, deps.logger, config.database.url);
 
   const app = Fastify({
     loggerInstance: deps.logger,

@@ -1,0 +1,25 @@
+import type { TraceRecord } from '../core/trace.js';
+
+/**
+ * Messages between the recorder (main thread) and the trace worker (gateway/trace-worker.ts). The
+ * worker is a stateless executor of one request at a time: buffering, retries, backoff and counters
+ * stay in the recorder, so a crashed worker loses nothing the recorder has not seen acknowledged.
+ */
+export interface WorkerInit {
+  readonly url: string;
+  readonly redact: boolean;
+}
+
+export type ToWorker =
+  /** Redact, map to rows and insert (idempotently); answered by `done`. */
+  | { readonly type: 'write'; readonly seq: number; readonly records: readonly TraceRecord[] }
+  /** Is the row with this id in the worker's store? Answered by `found`. */
+  | { readonly type: 'has'; readonly seq: number; readonly id: string }
+  /** Close the store and end the thread. */
+  | { readonly type: 'close' };
+
+export type FromWorker =
+  | { readonly type: 'ready' }
+  | { readonly type: 'open-failed'; readonly error: string }
+  | { readonly type: 'done'; readonly seq: number; readonly error: string | null }
+  | { readonly type: 'found'; readonly seq: number; readonly found: boolean; readonly error: string | null };

@@ -1,0 +1,53 @@
+import { parentPort, workerData } from 'node:worker_threads';
+import { redactDeep } from '../core/redact.js';
+import type { TraceBody, TraceRecord } from '../core/trace.js';
+import { openStore } from '../store/open-store.js';
+import type { Store } from '../store/port.js';
+import type { FromWorker, ToWorker, WorkerInit } from './trace-worker-protocol.js';
+
+/**
+ * The trace worker thread: owns its own store connection and does the CPU-heavy part of recording
+ * (redaction, row mapping and JSON encoding, the synchronous better-sqlite3 insert) on the core the
+ * gateway's event loop is not using. Started by TraceWorker (trace-worker-client.ts) from dist/.
+ */
+const port = parentPort;
+if (!port) throw new Error('trace-worker.js runs as a worker thread only');
+const init = workerData as WorkerInit;
+const post = (msg: FromWorker) => port.postMessage(msg);
+const message = (error: unknown) => (error instanceof Error ? error.message : String(error));
+
+let store: Store | undefined;
+try {
+  store = await openStore(init.url);
+  post({ type: 'ready' });
+} catch (error) {
+  post({ type: 'open-failed', error: message(error) });
+  port.close();
+}
+
+const redact = (t: TraceRecord): TraceRecord =>
+  init.redact ? { ...t, body: redactDeep(t.body) as TraceBody } : t;
+
+if (store) {
+  const s = store;
+  port.on('message', (msg: ToWorker) => {
+    switch (msg.type) {
+      case 'write':
+        s.traces.insertBatch(msg.records.map(redact)).then(
+          () => post({ type: 'done', seq: msg.seq, error: null }),
+          (error: unknown) => post({ type: 'done', seq: msg.seq, error: message(error) }),
+        );
+        break;
+      case 'has':
+        s.traces.getByTraceId(msg.id).then(
+          (rows) =>
+            post({ type: 'found', seq: msg.seq, found: rows.some((r) => r.id === msg.id), error: null }),
+          (error: unknown) => post({ type: 'found', seq: msg.seq, found: false, error: message(error) }),
+        );
+        break;
+      case 'close':
+        void s.close().finally(() => port.close());
+        break;
+    }
+  });
+}

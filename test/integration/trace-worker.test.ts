@@ -1,0 +1,122 @@
+import OpenAI from 'openai';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { traceWorkerScript } from '../../src/gateway/trace-worker-client.js';
+import { GATEWAY_KEY, startFirebreak, testConfigYaml, type Running } from '../support/harness.js';
+import { startPostgres, type PostgresServer } from '../support/postgres-server.js';
+import { freshDatabaseUrl, storeKinds } from '../support/stores.js';
+
+/**
+ * Recording in the worker thread (gateway/trace-worker.ts, run from its compiled dist/ copy: `npm test`
+ * builds first). The harness's config normally names another database than the store it opens, so the
+ * recorder stays on the main thread there; these tests name the same URL in the config, as `serve` does.
+ */
+const sameDatabase = (url: string, extra = '') =>
+  testConfigYaml().replace(
+    'recording: { flushIntervalMs: 20 }',
+    `recording: { flushIntervalMs: 20${extra} }\ndatabase: { url: '${url}' }`,
+  );
+
+async function until(check: () => boolean | Promise<boolean>, what: string, tries = 400): Promise<void> {
+  for (let i = 0; i < tries; i++) {
+    if (await check()) return;
+    await new Promise((r) => setTimeout(r, 25));
+  }
+  throw new Error(`timed out waiting for ${what}`);
+}
+
+const ask = (client: OpenAI, content: string) =>
+  client.chat.completions.create({ model: 'sim-1', messages: [{ role: 'user', content }] });
+
+it('finds the compiled worker script from the TypeScript sources', () => {
+  expect(traceWorkerScript()?.pathname).toMatch(/\/dist\/gateway\/trace-worker\.js$/);
+});
+
+describe.each(storeKinds)('trace worker (%s)', (kind) => {
+  it('takes over once it reads back a row the main thread wrote; redacts; drains on close', async () => {
+    const url = await freshDatabaseUrl(kind);
+    const fb = await startFirebreak({ store: { url }, yaml: sameDatabase(url) });
+    const client = new OpenAI({ baseURL: `${fb.url}/v1`, apiKey: GATEWAY_KEY, maxRetries: 0 });
+    let calls = 0;
+    try {
+      expect(fb.fb.recorder.thread).toBe('main');
+      await until(async () => {
+        await ask(client, `warm ${calls++}`);
+        return fb.fb.recorder.thread === 'worker';
+      }, 'the worker to take over');
+      const leak = await client.chat.completions.create(
+        { model: 'sim-1', messages: [{ role: 'user', content: 'please leak' }] },
+        { headers: { 'x-ai-trace-id': `worker-leak-${kind}` } },
+      );
+      calls += 1;
+      expect(leak.choices[0]?.message.content).toContain('alice@example.com');
+      const [trace] = await fb.traceOf(`worker-leak-${kind}`);
+      const stored = JSON.stringify(trace?.body.response);
+      expect(stored).toContain('[REDACTED:email]');
+      expect(stored).not.toContain('alice@example.com');
+
+      // Accepted just before shutdown, written by the drain through the worker.
+      await Promise.all(Array.from({ length: 30 }, (_, i) => ask(client, `last ${i}`)));
+      calls += 30;
+      expect(fb.fb.recorder.thread).toBe('worker');
+      const { unflushed } = await fb.fb.close(5_000);
+      expect(unflushed).toBe(0);
+      expect(fb.fb.recorder.stats()).toMatchObject({ pending: 0, written: calls, dropped: 0 });
+      expect(await fb.store.traces.count({})).toBe(calls);
+    } finally {
+      await fb.fb.close(1_000);
+      await fb.store.close();
+    }
+  });
+});
+
+it('stays on the main thread when the config names another database than the store', async () => {
+  const fb: Running = await startFirebreak({ store: 'sqlite' });
+  try {
+    const client = new OpenAI({ baseURL: `${fb.url}/v1`, apiKey: GATEWAY_KEY, maxRetries: 0 });
+    for (let i = 0; i < 5; i++) await ask(client, `n${i}`);
+    await fb.flushed();
+    await new Promise((r) => setTimeout(r, 100));
+    expect(fb.fb.recorder.thread).toBe('main');
+    expect(await fb.store.traces.count({})).toBe(5);
+  } finally {
+    await fb.close();
+  }
+});
+
+describe('trace worker through a PostgreSQL outage', () => {
+  let pg: PostgresServer;
+  beforeAll(async () => {
+    pg = await startPostgres();
+  }, 120_000);
+  afterAll(() => pg.destroy());
+
+  it('keeps every trace while the store is down and writes them when it returns', async () => {
+    const url = await freshDatabaseUrl('postgres', pg.url());
+    const fb = await startFirebreak({ store: { url }, yaml: sameDatabase(url) });
+    const client = new OpenAI({ baseURL: `${fb.url}/v1`, apiKey: GATEWAY_KEY, maxRetries: 0 });
+    let ok = 0;
+    try {
+      await until(async () => {
+        await ask(client, `warm ${ok++}`);
+        return fb.fb.recorder.thread === 'worker';
+      }, 'the worker to take over');
+      await fb.flushed();
+      await pg.stop();
+      for (let i = 0; i < 100; i++) {
+        await ask(client, `during ${i}`);
+        ok += 1;
+      }
+      await until(() => !fb.fb.recorder.stats().storeHealthy, 'the worker to report the outage');
+      expect(fb.fb.recorder.stats().pending).toBeGreaterThan(0);
+      expect(fb.fb.recorder.stats().lastError).not.toBeNull();
+      await pg.start();
+      await until(() => fb.fb.recorder.stats().pending === 0, 'the buffer to drain', 800);
+      expect(fb.fb.recorder.stats()).toMatchObject({ written: ok, dropped: 0, storeHealthy: true });
+      expect(fb.fb.recorder.thread).toBe('worker');
+      expect(await fb.store.traces.count({})).toBe(ok);
+    } finally {
+      await pg.start();
+      await fb.close();
+    }
+  }, 120_000);
+});
