@@ -7,7 +7,7 @@ export const traceStatuses: readonly TraceStatus[] = ['ok', 'blocked', 'safe_mod
 
 export type Endpoint = 'chat.completions' | 'messages' | 'embeddings';
 
-export interface TraceBody {
+export interface TraceBody extends TraceNotes {
   /** The request as the client sent it, minus `firebreak` and transport fields, redacted. */
   readonly request: unknown;
   readonly retrieved: readonly RetrievedDocument[];
@@ -18,6 +18,24 @@ export interface TraceBody {
   readonly error?: { readonly code: ErrorCode; readonly message: string };
   /** The W3C trace id forwarded upstream in `traceparent`, when it differs from `traceId`. */
   readonly w3cTraceId?: string;
+}
+
+/** What the deployed release and the flags did to a call; present only when they did something. */
+export interface TraceNotes {
+  /** The control-state version (releases + flags) the replica enforced for this call. */
+  readonly stateVersion?: number;
+  readonly safeMode?: { readonly mode: string; readonly flag: string | null };
+  /** Handoffs and other events other parts of Firebreak react to. */
+  readonly events?: readonly { readonly type: 'handoff'; readonly at: number }[];
+  readonly blockedToolCalls?: readonly ToolCall[];
+  readonly removedTools?: readonly { readonly name: string; readonly reason: string }[];
+  readonly retrievalDropped?: readonly {
+    readonly id: string;
+    readonly source: string;
+    readonly reason: string;
+  }[];
+  /** When a kill switch moved the call off the release's first model. */
+  readonly modelFallback?: { readonly wanted: string; readonly used: string };
 }
 
 export interface TraceRecord {

@@ -2,7 +2,9 @@ import { performance } from 'node:perf_hooks';
 import type { ChatMessage, ChatResponse, Choice, RetrievedDocument } from '../core/chat.js';
 import { messageText } from '../core/chat.js';
 import type { FirebreakError } from '../core/errors.js';
-import type { Endpoint, TraceRecord, TraceStatus } from '../core/trace.js';
+import type { Endpoint, TraceNotes, TraceRecord, TraceStatus } from '../core/trace.js';
+
+type Mutable<T> = { -readonly [K in keyof T]: T[K] };
 import type { GatewayPrincipal } from '../auth/credential-index.js';
 import type { RequestIdentity } from './request-identity.js';
 import { newTraceRowId } from './request-identity.js';
@@ -20,12 +22,15 @@ export class CallTrace {
   ttftMs: number | null = null;
   model: string | null = null;
   provider: string | null = null;
+  deployment: string | null = null;
+  /** What the release and flags did to this call (safe mode, blocked tools, dropped documents, …). */
+  readonly notes: Mutable<TraceNotes> = {};
 
   constructor(
     readonly endpoint: Endpoint,
     readonly principal: GatewayPrincipal,
     readonly identity: RequestIdentity,
-    readonly release: string,
+    public release: string,
   ) {}
 
   elapsed(): number {
@@ -79,7 +84,7 @@ export class CallTrace {
       model: this.model,
       provider: this.provider,
       release: this.release,
-      deployment: null,
+      deployment: this.deployment,
       status: args.status,
       httpStatus: args.httpStatus,
       errorCode: args.error?.code ?? null,
@@ -100,6 +105,7 @@ export class CallTrace {
         ...(this.identity.w3cTraceId !== this.identity.traceId
           ? { w3cTraceId: this.identity.w3cTraceId }
           : {}),
+        ...this.notes,
       },
     };
   }

@@ -1,12 +1,24 @@
 import type { FastifyReply, FastifyRequest } from 'fastify';
-import { StreamAccumulator, type ChatRequest, type RetrievedDocument } from '../core/chat.js';
+import { planCall, type CallPlan } from '../core/call-plan.js';
+import {
+  messageText,
+  StreamAccumulator,
+  type ChatRequest,
+  type RetrievedDocument,
+  type StreamEvent,
+  type ToolCall,
+} from '../core/chat.js';
+import { resolveFlags } from '../core/flags.js';
+import { releaseName, type SafeMode } from '../core/release.js';
 import { FirebreakError } from '../core/errors.js';
 import type { GatewayPrincipal } from '../auth/credential-index.js';
 import { CallTrace } from './call-trace.js';
 import type { GatewayContext } from './gateway-context.js';
-import { identify } from './request-identity.js';
+import { identify, type RequestIdentity } from './request-identity.js';
+import { limitedRequest, localAnswerText, localEvents, localResponse } from './safe-mode.js';
+import { blockStreamedToolCalls, blockToolCalls } from './tool-blocking.js';
 import { toFirebreakError } from '../core/error-mapping.js';
-import type { Surface } from './surface.js';
+import type { StreamTextRenderer, Surface } from './surface.js';
 
 export interface ParsedChat {
   readonly request: ChatRequest;
@@ -29,9 +41,7 @@ export async function runChat(
   parsed: ParsedChat,
 ): Promise<void> {
   const identity = identify(req.headers, parsed.endUser);
-  const release = `${principal.app}@0`;
-  const trace = new CallTrace(surface.endpoint, principal, identity, release);
-  const clientModel = parsed.request.model;
+  const trace = new CallTrace(surface.endpoint, principal, identity, `${principal.app}@0`);
   // Stored as the client sent it, minus our extension (the recorder redacts it off the request path).
   const { firebreak: _ext, ...requestBody } = req.body as Record<string, unknown>;
   const record = (args: Omit<Parameters<CallTrace['finish']>[0], 'request' | 'retrieved' | 'messages'>) =>
@@ -49,17 +59,54 @@ export async function runChat(
     if (!reply.raw.writableFinished) abort?.abort();
   };
   if (abort) reply.raw.on('close', onClose);
-  const headers: Record<string, string> = {
-    'x-ai-trace-id': identity.traceId,
-    'x-firebreak-release': release,
-  };
+  const headers: Record<string, string> = { 'x-ai-trace-id': identity.traceId };
 
   try {
-    const route = ctx.router.resolve(clientModel, principal.app);
-    trace.model = clientModel;
+    const plan = planFor(ctx, principal, identity, parsed, trace);
+    headers['x-firebreak-release'] = plan.release;
+
+    if (plan.safeMode === 'handoff' || plan.safeMode === 'retrieval-only') {
+      const model = plan.models[0] ?? parsed.request.model;
+      const resp = localResponse(
+        trace.id,
+        model,
+        localAnswerText(plan),
+        parsed.request.messages.map(messageText).join(' '),
+      );
+      trace.model = model;
+      if (plan.safeMode === 'handoff') trace.notes.events = [{ type: 'handoff', at: ctx.now() }];
+      const overhead = trace.overheadMs();
+      headers['x-firebreak-overhead-ms'] = overhead.toFixed(3);
+      if (!parsed.request.stream)
+        void reply.code(200).headers(headers).send(surface.renderResponse(resp, model));
+      else
+        await writeStream(
+          reply,
+          headers,
+          surface.streamWriter(trace.id, model, parsed.includeUsage),
+          localEvents(resp),
+          trace,
+          abort,
+        );
+      record({
+        status: 'safe_mode',
+        httpStatus: 200,
+        stream: parsed.request.stream,
+        response: resp,
+        choices: resp.choices,
+        usage: resp.usage,
+        overheadMs: overhead,
+      });
+      return;
+    }
+
+    const model = plan.models[0] ?? parsed.request.model;
+    const route = ctx.router.resolve(model, principal.app);
+    trace.model = model;
     trace.provider = route.provider.name;
-    // The body goes upstream as the client wrote it (its `user`, if any); X-Firebreak-* headers stay here.
-    const upstreamReq: ChatRequest = { ...parsed.request, model: route.upstreamModel };
+    const base = plan.safeMode === 'limited' ? limitedRequest(plan, plan.request) : plan.request;
+    const upstreamReq: ChatRequest = { ...base, model: route.upstreamModel };
+    const status = plan.safeMode === 'limited' ? 'safe_mode' : 'ok';
     const callCtx = {
       traceparent: identity.upstreamTraceparent,
       signal: abort?.signal,
@@ -68,14 +115,16 @@ export async function runChat(
 
     if (!parsed.request.stream) {
       trace.upstreamStarted();
-      const resp = await route.provider.chat(upstreamReq, callCtx);
+      const upstream = await route.provider.chat(upstreamReq, callCtx);
       trace.upstreamAnswered();
-      const body = surface.renderResponse(resp, clientModel);
+      const { response: resp, blocked } = blockToolCalls(upstream, plan.disabledTools);
+      if (blocked.length > 0) trace.notes.blockedToolCalls = blocked;
+      const body = surface.renderResponse(resp, model);
       const overhead = trace.overheadMs();
       headers['x-firebreak-overhead-ms'] = overhead.toFixed(3);
       void reply.code(200).headers(headers).send(body);
       record({
-        status: 'ok',
+        status: blocked.length > 0 ? 'blocked' : status,
         httpStatus: 200,
         stream: false,
         response: resp,
@@ -87,39 +136,24 @@ export async function runChat(
     }
 
     trace.upstreamStarted();
-    const events = await route.provider.stream(upstreamReq, callCtx);
+    const upstream = await route.provider.stream(upstreamReq, callCtx);
     trace.upstreamAnswered();
+    const blocked: ToolCall[] = [];
+    const events = blockStreamedToolCalls(upstream, plan.disabledTools, (c) => blocked.push(c));
     const overhead = trace.overheadMs();
     headers['x-firebreak-overhead-ms'] = overhead.toFixed(3);
-    const signal = (abort as AbortController).signal; // streams always have one
-    reply.hijack();
-    const raw = reply.raw;
-    raw.writeHead(200, {
-      ...headers,
-      'content-type': 'text/event-stream; charset=utf-8',
-      'cache-control': 'no-cache',
-      connection: 'keep-alive',
-    });
-    const writer = surface.streamWriter(trace.id, clientModel, parsed.includeUsage);
-    const acc = new StreamAccumulator();
-    let failure: FirebreakError | undefined;
-    try {
-      for await (const event of events) {
-        if (event.type !== 'usage') trace.firstToken();
-        acc.add(event);
-        const text = writer.event(event);
-        if (text && !raw.write(text)) await waitForDrain(raw, signal);
-        if (signal.aborted)
-          throw new FirebreakError('upstream_error', 'the client disconnected before the stream ended');
-      }
-      raw.end(writer.end());
-    } catch (error) {
-      failure = toFirebreakError(error);
-      if (!raw.destroyed) raw.end(writer.error(failure));
-    }
+    const { acc, failure } = await writeStream(
+      reply,
+      headers,
+      surface.streamWriter(trace.id, model, parsed.includeUsage),
+      events,
+      trace,
+      abort,
+    );
+    if (blocked.length > 0) trace.notes.blockedToolCalls = blocked;
     const choices = acc.choices();
     record({
-      status: failure ? 'error' : 'ok',
+      status: failure ? 'error' : blocked.length > 0 ? 'blocked' : status,
       httpStatus: 200,
       stream: true,
       response: { choices, usage: acc.usage },
@@ -132,12 +166,13 @@ export async function runChat(
     const err = toFirebreakError(error);
     if (trace.upstreamMs === null && err.code.startsWith('upstream_')) trace.upstreamAnswered();
     record({
-      status: 'error',
+      status: err.code === 'forbidden' ? 'blocked' : 'error',
       httpStatus: err.status,
       stream: parsed.request.stream,
       error: err,
       overheadMs: trace.overheadMs(),
     });
+    headers['x-firebreak-release'] = trace.release;
     headers['x-firebreak-overhead-ms'] = trace.overheadMs().toFixed(3);
     if (err.details.retryAfter !== undefined) headers['retry-after'] = err.details.retryAfter;
     if (!reply.sent && !reply.raw.headersSent)
@@ -145,6 +180,94 @@ export async function runChat(
   } finally {
     reply.raw.off('close', onClose);
   }
+}
+
+/** Release + flags in force for this call (from memory: the request path never reads the database). */
+function planFor(
+  ctx: GatewayContext,
+  principal: GatewayPrincipal,
+  identity: RequestIdentity,
+  parsed: ParsedChat,
+  trace: CallTrace,
+): CallPlan {
+  const enforced = ctx.control.current();
+  const key = `${principal.app}/${principal.env}`;
+  const now = ctx.now();
+  const flags = resolveFlags(
+    enforced.flags,
+    { app: principal.app, env: principal.env, tenant: identity.tenantId, user: identity.userId },
+    now,
+  );
+  const active = enforced.releases.get(key);
+  trace.notes.stateVersion = enforced.version;
+  if (active) {
+    trace.release = releaseName(active.release.app, active.release.version);
+    trace.deployment = active.deployment.id;
+  }
+  const plan = planCall({
+    config: ctx.config,
+    app: principal.app,
+    active: active && { release: active.release, deploymentId: active.deployment.id },
+    knownGood: enforced.knownGood.get(key),
+    flags,
+    request: parsed.request,
+    retrieved: parsed.retrieved,
+  });
+  const storeLoss = storeLossSafeMode(ctx, principal.app, now);
+  const safe = storeLoss ? { ...plan, safeMode: storeLoss, safeModeFlag: 'store-unreachable' } : plan;
+  if (safe.safeMode !== 'off') trace.notes.safeMode = { mode: safe.safeMode, flag: safe.safeModeFlag };
+  if (plan.removedTools.length > 0) trace.notes.removedTools = plan.removedTools;
+  if (plan.dropped.length > 0) trace.notes.retrievalDropped = plan.dropped;
+  const wanted = active?.release.spec.model.name;
+  if (wanted !== undefined && plan.models[0] !== wanted)
+    trace.notes.modelFallback = { wanted, used: plan.models[0] ?? '' };
+  return safe;
+}
+
+/** Opt-in (apps.<app>.storeLossSafeMode): safe mode once the store has been unreachable long enough. */
+function storeLossSafeMode(ctx: GatewayContext, app: string, now: number): SafeMode | undefined {
+  const rule = ctx.config.apps[app]?.storeLossSafeMode;
+  if (!rule) return undefined;
+  const s = ctx.control.stats();
+  if (s.storeReachable || s.lastContact === null) return undefined;
+  return now - s.lastContact >= rule.afterSeconds * 1000 ? rule.mode : undefined;
+}
+
+/** Sends a stream in the surface's SSE format; a failure midway ends it with an in-stream error event. */
+async function writeStream(
+  reply: FastifyReply,
+  headers: Record<string, string>,
+  writer: StreamTextRenderer,
+  events: AsyncIterable<StreamEvent> | Iterable<StreamEvent>,
+  trace: CallTrace,
+  abort: AbortController | undefined,
+): Promise<{ acc: StreamAccumulator; failure: FirebreakError | undefined }> {
+  const signal = (abort as AbortController).signal; // streams always have one
+  reply.hijack();
+  const raw = reply.raw;
+  raw.writeHead(200, {
+    ...headers,
+    'content-type': 'text/event-stream; charset=utf-8',
+    'cache-control': 'no-cache',
+    connection: 'keep-alive',
+  });
+  const acc = new StreamAccumulator();
+  let failure: FirebreakError | undefined;
+  try {
+    for await (const event of events) {
+      if (event.type !== 'usage') trace.firstToken();
+      acc.add(event);
+      const text = writer.event(event);
+      if (text && !raw.write(text)) await waitForDrain(raw, signal);
+      if (signal.aborted)
+        throw new FirebreakError('upstream_error', 'the client disconnected before the stream ended');
+    }
+    raw.end(writer.end());
+  } catch (error) {
+    failure = toFirebreakError(error);
+    if (!raw.destroyed) raw.end(writer.error(failure));
+  }
+  return { acc, failure };
 }
 
 function waitForDrain(raw: NodeJS.WritableStream, signal: AbortSignal): Promise<void> {

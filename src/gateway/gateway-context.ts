@@ -1,6 +1,7 @@
 import type { FastifyBaseLogger } from 'fastify';
 import type { FirebreakConfig } from '../core/config.js';
 import type { CredentialIndex } from '../auth/credential-index.js';
+import type { ControlState } from './control-state.js';
 import type { ModelRouter } from './model-router.js';
 import type { TraceRecorder } from './recorder.js';
 
@@ -10,5 +11,8 @@ export interface GatewayContext {
   readonly router: ModelRouter;
   readonly credentials: CredentialIndex;
   readonly recorder: TraceRecorder;
+  readonly control: ControlState;
+  /** The clock flags and safe modes are judged by (injected in tests). */
+  readonly now: () => number;
   readonly log: FastifyBaseLogger;
 }

@@ -12,6 +12,7 @@ import type { FirebreakConfig } from '../core/config.js';
 import { toFirebreakError } from '../core/error-mapping.js';
 import { FirebreakError } from '../core/errors.js';
 import { ModelRouter } from '../gateway/model-router.js';
+import { ControlState } from '../gateway/control-state.js';
 import { TraceRecorder } from '../gateway/recorder.js';
 import { registerGatewayRoutes } from '../gateway/routes.js';
 import { apiError } from '../api/routes.js';
@@ -20,6 +21,7 @@ import { renderOpenAiError } from '../core/wire/openai-response.js';
 import { buildProviders } from '../providers/registry.js';
 import type { Store } from '../store/port.js';
 import type { OpsContext } from '../ops/context.js';
+import { startBackground } from './background.js';
 import { registerHealthRoutes } from './health.js';
 
 /** Nesting allowed in a request body: far beyond any real request (tool JSON schemas included). */
@@ -48,6 +50,7 @@ export interface AppDeps {
 export interface FirebreakApp {
   readonly app: FastifyInstance;
   readonly recorder: TraceRecorder;
+  readonly control: ControlState;
   readonly ops: OpsContext;
   /** Stops accepting requests, waits for in-flight ones, flushes pending traces. Does not close the store. */
   close(flushDeadlineMs?: number): Promise<{ unflushed: number }>;
@@ -66,6 +69,13 @@ export async function buildApp(config: FirebreakConfig, deps: AppDeps): Promise<
   // The URL lets the recorder write from a worker thread with its own connection; it checks that the
   // URL reaches the same database as `deps.store` before using it (tests pass a store opened elsewhere).
   const recorder = new TraceRecorder(deps.store.traces, config.recording, deps.logger, config.database.url);
+  // Releases and flags in memory before the first request; start fails if the store cannot be read.
+  const control = new ControlState(
+    deps.store.control,
+    { role, reconcileIntervalMs: config.control.reconcileIntervalMs, now },
+    deps.logger,
+  );
+  await control.start();
 
   const app = Fastify({
     loggerInstance: deps.logger,
@@ -134,11 +144,12 @@ export async function buildApp(config: FirebreakConfig, deps: AppDeps): Promise<
     return reply.code(err.status).send(apiError(err));
   });
 
-  registerHealthRoutes(app, { role, store: deps.store, recorder });
+  registerHealthRoutes(app, { role, store: deps.store, recorder, control });
   if (role !== 'control') {
     const router = new ModelRouter(config, buildProviders(config));
     await app.register(
-      (v1) => registerGatewayRoutes(v1, { config, router, credentials, recorder, log: deps.logger }),
+      (v1) =>
+        registerGatewayRoutes(v1, { config, router, credentials, recorder, control, now, log: deps.logger }),
       {
         prefix: '/v1',
       },
@@ -154,12 +165,16 @@ export async function buildApp(config: FirebreakConfig, deps: AppDeps): Promise<
   }
   await app.ready();
   recorder.start();
+  const stopBackground = role === 'gateway' ? () => undefined : startBackground(ops, deps.logger);
 
   return {
     app,
     recorder,
+    control,
     ops,
     async close(flushDeadlineMs = 10_000) {
+      stopBackground();
+      control.stop();
       await app.close();
       return { unflushed: await recorder.drain(flushDeadlineMs) };
     },

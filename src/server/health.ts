@@ -1,4 +1,5 @@
 import type { FastifyInstance } from 'fastify';
+import type { ControlState } from '../gateway/control-state.js';
 import type { TraceRecorder } from '../gateway/recorder.js';
 import type { Store } from '../store/port.js';
 
@@ -9,7 +10,7 @@ import type { Store } from '../store/port.js';
  */
 export function registerHealthRoutes(
   app: FastifyInstance,
-  deps: { role: string; store: Store; recorder: TraceRecorder },
+  deps: { role: string; store: Store; recorder: TraceRecorder; control: ControlState },
 ): void {
   app.get('/healthz', () => ({ status: 'ok' }));
   app.get('/readyz', async () => {
@@ -27,9 +28,13 @@ export function registerHealthRoutes(
       storeError = error instanceof Error ? error.message : String(error);
     }
     const traces = deps.recorder.stats();
+    const control = deps.control.stats();
     return {
-      status: storeReachable && traces.storeHealthy ? 'ready' : 'degraded',
+      status: storeReachable && traces.storeHealthy && control.storeReachable ? 'ready' : 'degraded',
       role: deps.role,
+      replica: deps.control.replicaId,
+      // Fail static: while the store is unreachable the replica enforces this version, as last loaded.
+      control,
       store: { dialect: deps.store.capabilities.dialect, reachable: storeReachable, error: storeError },
       traces,
     };

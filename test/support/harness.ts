@@ -11,6 +11,8 @@ export const GATEWAY_KEY = 'fbk_test_support_bot_prod_key_000';
 export const OTHER_APP_KEY = 'fbk_test_billing_bot_dev_key_0000';
 export const ADMIN_TOKEN = 'fbt_test_admin_token_00000000000';
 export const VIEWER_TOKEN = 'fbt_test_viewer_token_0000000000';
+export const RESPONDER_TOKEN = 'fbt_test_responder_token_0000000';
+export const COMMANDER_TOKEN = 'fbt_test_commander_token_0000000';
 
 /** The test configuration: simulator rules every suite can rely on, plus whatever a suite adds. */
 export function testConfigYaml(extra = ''): string {
@@ -59,6 +61,8 @@ keys:
 tokens:
   - { key: ${ADMIN_TOKEN}, role: admin, name: test-admin }
   - { key: ${VIEWER_TOKEN}, role: viewer, name: test-viewer }
+  - { key: ${RESPONDER_TOKEN}, role: responder, name: test-responder }
+  - { key: ${COMMANDER_TOKEN}, role: commander, name: test-commander }
 `;
 }
 
@@ -77,6 +81,8 @@ export async function startFirebreak(options: {
   store: StoreKind | { url: string };
   yaml?: string;
   role?: ServerRole;
+  /** An injectable clock (flag expiry, safe-mode timers) so tests never sleep. */
+  now?: () => number;
 }): Promise<Running> {
   const config = parseConfig(options.yaml ?? testConfigYaml(), 'test config', {});
   const url = typeof options.store === 'string' ? await freshDatabaseUrl(options.store) : options.store.url;
@@ -85,6 +91,7 @@ export async function startFirebreak(options: {
     store,
     logger: pino({ level: 'silent' }),
     role: options.role ?? 'all',
+    ...(options.now ? { now: options.now } : {}),
   });
   await fb.app.listen({ port: 0, host: '127.0.0.1' });
   const { port } = fb.app.server.address() as AddressInfo;

@@ -1,0 +1,60 @@
+import type { ChatResponse, Choice, StreamEvent, ToolCall } from '../core/chat.js';
+import { blockedToolNotice, partitionToolCalls } from '../core/call-plan.js';
+
+/**
+ * Kill-switched tools are removed from what goes upstream; a call to one that still comes back (a model
+ * that ignores the tool list, a cached prompt) is taken out of the answer and replaced by a notice, so
+ * the client never executes it.
+ */
+export function blockToolCalls(
+  resp: ChatResponse,
+  disabled: ReadonlySet<string>,
+): { response: ChatResponse; blocked: ToolCall[] } {
+  if (disabled.size === 0) return { response: resp, blocked: [] };
+  const blocked: ToolCall[] = [];
+  const choices = resp.choices.map((c): Choice => {
+    const split = partitionToolCalls(c.toolCalls, disabled);
+    if (split.blocked.length === 0) return c;
+    blocked.push(...split.blocked);
+    if (split.allowed.length > 0) return { ...c, toolCalls: split.allowed };
+    const notice = blockedToolNotice(split.blocked.map((b) => b.name));
+    return { ...c, toolCalls: [], text: c.text ? `${c.text}\n${notice}` : notice, finishReason: 'stop' };
+  });
+  return { response: blocked.length === 0 ? resp : { ...resp, choices }, blocked };
+}
+
+/** The same for a stream: a blocked call's deltas are never sent; the notice comes before `finish`. */
+export async function* blockStreamedToolCalls(
+  events: AsyncIterable<StreamEvent>,
+  disabled: ReadonlySet<string>,
+  onBlocked: (call: ToolCall) => void,
+): AsyncGenerator<StreamEvent> {
+  if (disabled.size === 0) {
+    yield* events;
+    return;
+  }
+  const blocked = new Map<string, { id: string; name: string; arguments: string }>();
+  const allowedPerChoice = new Map<number, number>();
+  const blockedPerChoice = new Map<number, string[]>();
+  for await (const e of events) {
+    if (e.type === 'tool_call') {
+      const k = `${e.index}:${e.callIndex}`;
+      const held = blocked.get(k);
+      if (held) {
+        held.arguments += e.argumentsDelta;
+        continue;
+      }
+      if (e.name !== undefined && disabled.has(e.name)) {
+        blocked.set(k, { id: e.id ?? '', name: e.name, arguments: e.argumentsDelta });
+        blockedPerChoice.set(e.index, [...(blockedPerChoice.get(e.index) ?? []), e.name]);
+        continue;
+      }
+      if (e.name !== undefined) allowedPerChoice.set(e.index, (allowedPerChoice.get(e.index) ?? 0) + 1);
+      yield e;
+    } else if (e.type === 'finish' && blockedPerChoice.has(e.index) && !allowedPerChoice.has(e.index)) {
+      yield { type: 'text', index: e.index, delta: blockedToolNotice(blockedPerChoice.get(e.index) ?? []) };
+      yield { type: 'finish', index: e.index, reason: 'stop' };
+    } else yield e;
+  }
+  for (const call of blocked.values()) onBlocked(call);
+}
