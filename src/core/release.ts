@@ -142,7 +142,8 @@ function keyed(value: unknown): Map<string, unknown> | undefined {
   const out = new Map<string, unknown>();
   for (const v of value as unknown[]) {
     if (typeof v === 'string') out.set(v, v);
-    else if (v !== null && typeof v === 'object' && 'name' in v && typeof v.name === 'string') out.set(v.name, v);
+    else if (v !== null && typeof v === 'object' && 'name' in v && typeof v.name === 'string')
+      out.set(v.name, v);
     else return undefined;
   }
   return out;

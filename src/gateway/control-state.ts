@@ -160,7 +160,8 @@ export class ControlState {
   }
 
   private contact(): void {
-    if (this.lastError !== null) this.log.info({ version: this.enforced.version }, 'control state: store reachable again');
+    if (this.lastError !== null)
+      this.log.info({ version: this.enforced.version }, 'control state: store reachable again');
     this.lastError = null;
     this.lastContact = this.options.now();
   }
@@ -168,7 +169,10 @@ export class ControlState {
   private lost(error: unknown): void {
     const message = error instanceof Error ? error.message : String(error);
     if (this.lastError === null)
-      this.log.warn({ err: message, version: this.enforced.version }, 'control state: store unreachable, enforcing the last known state');
+      this.log.warn(
+        { err: message, version: this.enforced.version },
+        'control state: store unreachable, enforcing the last known state',
+      );
     this.lastError = message;
   }
 }

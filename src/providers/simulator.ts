@@ -59,7 +59,9 @@ export function scriptResponse(script: Answer, model: string, id: string): ChatR
 async function wait(ms: number, ctx: CallContext, started: number, label: string): Promise<void> {
   const remaining = ctx.timeoutMs - (Date.now() - started);
   if (ms > remaining) {
-    await sleep(Math.max(0, remaining), undefined, ctx.signal ? { signal: ctx.signal } : {}).catch(() => undefined);
+    await sleep(Math.max(0, remaining), undefined, ctx.signal ? { signal: ctx.signal } : {}).catch(
+      () => undefined,
+    );
     throw new FirebreakError('upstream_timeout', `${label} did not answer within ${ctx.timeoutMs} ms`);
   }
   if (ms > 0)

@@ -15,11 +15,16 @@ export function startBackground(ops: OpsContext, log: FastifyBaseLogger, interva
     running = true;
     expireFlags(ops)
       .then((expired) => {
-        for (const f of expired) log.info({ flag: f.key, app: f.app, env: f.env }, 'flag expired and reverted');
+        for (const f of expired)
+          log.info({ flag: f.key, app: f.app, env: f.env }, 'flag expired and reverted');
         failing = false;
       })
       .catch((error: unknown) => {
-        if (!failing) log.warn({ err: error instanceof Error ? error.message : String(error) }, 'flag expiry sweep failed; will retry');
+        if (!failing)
+          log.warn(
+            { err: error instanceof Error ? error.message : String(error) },
+            'flag expiry sweep failed; will retry',
+          );
         failing = true;
       })
       .finally(() => {
