@@ -6,6 +6,7 @@ import { toFirebreakError } from '../core/error-mapping.js';
 import { FirebreakError } from '../core/errors.js';
 import type { OpsContext } from '../ops/context.js';
 import { getTrace, searchTraces } from '../ops/traces.js';
+import { registerControlRoutes } from './control-routes.js';
 
 declare module 'fastify' {
   interface FastifyContextConfig {
@@ -78,4 +79,6 @@ export function registerApiRoutes(app: FastifyInstance, ctx: ApiContext): void {
   app.get<{ Params: { id: string } }>('/traces/:id', { config: { minRole: 'viewer' } }, (req) =>
     getTrace(ctx.ops, req.params.id),
   );
+
+  registerControlRoutes(app, ctx);
 }

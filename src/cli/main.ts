@@ -6,6 +6,7 @@ import { ConfigError } from '../server/config-load.js';
 import { openRuntime, type Runtime } from '../server/runtime.js';
 import { serve } from '../server/serve.js';
 import { serveSimulator } from '../server/serve-simulator.js';
+import { registerControlCommands } from './control-commands.js';
 import { apiGet, RemoteError } from './remote.js';
 import { formatTraceDetail, formatTraceTable } from './trace-format.js';
 
@@ -172,9 +173,12 @@ export async function main(
       );
     });
 
+  let exitCode = 0;
+  registerControlCommands(program, { print, withRuntime, setExitCode: (code) => (exitCode = code) });
+
   try {
     await program.parseAsync(argv);
-    return 0;
+    return exitCode;
   } catch (error) {
     if (error instanceof CommanderError) return error.exitCode === 0 ? 0 : 2;
     if (isFirebreakError(error) || error instanceof ConfigError || error instanceof RemoteError) {

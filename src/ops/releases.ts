@@ -120,6 +120,15 @@ export async function createRelease(
 
 /** `firebreak apply`: a release for every app whose firebreak.yaml entry has one. */
 export async function applyConfig(ctx: OpsContext, args: { actor: string }): Promise<CreatedRelease[]> {
+  // Every spec is checked before any is created: one bad app must not leave the others half applied.
+  for (const [app, cfg] of Object.entries(ctx.config.apps))
+    if (cfg.release)
+      try {
+        normaliseSpec(ctx, cfg.release);
+      } catch (error) {
+        if (!(error instanceof FirebreakError)) throw error;
+        throw new FirebreakError('validation_failed', `apps.${app}.release: ${error.message}`, error.details);
+      }
   const out: CreatedRelease[] = [];
   for (const [app, cfg] of Object.entries(ctx.config.apps))
     if (cfg.release)
