@@ -116,18 +116,34 @@ export function planCall(input: PlanInput): CallPlan {
   };
 }
 
-/** The notice that replaces a tool call the flags forbid, so the client sees why nothing happened. */
-export function blockedToolNotice(names: readonly string[]): string {
-  return `Firebreak blocked ${names.map((n) => `"${n}"`).join(', ')}: the tool is switched off (flag tool:${names[0] ?? ''}). The action was not performed.`;
+/** The notice that replaces a blocked tool call, so the client sees why nothing happened. */
+export function blockedToolNotice(names: readonly string[], why: string): string {
+  return `Firebreak blocked ${names.map((n) => `"${n}"`).join(', ')}: ${why}. The action was not performed.`;
 }
 
-/** Splits tool calls into those allowed and those a kill switch blocks. */
+/** Which returned tool calls to block, and why: kill switches, or every tool while in limited safe mode. */
+export interface ToolBlock {
+  readonly blocks: (name: string) => boolean;
+  readonly why: (name: string) => string;
+}
+
+export function toolBlockOf(plan: Pick<CallPlan, 'disabledTools' | 'safeMode'>): ToolBlock | undefined {
+  if (plan.safeMode === 'limited')
+    return { blocks: () => true, why: () => 'tools are off in limited safe mode' };
+  if (plan.disabledTools.size === 0) return undefined;
+  return {
+    blocks: (n) => plan.disabledTools.has(n),
+    why: (n) => `the tool is switched off (flag tool:${n})`,
+  };
+}
+
+/** Splits tool calls into those allowed and those blocked. */
 export function partitionToolCalls(
   calls: readonly ToolCall[],
-  disabled: ReadonlySet<string>,
+  block: ToolBlock,
 ): { allowed: ToolCall[]; blocked: ToolCall[] } {
   const allowed: ToolCall[] = [];
   const blocked: ToolCall[] = [];
-  for (const c of calls) (disabled.has(c.name) ? blocked : allowed).push(c);
+  for (const c of calls) (block.blocks(c.name) ? blocked : allowed).push(c);
   return { allowed, blocked };
 }

@@ -1,5 +1,5 @@
 import type { FastifyReply, FastifyRequest } from 'fastify';
-import { planCall, type CallPlan } from '../core/call-plan.js';
+import { planCall, toolBlockOf, type CallPlan } from '../core/call-plan.js';
 import {
   messageText,
   StreamAccumulator,
@@ -117,7 +117,7 @@ export async function runChat(
       trace.upstreamStarted();
       const upstream = await route.provider.chat(upstreamReq, callCtx);
       trace.upstreamAnswered();
-      const { response: resp, blocked } = blockToolCalls(upstream, plan.disabledTools);
+      const { response: resp, blocked } = blockToolCalls(upstream, toolBlockOf(plan));
       if (blocked.length > 0) trace.notes.blockedToolCalls = blocked;
       const body = surface.renderResponse(resp, model);
       const overhead = trace.overheadMs();
@@ -139,7 +139,7 @@ export async function runChat(
     const upstream = await route.provider.stream(upstreamReq, callCtx);
     trace.upstreamAnswered();
     const blocked: ToolCall[] = [];
-    const events = blockStreamedToolCalls(upstream, plan.disabledTools, (c) => blocked.push(c));
+    const events = blockStreamedToolCalls(upstream, toolBlockOf(plan), (c) => blocked.push(c));
     const overhead = trace.overheadMs();
     headers['x-firebreak-overhead-ms'] = overhead.toFixed(3);
     const { acc, failure } = await writeStream(

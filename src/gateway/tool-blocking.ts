@@ -1,5 +1,5 @@
 import type { ChatResponse, Choice, StreamEvent, ToolCall } from '../core/chat.js';
-import { blockedToolNotice, partitionToolCalls } from '../core/call-plan.js';
+import { blockedToolNotice, partitionToolCalls, type ToolBlock } from '../core/call-plan.js';
 
 /**
  * Kill-switched tools are removed from what goes upstream; a call to one that still comes back (a model
@@ -8,16 +8,19 @@ import { blockedToolNotice, partitionToolCalls } from '../core/call-plan.js';
  */
 export function blockToolCalls(
   resp: ChatResponse,
-  disabled: ReadonlySet<string>,
+  block: ToolBlock | undefined,
 ): { response: ChatResponse; blocked: ToolCall[] } {
-  if (disabled.size === 0) return { response: resp, blocked: [] };
+  if (!block) return { response: resp, blocked: [] };
   const blocked: ToolCall[] = [];
   const choices = resp.choices.map((c): Choice => {
-    const split = partitionToolCalls(c.toolCalls, disabled);
+    const split = partitionToolCalls(c.toolCalls, block);
     if (split.blocked.length === 0) return c;
     blocked.push(...split.blocked);
     if (split.allowed.length > 0) return { ...c, toolCalls: split.allowed };
-    const notice = blockedToolNotice(split.blocked.map((b) => b.name));
+    const notice = blockedToolNotice(
+      split.blocked.map((b) => b.name),
+      block.why(split.blocked[0]?.name ?? ''),
+    );
     return { ...c, toolCalls: [], text: c.text ? `${c.text}\n${notice}` : notice, finishReason: 'stop' };
   });
   return { response: blocked.length === 0 ? resp : { ...resp, choices }, blocked };
@@ -26,10 +29,10 @@ export function blockToolCalls(
 /** The same for a stream: a blocked call's deltas are never sent; the notice comes before `finish`. */
 export async function* blockStreamedToolCalls(
   events: AsyncIterable<StreamEvent>,
-  disabled: ReadonlySet<string>,
+  block: ToolBlock | undefined,
   onBlocked: (call: ToolCall) => void,
 ): AsyncGenerator<StreamEvent> {
-  if (disabled.size === 0) {
+  if (!block) {
     yield* events;
     return;
   }
@@ -44,7 +47,7 @@ export async function* blockStreamedToolCalls(
         held.arguments += e.argumentsDelta;
         continue;
       }
-      if (e.name !== undefined && disabled.has(e.name)) {
+      if (e.name !== undefined && block.blocks(e.name)) {
         blocked.set(k, { id: e.id ?? '', name: e.name, arguments: e.argumentsDelta });
         blockedPerChoice.set(e.index, [...(blockedPerChoice.get(e.index) ?? []), e.name]);
         continue;
@@ -52,7 +55,8 @@ export async function* blockStreamedToolCalls(
       if (e.name !== undefined) allowedPerChoice.set(e.index, (allowedPerChoice.get(e.index) ?? 0) + 1);
       yield e;
     } else if (e.type === 'finish' && blockedPerChoice.has(e.index) && !allowedPerChoice.has(e.index)) {
-      yield { type: 'text', index: e.index, delta: blockedToolNotice(blockedPerChoice.get(e.index) ?? []) };
+      const names = blockedPerChoice.get(e.index) ?? [];
+      yield { type: 'text', index: e.index, delta: blockedToolNotice(names, block.why(names[0] ?? '')) };
       yield { type: 'finish', index: e.index, reason: 'stop' };
     } else yield e;
   }
