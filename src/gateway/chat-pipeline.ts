@@ -124,7 +124,7 @@ export async function runChat(
       headers['x-firebreak-overhead-ms'] = overhead.toFixed(3);
       void reply.code(200).headers(headers).send(body);
       record({
-        status: blocked.length > 0 ? 'blocked' : status,
+        status: blocked.length > 0 && status === 'ok' ? 'blocked' : status,
         httpStatus: 200,
         stream: false,
         response: resp,
@@ -153,7 +153,7 @@ export async function runChat(
     if (blocked.length > 0) trace.notes.blockedToolCalls = blocked;
     const choices = acc.choices();
     record({
-      status: failure ? 'error' : blocked.length > 0 ? 'blocked' : status,
+      status: failure ? 'error' : blocked.length > 0 && status === 'ok' ? 'blocked' : status,
       httpStatus: 200,
       stream: true,
       response: { choices, usage: acc.usage },
