@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
 import type { Flag } from '../core/flags.js';
 import type { Release } from '../core/release.js';
@@ -70,7 +71,9 @@ export class ControlState {
     private readonly log: Log,
   ) {
     this.startedAt = options.now();
-    this.replicaId = `${hostname()}:${process.pid}:${this.startedAt.toString(36)}`;
+    // The random part keeps ids apart for several instances in one process started in the same
+    // millisecond, or sharing an injected clock (tests): otherwise they would share one heartbeat row.
+    this.replicaId = `${hostname()}:${process.pid}:${this.startedAt.toString(36)}:${randomBytes(3).toString('hex')}`;
   }
 
   current(): Enforced {

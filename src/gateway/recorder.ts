@@ -28,12 +28,11 @@ interface Log {
  * When the store fails, the batch stays at the head of the buffer and is retried with backoff, so traces
  * survive store outages; only when the buffer is full are new traces dropped, and counted.
  *
- * Where a batch is written: given the URL of the database the store was opened from, a worker thread
- * with its own connection redacts, maps and inserts it (trace-worker.ts), so that CPU is spent off the
- * event loop. Batches start in-thread, through `store`; the worker takes over once it has read back a
- * row the main thread wrote (proof that both connections reach the same database: a caller may pass a
- * config whose URL is not the store's). `:memory:` SQLite, a missing worker script, a worker that cannot
- * open the store or that dies: the in-thread path, with the same buffer, retries and counters.
+ * Where a batch is written: given the URL the store was opened from, a worker thread with its own
+ * connection redacts, maps and inserts it (trace-worker.ts), so that CPU is spent off the event loop;
+ * it takes over once its store is open. `:memory:` SQLite, a missing worker script, a worker that cannot
+ * open the store or that dies: the in-thread path, through `store`, with the same buffer, retries and
+ * counters.
  */
 export class TraceRecorder {
   private buffer: TraceRecord[] = [];
@@ -44,16 +43,15 @@ export class TraceRecorder {
   private timer: NodeJS.Timeout | undefined;
   private flushing: Promise<void> | undefined;
   private stopped = false;
-  /** Set while a worker is starting or checking it sees our database; `useWorker` once it does. */
+  /** Set while a worker is starting; `useWorker` once its store is open. */
   private worker: TraceWorker | undefined;
   private useWorker = false;
-  private probing = false;
 
   constructor(
     private readonly store: TraceStore,
     private readonly options: RecorderOptions,
     private readonly log: Log,
-    /** The URL `store` was (probably) opened from; enables the worker thread. */
+    /** The URL `store` was opened from; enables the worker thread. */
     private readonly databaseUrl?: string,
   ) {}
 
@@ -114,8 +112,11 @@ export class TraceRecorder {
     const worker = new TraceWorker(script, { url, redact: this.options.redact });
     this.worker = worker;
     worker.onCrash = (error) => this.dropWorker(worker, `trace worker stopped: ${error.message}`);
-    worker.ready.catch((error: unknown) =>
-      this.dropWorker(worker, `trace worker could not open the store: ${String(error)}`),
+    worker.ready.then(
+      () => {
+        if (this.worker === worker) this.useWorker = true;
+      },
+      (error: unknown) => this.dropWorker(worker, `trace worker could not open the store: ${String(error)}`),
     );
   }
 
@@ -126,24 +127,6 @@ export class TraceRecorder {
     this.useWorker = false;
     this.log.info({ reason }, 'recording traces on the main thread');
     void worker.close();
-  }
-
-  /** After an in-thread write: can the worker read that row through its own connection? */
-  private probe(id: string): void {
-    const worker = this.worker;
-    if (!worker || this.useWorker || this.probing) return;
-    this.probing = true;
-    void worker.ready
-      .then(() => worker.has(id))
-      .then(
-        (found) => {
-          if (this.worker !== worker) return;
-          if (found) this.useWorker = true;
-          else this.dropWorker(worker, 'the worker connection does not reach the same database');
-        },
-        () => undefined, // open failure and crashes are handled by startWorker's callbacks
-      )
-      .finally(() => (this.probing = false));
   }
 
   private schedule(ms: number): void {
@@ -173,8 +156,6 @@ export class TraceRecorder {
     let ok = true;
     this.flushing = (worker ? worker.write(batch) : this.store.insertBatch(batch)).then(
       () => {
-        const first = batch[0];
-        if (!worker && first) this.probe(first.id);
         // Entries are removed only once written, so a failed batch is retried, never lost.
         this.buffer.splice(0, batch.length);
         this.written += batch.length;

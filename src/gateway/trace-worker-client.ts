@@ -84,13 +84,6 @@ export class TraceWorker {
     if (answer.type === 'done' && answer.error !== null) throw new Error(answer.error);
   }
 
-  /** Whether the worker's store holds the row with this id (does it see the same database as we do?). */
-  async has(id: string): Promise<boolean> {
-    const seq = ++this.seq;
-    const answer = await this.ask({ type: 'has', seq, id }, seq);
-    return answer.type === 'found' && answer.found;
-  }
-
   /** Closes the worker's store and ends the thread; terminates it if that takes longer than `ms`. */
   async close(ms = 5_000): Promise<void> {
     if (this.exited) return;

@@ -13,13 +13,10 @@ export interface WorkerInit {
 export type ToWorker =
   /** Redact, map to rows and insert (idempotently); answered by `done`. */
   | { readonly type: 'write'; readonly seq: number; readonly records: readonly TraceRecord[] }
-  /** Is the row with this id in the worker's store? Answered by `found`. */
-  | { readonly type: 'has'; readonly seq: number; readonly id: string }
   /** Close the store and end the thread. */
   | { readonly type: 'close' };
 
 export type FromWorker =
   | { readonly type: 'ready' }
   | { readonly type: 'open-failed'; readonly error: string }
-  | { readonly type: 'done'; readonly seq: number; readonly error: string | null }
-  | { readonly type: 'found'; readonly seq: number; readonly found: boolean; readonly error: string | null };
+  | { readonly type: 'done'; readonly seq: number; readonly error: string | null };

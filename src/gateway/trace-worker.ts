@@ -38,13 +38,6 @@ if (store) {
           (error: unknown) => post({ type: 'done', seq: msg.seq, error: message(error) }),
         );
         break;
-      case 'has':
-        s.traces.getByTraceId(msg.id).then(
-          (rows) =>
-            post({ type: 'found', seq: msg.seq, found: rows.some((r) => r.id === msg.id), error: null }),
-          (error: unknown) => post({ type: 'found', seq: msg.seq, found: false, error: message(error) }),
-        );
-        break;
       case 'close':
         void s.close().finally(() => port.close());
         break;

@@ -68,7 +68,7 @@ export async function buildApp(config: FirebreakConfig, deps: AppDeps): Promise<
   await credentials.reload();
   // The URL lets the recorder write from a worker thread with its own connection; it checks that the
   // URL reaches the same database as `deps.store` before using it (tests pass a store opened elsewhere).
-  const recorder = new TraceRecorder(deps.store.traces, config.recording, deps.logger, config.database.url);
+  const recorder = new TraceRecorder(deps.store.traces, config.recording, deps.logger, deps.store.url);
   // Releases and flags in memory before the first request; start fails if the store cannot be read.
   const control = new ControlState(
     deps.store.control,

@@ -20,7 +20,7 @@ export async function kyselyStore(
   db: Kysely<Database>,
   capabilities: Capabilities,
   hooks: DialectHooks,
-): Promise<Store> {
+): Promise<Omit<Store, 'url'>> {
   const withMigrationLock = hooks.withMigrationLock ?? ((migrate) => migrate());
   const { error, results } = await withMigrationLock(() =>
     new Migrator({ db, provider: migrationProvider }).migrateToLatest(),

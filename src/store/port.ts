@@ -44,6 +44,8 @@ export interface CredentialStore {
 }
 
 export interface Store {
+  /** The URL the store was opened from (a worker thread opens its own connection with it). */
+  readonly url: string;
   readonly capabilities: Capabilities;
   readonly traces: TraceStore;
   readonly credentials: CredentialStore;

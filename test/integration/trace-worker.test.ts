@@ -1,21 +1,14 @@
 import OpenAI from 'openai';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { traceWorkerScript } from '../../src/gateway/trace-worker-client.js';
-import { GATEWAY_KEY, startFirebreak, testConfigYaml, type Running } from '../support/harness.js';
+import { GATEWAY_KEY, startFirebreak, type Running } from '../support/harness.js';
 import { startPostgres, type PostgresServer } from '../support/postgres-server.js';
 import { freshDatabaseUrl, storeKinds } from '../support/stores.js';
 
 /**
  * Recording in the worker thread (gateway/trace-worker.ts, run from its compiled dist/ copy: `npm test`
- * builds first). The harness's config normally names another database than the store it opens, so the
- * recorder stays on the main thread there; these tests name the same URL in the config, as `serve` does.
+ * builds first): the worker opens its own connection from the store's URL.
  */
-const sameDatabase = (url: string, extra = '') =>
-  testConfigYaml().replace(
-    'recording: { flushIntervalMs: 20 }',
-    `recording: { flushIntervalMs: 20${extra} }\ndatabase: { url: '${url}' }`,
-  );
-
 async function until(check: () => boolean | Promise<boolean>, what: string, tries = 400): Promise<void> {
   for (let i = 0; i < tries; i++) {
     if (await check()) return;
@@ -32,13 +25,12 @@ it('finds the compiled worker script from the TypeScript sources', () => {
 });
 
 describe.each(storeKinds)('trace worker (%s)', (kind) => {
-  it('takes over once it reads back a row the main thread wrote; redacts; drains on close', async () => {
+  it('takes over once its store is open; redacts; drains on close', async () => {
     const url = await freshDatabaseUrl(kind);
-    const fb = await startFirebreak({ store: { url }, yaml: sameDatabase(url) });
+    const fb = await startFirebreak({ store: { url } });
     const client = new OpenAI({ baseURL: `${fb.url}/v1`, apiKey: GATEWAY_KEY, maxRetries: 0 });
     let calls = 0;
     try {
-      expect(fb.fb.recorder.thread).toBe('main');
       await until(async () => {
         await ask(client, `warm ${calls++}`);
         return fb.fb.recorder.thread === 'worker';
@@ -69,13 +61,12 @@ describe.each(storeKinds)('trace worker (%s)', (kind) => {
   });
 });
 
-it('stays on the main thread when the config names another database than the store', async () => {
-  const fb: Running = await startFirebreak({ store: 'sqlite' });
+it('stays on the main thread for an in-memory SQLite store, which no second connection can share', async () => {
+  const fb: Running = await startFirebreak({ store: { url: 'sqlite::memory:' } });
   try {
     const client = new OpenAI({ baseURL: `${fb.url}/v1`, apiKey: GATEWAY_KEY, maxRetries: 0 });
     for (let i = 0; i < 5; i++) await ask(client, `n${i}`);
     await fb.flushed();
-    await new Promise((r) => setTimeout(r, 100));
     expect(fb.fb.recorder.thread).toBe('main');
     expect(await fb.store.traces.count({})).toBe(5);
   } finally {
@@ -92,7 +83,7 @@ describe('trace worker through a PostgreSQL outage', () => {
 
   it('keeps every trace while the store is down and writes them when it returns', async () => {
     const url = await freshDatabaseUrl('postgres', pg.url());
-    const fb = await startFirebreak({ store: { url }, yaml: sameDatabase(url) });
+    const fb = await startFirebreak({ store: { url } });
     const client = new OpenAI({ baseURL: `${fb.url}/v1`, apiKey: GATEWAY_KEY, maxRetries: 0 });
     let ok = 0;
     try {

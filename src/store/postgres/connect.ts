@@ -7,7 +7,7 @@ import { postgresStateNotifier } from './state-notifier.js';
 import { postgresTraceWriter } from './trace-writer.js';
 
 /** `postgres://user:pass@host:port/db`. int8 columns (epoch-ms times) are parsed as numbers, not strings. */
-export async function connect(url: string): Promise<Store> {
+export async function connect(url: string): Promise<Omit<Store, 'url'>> {
   // Process-wide, and the only pg user in the process is this store.
   pg.types.setTypeParser(pg.types.builtins.INT8, (v: string) => Number(v));
   const pool = new pg.Pool({

@@ -9,7 +9,7 @@ import { sqliteStateNotifier } from './state-notifier.js';
 import { sqliteTraceWriter } from './trace-writer.js';
 
 /** `sqlite:path/to/file.db` or `sqlite::memory:`. WAL so readers (API) never block the trace writer. */
-export async function connect(path: string): Promise<Store> {
+export async function connect(path: string): Promise<Omit<Store, 'url'>> {
   if (path !== ':memory:') mkdirSync(dirname(path), { recursive: true });
   const database = new SQLite(path);
   database.pragma('journal_mode = WAL');
