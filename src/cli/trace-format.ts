@@ -1,3 +1,4 @@
+import { table } from './control-format.js';
 import type { TraceDetail, TraceSummary } from '../ops/traces.js';
 
 /** Human-readable output for `firebreak trace`; `--json` prints the API's JSON instead. */
@@ -13,15 +14,7 @@ export function formatTraceTable(rows: readonly TraceSummary[]): string {
     r.errorCode ? `${r.status} (${r.errorCode})` : r.status,
     r.latencyMs.toFixed(1),
   ]);
-  const widths = header.map((h, i) => Math.max(h.length, ...lines.map((l) => (l[i] ?? '').length)));
-  return [header, ...lines]
-    .map((cols) =>
-      cols
-        .map((c, i) => c.padEnd(widths[i] ?? 0))
-        .join('  ')
-        .trimEnd(),
-    )
-    .join('\n');
+  return table(header, lines);
 }
 
 export function formatTraceDetail(detail: TraceDetail): string {
