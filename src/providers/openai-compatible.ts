@@ -12,13 +12,18 @@ type Config = Extract<ProviderConfig, { type: 'openai-compatible' }>;
 export function openAiCompatibleProvider(name: string, config: Config): Provider {
   const base = config.baseUrl.endsWith('/') ? config.baseUrl : `${config.baseUrl}/`;
   const label = `provider "${name}"`;
-  const call = (path: string, body: unknown, ctx: CallContext): UpstreamCall => ({
-    url: new URL(path, base),
-    headers: {
-      ...config.headers,
-      ...(config.apiKey ? { authorization: `Bearer ${config.apiKey}` } : {}),
-      traceparent: ctx.traceparent,
-    },
+  // Built once, not per call: URL parsing and the header spread showed up in the request-path profile.
+  const urls = {
+    'chat/completions': new URL('chat/completions', base),
+    embeddings: new URL('embeddings', base),
+  };
+  const fixedHeaders: Record<string, string> = {
+    ...config.headers,
+    ...(config.apiKey ? { authorization: `Bearer ${config.apiKey}` } : {}),
+  };
+  const call = (path: keyof typeof urls, body: unknown, ctx: CallContext): UpstreamCall => ({
+    url: urls[path],
+    headers: { ...fixedHeaders, traceparent: ctx.traceparent },
     body,
     signal: ctx.signal,
     timeoutMs: config.timeoutMs ?? ctx.timeoutMs,

@@ -7,6 +7,17 @@ import { FirebreakError } from '../core/errors.js';
  * upstream can fail into one FirebreakError with a clear message.
  */
 const pools = new Map<string, Pool>();
+/** Origin and path per URL object: providers reuse theirs, and URL getters cost on every call. */
+const targets = new WeakMap<URL, { readonly origin: string; readonly path: string }>();
+
+function targetOf(url: URL): { readonly origin: string; readonly path: string } {
+  let t = targets.get(url);
+  if (!t) {
+    t = { origin: url.origin, path: url.pathname + url.search };
+    targets.set(url, t);
+  }
+  return t;
+}
 
 function poolFor(origin: string): Pool {
   let pool = pools.get(origin);
@@ -44,10 +55,11 @@ export async function postJson(call: UpstreamCall): Promise<UpstreamResponse> {
   // body, so a long stream that keeps flowing is never cut. (No per-call AbortSignal.any/timer: they
   // cost about a sixth of the gateway's throughput on Node 20.)
   let res: Dispatcher.ResponseData;
+  const target = targetOf(call.url);
   try {
-    res = await poolFor(call.url.origin).request({
+    res = await poolFor(target.origin).request({
       method: 'POST',
-      path: call.url.pathname + call.url.search,
+      path: target.path,
       headers: { 'content-type': 'application/json', accept: 'application/json', ...call.headers },
       body: JSON.stringify(call.body),
       signal: call.signal ?? null,
