@@ -1,5 +1,5 @@
 import { performance } from 'node:perf_hooks';
-import type { ChatMessage, ChatResponse, Choice, RetrievedDocument } from '../core/chat.js';
+import type { ChatMessage, ChatResponse, Choice, RetrievedDocument, ToolCall } from '../core/chat.js';
 import { messageText } from '../core/chat.js';
 import type { FirebreakError } from '../core/errors.js';
 import type { Endpoint, TraceNotes, TraceRecord, TraceStatus } from '../core/trace.js';
@@ -8,6 +8,18 @@ type Mutable<T> = { -readonly [K in keyof T]: T[K] };
 import type { GatewayPrincipal } from '../auth/credential-index.js';
 import type { RequestIdentity } from './request-identity.js';
 import { newTraceRowId } from './request-identity.js';
+
+/** How a call ended; the request side is passed to `finish` separately. */
+export interface FinishArgs {
+  readonly status: TraceStatus;
+  readonly httpStatus: number;
+  readonly stream: boolean;
+  readonly response?: unknown;
+  readonly choices?: readonly Choice[];
+  readonly usage?: ChatResponse['usage'];
+  readonly error?: FirebreakError;
+  readonly overheadMs: number;
+}
 
 /**
  * Collects what one gateway call did, then hands a finished TraceRecord to the recorder. Timing: the
@@ -54,23 +66,18 @@ export class CallTrace {
     return Math.max(0, this.elapsed() - (this.upstreamMs ?? 0));
   }
 
-  finish(args: {
-    status: TraceStatus;
-    httpStatus: number;
-    stream: boolean;
-    request: unknown;
-    retrieved?: readonly RetrievedDocument[];
-    messages?: readonly ChatMessage[];
-    response?: unknown;
-    choices?: readonly Choice[];
-    usage?: ChatResponse['usage'];
-    error?: FirebreakError;
-    overheadMs: number;
-  }): TraceRecord {
-    const toolResults = (args.messages ?? [])
-      .filter((m) => m.role === 'tool')
-      .map((m) => ({ toolCallId: m.toolCallId ?? '', content: messageText(m) }));
-    const toolCalls = (args.choices ?? []).flatMap((c) => c.toolCalls);
+  finish(
+    args: FinishArgs,
+    request: unknown,
+    retrieved: readonly RetrievedDocument[] = [],
+    messages: readonly ChatMessage[] = [],
+  ): TraceRecord {
+    // Plain loops: this runs once per call on the event loop (filter/map/flatMap showed in the profile).
+    const toolResults: { toolCallId: string; content: string }[] = [];
+    for (const m of messages)
+      if (m.role === 'tool') toolResults.push({ toolCallId: m.toolCallId ?? '', content: messageText(m) });
+    const toolCalls: ToolCall[] = [];
+    for (const c of args.choices ?? []) for (const t of c.toolCalls) toolCalls.push(t);
     return {
       id: this.id,
       traceId: this.identity.traceId,
@@ -96,8 +103,8 @@ export class CallTrace {
       promptTokens: args.usage?.promptTokens ?? null,
       completionTokens: args.usage?.completionTokens ?? null,
       body: {
-        request: args.request,
-        retrieved: args.retrieved ?? [],
+        request,
+        retrieved,
         response: args.response ?? null,
         toolCalls,
         toolResults,

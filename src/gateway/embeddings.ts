@@ -21,7 +21,6 @@ export async function runEmbeddings(
     'x-ai-trace-id': identity.traceId,
     'x-firebreak-release': release,
   };
-  const base = { stream: false, request: req.body, messages: [] };
   try {
     const route = ctx.router.resolve(parsed.request.model, principal.app);
     trace.model = parsed.request.model;
@@ -45,25 +44,31 @@ export async function runEmbeddings(
     // Vectors are not stored: only their count and size, which is what an investigation needs.
     const response = { vectors: resp.vectors.length, dimensions: resp.vectors[0]?.length ?? 0 };
     ctx.recorder.record(
-      trace.finish({
-        ...base,
-        status: 'ok',
-        httpStatus: 200,
-        response,
-        usage: { promptTokens: resp.usage.promptTokens, completionTokens: 0 },
-        overheadMs: overhead,
-      }),
+      trace.finish(
+        {
+          stream: false,
+          status: 'ok',
+          httpStatus: 200,
+          response,
+          usage: { promptTokens: resp.usage.promptTokens, completionTokens: 0 },
+          overheadMs: overhead,
+        },
+        req.body,
+      ),
     );
   } catch (error) {
     const err = toFirebreakError(error);
     ctx.recorder.record(
-      trace.finish({
-        ...base,
-        status: 'error',
-        httpStatus: err.status,
-        error: err,
-        overheadMs: trace.overheadMs(),
-      }),
+      trace.finish(
+        {
+          stream: false,
+          status: 'error',
+          httpStatus: err.status,
+          error: err,
+          overheadMs: trace.overheadMs(),
+        },
+        req.body,
+      ),
     );
     void reply.code(err.status).headers(headers).send(renderOpenAiError(err));
   }
