@@ -6,8 +6,9 @@ const CHANNEL = 'firebreak_control';
 
 /**
  * PostgreSQL LISTEN/NOTIFY: the change's transaction NOTIFYs (delivered on commit, never for a rolled-back
- * change) and every replica LISTENs on a dedicated connection, reconnecting after a second if it drops.
- * A missed notification is covered by the replicas' periodic reconcile.
+ * change) and every replica LISTENs on a dedicated connection, reconnecting after a second if it drops;
+ * once listening it reports the current version, which covers changes made while it was not. A lost
+ * notification is covered by the replicas' periodic reconcile.
  */
 export function postgresStateNotifier(url: string): StateNotifier {
   const listeners = new Set<(version: number) => void>();
@@ -37,6 +38,15 @@ export function postgresStateNotifier(url: string): StateNotifier {
     try {
       await c.connect();
       await c.query(`LISTEN ${CHANNEL}`);
+      // A change committed before LISTEN took effect (at start-up, or while the connection was down
+      // during a restart) was notified to nobody: tell the listeners the version as it stands now, so
+      // they catch up at once instead of at their next reconcile. Later commits are notified.
+      // Best effort: if this read fails, the reconcile still catches up (a dropped connection reconnects).
+      const r = await c
+        .query<{ version: unknown }>('select version from control_state where id = 1')
+        .catch(() => undefined);
+      const version = Number(r?.rows[0]?.version);
+      if (client === c && Number.isFinite(version)) for (const l of listeners) l(version);
     } catch {
       reconnect();
     }
