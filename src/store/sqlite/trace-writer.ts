@@ -29,16 +29,17 @@ const COLUMNS: readonly (keyof TracesTable)[] = [
 ];
 
 /**
- * Trace batches on SQLite: one prepared statement in one transaction. better-sqlite3 is synchronous, so
- * this runs on the event loop; building a 12,000-parameter multi-row query through the query builder
+ * Trace batches on SQLite: one prepared statement in one transaction (run by the trace worker thread,
+ * or in-thread where no worker can share the database); building a 12,000-parameter multi-row query through the query builder
  * for every batch cost far more than the insert itself.
  */
 export function sqliteTraceWriter(database: SQLiteDatabase): (rows: readonly TracesTable[]) => Promise<void> {
+  // Positional parameters: better-sqlite3 binds them faster than named ones (measurably, per row).
   const insert = database.prepare(
-    `INSERT OR IGNORE INTO traces (${COLUMNS.join(', ')}) VALUES (${COLUMNS.map((c) => `@${c}`).join(', ')})`,
+    `INSERT OR IGNORE INTO traces (${COLUMNS.join(', ')}) VALUES (${COLUMNS.map(() => '?').join(', ')})`,
   );
   const insertAll = database.transaction((rows: readonly TracesTable[]) => {
-    for (const row of rows) insert.run(row);
+    for (const row of rows) insert.run(COLUMNS.map((c) => row[c]));
   });
   return (rows) => {
     insertAll(rows);
