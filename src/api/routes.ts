@@ -52,6 +52,11 @@ export function registerApiRoutes(app: FastifyInstance, ctx: ApiContext): void {
         ? new FirebreakError('forbidden', 'gateway keys cannot call /api; use an API token')
         : new FirebreakError('unauthenticated', 'invalid API token');
     }
+    if (principal.expiresAt !== null && principal.expiresAt <= ctx.ops.now())
+      throw new FirebreakError(
+        'unauthenticated',
+        `API token "${principal.name}" expired at ${new Date(principal.expiresAt).toISOString()}`,
+      );
     if (roles.indexOf(principal.role) < roles.indexOf(minRole))
       throw new FirebreakError(
         'forbidden',

@@ -11,6 +11,8 @@ export interface GatewayPrincipal {
 export interface TokenPrincipal {
   readonly name: string;
   readonly role: Role;
+  /** Epoch ms after which the token is refused; null: never. */
+  readonly expiresAt: number | null;
 }
 
 interface Entry {
@@ -34,7 +36,6 @@ export class CredentialIndex {
   constructor(
     private readonly config: FirebreakConfig,
     private readonly store: CredentialStore,
-    private readonly now: () => number = Date.now,
   ) {}
 
   async reload(): Promise<void> {
@@ -45,17 +46,27 @@ export class CredentialIndex {
     }
     for (const t of this.config.tokens) {
       const hash = t.sha256 ?? hashSecret(t.key ?? '');
-      next.set(hash, { hash, token: { name: t.name, role: t.role } });
+      next.set(hash, {
+        hash,
+        token: {
+          name: t.name,
+          role: t.role,
+          expiresAt: t.expires === undefined ? null : Date.parse(t.expires),
+        },
+      });
     }
     for (const row of await this.store.list()) {
       if (row.kind === 'gateway' && row.app !== null && row.env !== null)
         next.set(row.hash, { hash: row.hash, gateway: { app: row.app, env: row.env, name: row.name } });
       else if (row.kind === 'token' && row.role !== null)
-        next.set(row.hash, { hash: row.hash, token: { name: row.name, role: row.role } });
+        next.set(row.hash, {
+          hash: row.hash,
+          token: { name: row.name, role: row.role, expiresAt: row.expiresAt },
+        });
     }
     this.entries = next;
     this.verified = new Map();
-    this.lastReload = this.now();
+    this.lastReload = Date.now();
   }
 
   async gateway(secret: string): Promise<GatewayPrincipal | undefined> {
@@ -72,7 +83,8 @@ export class CredentialIndex {
     if (known) return known;
     const hash = hashSecret(secret);
     let entry = this.entries.get(hash);
-    if (!entry && this.now() - this.lastReload > 1_000) {
+    // Real time, not an injected clock: this only rate-limits reloads.
+    if (!entry && Date.now() - this.lastReload > 1_000) {
       await this.reload().catch(() => undefined);
       entry = this.entries.get(hash);
     }

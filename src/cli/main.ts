@@ -148,10 +148,16 @@ export async function main(
     .command('create')
     .requiredOption('--role <role>')
     .requiredOption('--name <name>')
+    .option('--expires <when>', 'refuse the token after this: 30d, 12h, or an ISO time')
     .option('-c, --config <file>')
-    .action(async (o: { role: string; name: string; config?: string }) => {
-      const t = await withRuntime(o.config, (rt) => createApiToken(rt.ops, { role: o.role, name: o.name }));
-      print(`${t.secret}\n(API token ${t.id} "${t.name}", role ${t.role}; shown once, stored hashed)`);
+    .action(async (o: { role: string; name: string; expires?: string; config?: string }) => {
+      const t = await withRuntime(o.config, (rt) =>
+        createApiToken(rt.ops, { role: o.role, name: o.name, expires: o.expires }),
+      );
+      const until = t.expiresAt === null ? '' : `, expires ${new Date(t.expiresAt).toISOString()}`;
+      print(
+        `${t.secret}\n(API token ${t.id} "${t.name}", role ${t.role}${until}; shown once, stored hashed)`,
+      );
     });
 
   program

@@ -77,7 +77,13 @@ export const roles = ['viewer', 'responder', 'commander', 'admin'] as const;
 export type Role = (typeof roles)[number];
 
 const tokenSchema = z
-  .strictObject({ ...secretFields, role: z.enum(roles), name: z.string().min(1) })
+  .strictObject({
+    ...secretFields,
+    role: z.enum(roles),
+    name: z.string().min(1),
+    /** ISO time after which the token is refused. */
+    expires: z.iso.datetime({ offset: true }).optional(),
+  })
   .refine((k) => (k.key === undefined) !== (k.sha256 === undefined), 'give exactly one of key or sha256');
 
 export const configSchema = z

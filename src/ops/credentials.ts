@@ -1,3 +1,4 @@
+import { parseExpiry } from './flags.js';
 import { generateSecret, hashSecret, newId } from '../auth/secrets.js';
 import { roles, type Role } from '../core/config.js';
 import { FirebreakError } from '../core/errors.js';
@@ -37,14 +38,15 @@ export async function createGatewayKey(
     env: args.env,
     role: null,
     createdAt: ctx.now(),
+    expiresAt: null,
   });
   return { id, secret, name, app: args.app, env: args.env };
 }
 
 export async function createApiToken(
   ctx: OpsContext,
-  args: { role: string; name: string; id?: string },
-): Promise<CreatedSecret & { role: Role }> {
+  args: { role: string; name: string; id?: string; expires?: string | undefined },
+): Promise<CreatedSecret & { role: Role; expiresAt: number | null }> {
   const role = roles.find((r) => r === args.role);
   if (!role)
     throw new FirebreakError('validation_failed', `role "${args.role}" is not one of ${roles.join(', ')}`, {
@@ -52,6 +54,7 @@ export async function createApiToken(
     });
   if (args.name.trim() === '')
     throw new FirebreakError('validation_failed', 'a token needs a name', { path: 'name' });
+  const expiresAt = args.expires === undefined ? null : parseExpiry(args.expires, ctx.now());
   const secret = generateSecret('fbt');
   const id = args.id ?? newId('tok');
   await ctx.store.credentials.insert({
@@ -63,8 +66,9 @@ export async function createApiToken(
     env: null,
     role,
     createdAt: ctx.now(),
+    expiresAt,
   });
-  return { id, secret, name: args.name, role };
+  return { id, secret, name: args.name, role, expiresAt };
 }
 
 /**

@@ -64,7 +64,7 @@ export async function buildApp(config: FirebreakConfig, deps: AppDeps): Promise<
   const role = deps.role ?? 'all';
   const now = deps.now ?? Date.now;
   const ops: OpsContext = { config, store: deps.store, now };
-  const credentials = new CredentialIndex(config, deps.store.credentials, now);
+  const credentials = new CredentialIndex(config, deps.store.credentials);
   await credentials.reload();
   // The URL lets the recorder write from a worker thread with its own connection; it checks that the
   // URL reaches the same database as `deps.store` before using it (tests pass a store opened elsewhere).

@@ -17,6 +17,7 @@ export function credentialQueries(db: Kysely<Database>): CredentialStore {
           env: row.env,
           role: row.role,
           created_at: row.createdAt,
+          expires_at: row.expiresAt,
           revoked_at: null,
         })
         .execute();
@@ -32,6 +33,7 @@ export function credentialQueries(db: Kysely<Database>): CredentialStore {
         env: r.env,
         role: r.role as Role | null,
         createdAt: r.created_at,
+        expiresAt: r.expires_at,
       }));
     },
   };

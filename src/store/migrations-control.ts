@@ -3,6 +3,8 @@ import { sql, type Kysely, type Migration } from 'kysely';
 /** Releases, deployments, known-good marks, flags, the audit chain, the state version and replicas. */
 export const controlPlaneMigration: Migration = {
   async up(db: Kysely<unknown>) {
+    // API tokens may expire (roles: an expired token gets a clear 401).
+    await db.schema.alterTable('credentials').addColumn('expires_at', 'bigint').execute();
     await db.schema
       .createTable('releases')
       .addColumn('app', 'varchar(64)', (c) => c.notNull())

@@ -28,6 +28,8 @@ export interface CredentialRow {
   readonly env: string | null;
   readonly role: Role | null;
   readonly createdAt: number;
+  /** Epoch ms after which the credential is refused; null: never. */
+  readonly expiresAt: number | null;
 }
 
 export interface TraceStore {

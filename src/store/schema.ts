@@ -39,6 +39,7 @@ export interface CredentialsTable {
   role: string | null;
   created_at: number;
   revoked_at: number | null;
+  expires_at: number | null;
   seq: Generated<number>;
 }
 
