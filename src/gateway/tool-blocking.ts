@@ -37,6 +37,9 @@ export async function* blockStreamedToolCalls(
     return;
   }
   const blocked = new Map<string, { id: string; name: string; arguments: string }>();
+  const allowed = new Set<string>();
+  // Deltas of a call whose name has not arrived yet are held back: it may turn out to be blocked.
+  const unnamed = new Map<string, StreamEvent[]>();
   const allowedPerChoice = new Map<number, number>();
   const blockedPerChoice = new Map<number, string[]>();
   for await (const e of events) {
@@ -47,12 +50,30 @@ export async function* blockStreamedToolCalls(
         held.arguments += e.argumentsDelta;
         continue;
       }
-      if (e.name !== undefined && block.blocks(e.name)) {
-        blocked.set(k, { id: e.id ?? '', name: e.name, arguments: e.argumentsDelta });
+      if (allowed.has(k)) {
+        yield e;
+        continue;
+      }
+      if (e.name === undefined) {
+        unnamed.set(k, [...(unnamed.get(k) ?? []), e]);
+        continue;
+      }
+      const earlier = unnamed.get(k) ?? [];
+      unnamed.delete(k);
+      if (block.blocks(e.name)) {
+        const args = earlier.map((x) => (x.type === 'tool_call' ? x.argumentsDelta : '')).join('');
+        const id = earlier.find((x) => x.type === 'tool_call' && x.id !== undefined);
+        blocked.set(k, {
+          id: e.id ?? (id?.type === 'tool_call' ? (id.id ?? '') : ''),
+          name: e.name,
+          arguments: args + e.argumentsDelta,
+        });
         blockedPerChoice.set(e.index, [...(blockedPerChoice.get(e.index) ?? []), e.name]);
         continue;
       }
-      if (e.name !== undefined) allowedPerChoice.set(e.index, (allowedPerChoice.get(e.index) ?? 0) + 1);
+      allowed.add(k);
+      allowedPerChoice.set(e.index, (allowedPerChoice.get(e.index) ?? 0) + 1);
+      yield* earlier;
       yield e;
     } else if (e.type === 'finish' && blockedPerChoice.has(e.index) && !allowedPerChoice.has(e.index)) {
       const names = blockedPerChoice.get(e.index) ?? [];
@@ -60,5 +81,6 @@ export async function* blockStreamedToolCalls(
       yield { type: 'finish', index: e.index, reason: 'stop' };
     } else yield e;
   }
+  // A call whose name never came cannot be judged: it is dropped rather than passed on unchecked.
   for (const call of blocked.values()) onBlocked(call);
 }
