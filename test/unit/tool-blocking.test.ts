@@ -28,9 +28,7 @@ describe('streamed tool-call blocking', () => {
       ['send_email'],
     );
     expect(JSON.stringify(out)).not.toContain('evil');
-    expect(
-      out.filter((e) => e.type === 'tool_call').map((e) => (e.type === 'tool_call' ? e.callIndex : -1)),
-    ).toEqual([1, 1]);
+    expect(out.flatMap((e) => (e.type === 'tool_call' ? [e.callIndex] : []))).toEqual([1, 1]);
     expect(blocked).toEqual([{ id: 'c1', name: 'send_email', arguments: '{"to":"x@evil.example"}' }]);
   });
 
