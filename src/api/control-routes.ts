@@ -40,7 +40,7 @@ const deploymentQuery = z.strictObject({
 const rollbackBody = z.strictObject({
   app: appName,
   env: text(64),
-  to: z.number().int().min(1).optional(),
+  to: z.number().int().min(1).max(999_999_999).optional(),
   reason,
   incident: incident.optional(),
 });

@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { FirebreakError } from '../core/errors.js';
-import { parseWith } from '../core/validation.js';
+import { hasControlCharacters, parseWith } from '../core/validation.js';
 
 /**
  * Request input for /api: a strict object schema, with unknown fields named before anything else so
@@ -22,7 +22,14 @@ export function parseInput<S extends z.ZodObject>(schema: S, value: unknown, wha
 }
 
 /** Free text a person typed (names, ids, reasons): bounded so a row can never be absurdly large. */
-export const text = (max: number) => z.string().trim().min(1, 'must not be empty').max(max);
+export const text = (max: number) =>
+  z
+    .string()
+    .trim()
+    .min(1, 'must not be empty')
+    .max(max)
+    // PostgreSQL cannot store NUL in text, and no person types control characters into a reason.
+    .refine((t) => !hasControlCharacters(t), 'must not contain control characters');
 /** Query-string integers arrive as text. */
 export const queryInt = (min: number, max: number) =>
   z

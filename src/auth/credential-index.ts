@@ -32,6 +32,7 @@ export class CredentialIndex {
   /** Secrets already verified, so the hot path hashes each key once (bounded; cleared on reload). */
   private verified = new Map<string, Entry>();
   private lastReload = 0;
+  private reloading: Promise<void> | undefined;
 
   constructor(
     private readonly config: FirebreakConfig,
@@ -83,9 +84,14 @@ export class CredentialIndex {
     if (known) return known;
     const hash = hashSecret(secret);
     let entry = this.entries.get(hash);
-    // Real time, not an injected clock: this only rate-limits reloads.
+    // Real time, not an injected clock: this only rate-limits reloads. One reload at a time, shared by
+    // every miss meanwhile, and the window starts before it so a failing store is not asked per miss.
     if (!entry && Date.now() - this.lastReload > 1_000) {
-      await this.reload().catch(() => undefined);
+      this.lastReload = Date.now();
+      this.reloading ??= this.reload()
+        .catch(() => undefined)
+        .finally(() => (this.reloading = undefined));
+      await this.reloading;
       entry = this.entries.get(hash);
     }
     if (!entry || !sameDigest(entry.hash, hash)) return undefined;

@@ -27,6 +27,12 @@ export interface CallPlan {
 
 const defaultSafeMode = releaseSpecSchema.shape.safeMode.parse({});
 
+/** Sensitivity labels in increasing order; a document's level is its highest label (none: public). */
+const SENSITIVITY = ['public', 'internal', 'confidential', 'restricted'] as const;
+function sensitivityOf(d: RetrievedDocument): number {
+  return Math.max(0, ...d.labels.map((l) => SENSITIVITY.indexOf(l as (typeof SENSITIVITY)[number])));
+}
+
 export interface PlanInput {
   readonly config: FirebreakConfig;
   readonly app: string;
@@ -51,6 +57,12 @@ export function planCall(input: PlanInput): CallPlan {
       dropped.push({ id: d.id, source: d.source, reason: `flag retrieval:${d.source} off` });
     else if (spec && spec.retrieval.sources.length > 0 && !spec.retrieval.sources.includes(d.source))
       dropped.push({ id: d.id, source: d.source, reason: `source not in the release's retrieval scope` });
+    else if (spec && sensitivityOf(d) > SENSITIVITY.indexOf(spec.retrieval.maxSensitivity))
+      dropped.push({
+        id: d.id,
+        source: d.source,
+        reason: `labelled above the release's maximum sensitivity (${spec.retrieval.maxSensitivity})`,
+      });
     else kept.push(d);
   }
 
@@ -70,7 +82,9 @@ export function planCall(input: PlanInput): CallPlan {
   const wanted = spec ? [spec.model.name, ...spec.model.fallbacks] : [input.request.model];
   if (input.knownGood) wanted.push(input.knownGood.spec.model.name);
   const models = [...new Set(wanted)].filter((m) => !flags.disabledModelFamilies.has(modelFamily(config, m)));
-  if (models.length === 0)
+  // handoff and retrieval-only answer without a model, so switched-off models do not stop them.
+  const needsModel = flags.safeMode !== 'handoff' && flags.safeMode !== 'retrieval-only';
+  if (models.length === 0 && needsModel)
     throw new FirebreakError(
       'unavailable',
       `every model for app "${input.app}" is switched off by flags (${[...flags.disabledModelFamilies].map((f) => `model:${f}`).join(', ')}) and no fallback is left`,

@@ -1,6 +1,15 @@
 import type { z } from 'zod';
 import { FirebreakError } from './errors.js';
 
+/** C0 control characters other than tab, newline and carriage return, and DEL (NUL among them). */
+export function hasControlCharacters(text: string): boolean {
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if ((c < 32 && c !== 9 && c !== 10 && c !== 13) || c === 127) return true;
+  }
+  return false;
+}
+
 /** `messages[0].content` from a Zod path. */
 export function formatPath(path: readonly PropertyKey[]): string {
   let out = '';

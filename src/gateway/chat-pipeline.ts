@@ -196,11 +196,15 @@ function planFor(
   const enforced = ctx.control.current();
   const key = `${principal.app}/${principal.env}`;
   const now = ctx.now();
-  const flags = resolveFlags(
+  const resolved = resolveFlags(
     enforced.flags,
     { app: principal.app, env: principal.env, tenant: identity.tenantId, user: identity.userId },
     now,
   );
+  const storeLoss = storeLossSafeMode(ctx, principal.app, now);
+  const flags = storeLoss
+    ? { ...resolved, safeMode: storeLoss, safeModeFlag: 'store-unreachable' }
+    : resolved;
   const active = enforced.releases.get(key);
   trace.notes.stateVersion = enforced.version;
   if (active) {
@@ -216,15 +220,13 @@ function planFor(
     request: parsed.request,
     retrieved: parsed.retrieved,
   });
-  const storeLoss = storeLossSafeMode(ctx, principal.app, now);
-  const safe = storeLoss ? { ...plan, safeMode: storeLoss, safeModeFlag: 'store-unreachable' } : plan;
-  if (safe.safeMode !== 'off') trace.notes.safeMode = { mode: safe.safeMode, flag: safe.safeModeFlag };
+  if (plan.safeMode !== 'off') trace.notes.safeMode = { mode: plan.safeMode, flag: plan.safeModeFlag };
   if (plan.removedTools.length > 0) trace.notes.removedTools = plan.removedTools;
   if (plan.dropped.length > 0) trace.notes.retrievalDropped = plan.dropped;
   const wanted = active?.release.spec.model.name;
   if (wanted !== undefined && plan.models[0] !== wanted)
     trace.notes.modelFallback = { wanted, used: plan.models[0] ?? '' };
-  return safe;
+  return plan;
 }
 
 /** Opt-in (apps.<app>.storeLossSafeMode): safe mode once the store has been unreachable long enough. */

@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import type { IncomingHttpHeaders } from 'node:http';
 import { FirebreakError } from '../core/errors.js';
+import { hasControlCharacters } from '../core/validation.js';
 import { formatTraceparent, isValidTraceId, parseTraceparent, w3cTraceIdFor } from '../core/trace-id.js';
 
 export interface RequestIdentity {
@@ -59,12 +60,28 @@ export function identify(headers: IncomingHttpHeaders, bodyUser?: string): Reque
     traceId,
     w3cTraceId,
     upstreamTraceparent: formatTraceparent(w3cTraceId, hex(8), parent?.flags ?? '01'),
-    userId:
-      identifier(headers, 'x-firebreak-user') ??
-      (bodyUser === undefined || bodyUser === '' ? null : bodyUser),
+    userId: identifier(headers, 'x-firebreak-user') ?? bodyIdentifier(bodyUser),
     tenantId: identifier(headers, 'x-firebreak-tenant'),
     sessionId: identifier(headers, 'x-firebreak-session'),
   };
+}
+
+/**
+ * The end user named in the body (`user`, `safety_identifier`, `metadata.user_id`). It becomes an
+ * indexed column, so control characters (NUL cannot be stored by PostgreSQL) are refused here rather
+ * than failing the trace batch later.
+ */
+function bodyIdentifier(user: string | undefined): string | null {
+  if (user === undefined || user === '') return null;
+  if (hasControlCharacters(user) || user.includes('\t') || user.includes('\n') || user.includes('\r'))
+    throw new FirebreakError(
+      'validation_failed',
+      'the end-user id (user / safety_identifier / metadata.user_id) must not contain control characters',
+      {
+        path: 'user',
+      },
+    );
+  return user;
 }
 
 export function newTraceRowId(): string {

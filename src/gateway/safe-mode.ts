@@ -45,7 +45,7 @@ export function limitedRequest(plan: CallPlan, original: ChatRequest): ChatReque
     ...rest,
     messages: [
       { role: 'system', content: plan.safeModeSpec.limitedSystem },
-      ...original.messages.filter((m) => m.role !== 'system' && m.role !== 'tool' && !m.toolCalls),
+      ...original.messages.filter((m) => m.role !== 'system' && m.role !== 'tool' && !m.toolCalls?.length),
     ],
     maxTokens: Math.min(
       original.maxTokens ?? plan.safeModeSpec.limitedMaxTokens,

@@ -28,7 +28,7 @@ export function blockToolCalls(
 
 /** The same for a stream: a blocked call's deltas are never sent; the notice comes before `finish`. */
 export async function* blockStreamedToolCalls(
-  events: AsyncIterable<StreamEvent>,
+  events: AsyncIterable<StreamEvent> | Iterable<StreamEvent>,
   block: ToolBlock | undefined,
   onBlocked: (call: ToolCall) => void,
 ): AsyncGenerator<StreamEvent> {

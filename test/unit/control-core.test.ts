@@ -252,3 +252,60 @@ describe('call plan', () => {
     expect(p.kept).toHaveLength(2);
   });
 });
+
+describe('call plan, review regressions (issue 3)', () => {
+  const config = parseConfig(
+    'providers:\n  sim: { type: simulator, models: [m1] }\ntools: {}\napps:\n  bot: { environments: [prod] }\n',
+    'test',
+    {},
+  );
+  const release: Release = {
+    app: 'bot',
+    version: 1,
+    hash: 'h',
+    spec: releaseSpecSchema.parse({ model: { name: 'm1' }, retrieval: { maxSensitivity: 'internal' } }),
+    createdAt: 0,
+    createdBy: 'x',
+  };
+  const req: ChatRequest = {
+    model: 'm1',
+    messages: [{ role: 'user', content: 'hi' }],
+    n: 1,
+    stream: false,
+    extra: {},
+  };
+  const scope = { app: 'bot', env: 'prod', tenant: null, user: null };
+
+  it("drops documents labelled above the release's maximum sensitivity", () => {
+    const p = planCall({
+      config,
+      app: 'bot',
+      active: { release, deploymentId: 'd' },
+      knownGood: undefined,
+      flags: resolveFlags([], scope, 0),
+      request: req,
+      retrieved: [
+        { id: 'a', source: 's', text: 'x', labels: [] },
+        { id: 'b', source: 's', text: 'x', labels: ['internal'] },
+        { id: 'c', source: 's', text: 'x', labels: ['public', 'confidential'] },
+      ],
+    });
+    expect(p.kept.map((d) => d.id)).toEqual(['a', 'b']);
+    expect(p.dropped[0]?.reason).toContain('maximum sensitivity (internal)');
+  });
+
+  it('answers handoff even when every model is switched off', () => {
+    const flags = resolveFlags([flag('model:m1', 'off'), flag('safe-mode', 'handoff')], scope, 0);
+    const p = planCall({
+      config,
+      app: 'bot',
+      active: { release, deploymentId: 'd' },
+      knownGood: undefined,
+      flags,
+      request: req,
+      retrieved: [],
+    });
+    expect(p.safeMode).toBe('handoff');
+    expect(p.models).toEqual([]);
+  });
+});
