@@ -1,3 +1,4 @@
+import { remoteOptions } from './options.js';
 import { userInfo } from 'node:os';
 import { InvalidArgumentError, type Command } from 'commander';
 import type { AuditEntry } from '../core/audit.js';
@@ -73,12 +74,7 @@ const wholeNumber = (min: number) => (v: string) => {
 const enc = encodeURIComponent;
 
 export function registerControlCommands(program: Command, cli: CliContext): void {
-  const withOptions = (cmd: Command) =>
-    cmd
-      .option('-c, --config <file>', 'firebreak.yaml (in-process mode)')
-      .option('--server <url>', 'talk to a running Firebreak instead of opening the store')
-      .option('--token <token>', 'API token for --server (or FIREBREAK_TOKEN)')
-      .option('--json', 'print JSON');
+  const withOptions = remoteOptions;
 
   /** The remote call with --server, else the operation on the store; the result has the API's shape. */
   async function run<T>(

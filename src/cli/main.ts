@@ -1,3 +1,4 @@
+import { remoteOptions } from './options.js';
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
 import { isFirebreakError } from '../core/errors.js';
 import { createApiToken, createGatewayKey } from '../ops/credentials.js';
@@ -54,13 +55,6 @@ export async function main(
         });
       },
     );
-
-  const remoteOptions = (cmd: Command) =>
-    cmd
-      .option('-c, --config <file>', 'firebreak.yaml (in-process mode)')
-      .option('--server <url>', 'talk to a running Firebreak instead of opening the store')
-      .option('--token <token>', 'API token for --server (or FIREBREAK_TOKEN)')
-      .option('--json', 'print JSON');
 
   async function withRuntime<T>(config: string | undefined, fn: (rt: Runtime) => Promise<T>): Promise<T> {
     const rt = await openRuntime(config);
