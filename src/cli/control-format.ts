@@ -35,12 +35,6 @@ export function formatApplied(results: readonly CreatedRelease[]): string {
     .join('\n');
 }
 
-export function formatCreated({ release: r, created }: CreatedRelease): string {
-  return created
-    ? `created ${releaseName(r.app, r.version)} (${r.hash.slice(0, 12)})`
-    : `${releaseName(r.app, r.version)} already has this content; nothing created`;
-}
-
 export function formatReleaseTable(releases: readonly Release[]): string {
   if (releases.length === 0) return 'no releases';
   return table(

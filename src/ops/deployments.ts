@@ -3,7 +3,7 @@ import { FirebreakError } from '../core/errors.js';
 import { releaseName } from '../core/release.js';
 import type { ControlTx as Tx, DeploymentRecord, KnownGood } from '../store/port.js';
 import type { OpsContext } from './context.js';
-import { parseRelease, requireEnv } from './releases.js';
+import { parseRelease, requireApp, requireEnv } from './releases.js';
 
 /** Deployments (append-only), known-good marks and rollback. Each is one audited control-plane change. */
 interface ChangeArgs {
@@ -119,7 +119,7 @@ export async function listDeployments(
   args: { app: string; env?: string; limit?: number },
 ): Promise<DeploymentRecord[]> {
   if (args.env !== undefined) requireEnv(ctx, args.app, args.env);
-  else requireEnv(ctx, args.app, ctx.config.apps[args.app]?.environments[0] ?? '');
+  else requireApp(ctx, args.app);
   return ctx.store.control.deployments({
     app: args.app,
     ...(args.env !== undefined ? { env: args.env } : {}),

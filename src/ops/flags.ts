@@ -182,7 +182,7 @@ export async function expireFlags(ctx: OpsContext): Promise<Flag[]> {
   const expired: Flag[] = [];
   for (const f of due) {
     const { value } = await ctx.store.control.change(async (tx) => {
-      if (!(await tx.removeFlag(f.id, 'system:expiry', now))) return false;
+      if (!(await tx.removeFlag(f.id, 'system:expiry', now))) return tx.unchanged(false);
       await tx.audit({
         ts: now,
         actor: 'system:expiry',

@@ -93,7 +93,7 @@ export async function createRelease(
   const hash = sha256(releaseContent(spec));
   const { value } = await ctx.store.control.change(async (tx) => {
     const existing = await tx.releaseByHash(args.app, hash);
-    if (existing) return { release: existing, created: false };
+    if (existing) return tx.unchanged({ release: existing, created: false });
     const release: Release = {
       app: args.app,
       version: (await tx.latestReleaseVersion(args.app)) + 1,

@@ -1,6 +1,6 @@
 import type { Kysely } from 'kysely';
 import { toAudit, toDeployment, toFlag, toKnownGood, toRelease, toReplica } from './control-rows.js';
-import { controlTx } from './control-tx.js';
+import { controlTx, Unchanged } from './control-tx.js';
 import type { ControlStore, Capabilities } from './port.js';
 import type { Database } from './schema.js';
 
@@ -20,20 +20,28 @@ export function controlQueries(
 ): ControlStore {
   return {
     async change(fn) {
-      const result = await db.transaction().execute(async (trx) => {
-        // The first statement takes the lock that serialises control-plane changes across replicas
-        // (the row lock on PostgreSQL, the database write lock on SQLite) and gives the change a version.
-        const row = await trx
-          .updateTable('control_state')
-          .set((eb) => ({ version: eb('version', '+', 1) }))
-          .where('id', '=', 1)
-          .returning('version')
-          .executeTakeFirstOrThrow();
-        const version = row.version;
-        const value = await fn(controlTx(trx, version));
-        await notifier.inTransaction(trx, version);
-        return { value, version };
-      });
+      let result;
+      let version = 0;
+      try {
+        result = await db.transaction().execute(async (trx) => {
+          // The first statement takes the lock that serialises control-plane changes across replicas
+          // (the row lock on PostgreSQL, the database write lock on SQLite) and gives the change a version.
+          const row = await trx
+            .updateTable('control_state')
+            .set((eb) => ({ version: eb('version', '+', 1) }))
+            .where('id', '=', 1)
+            .returning('version')
+            .executeTakeFirstOrThrow();
+          version = row.version;
+          const value = await fn(controlTx(trx, version));
+          await notifier.inTransaction(trx, version);
+          return { value, version };
+        });
+      } catch (error) {
+        // tx.unchanged(): roll back the version bump too, so replicas are not told to reload for nothing.
+        if (error instanceof Unchanged) return { value: error.value as never, version: version - 1 };
+        throw error;
+      }
       notifier.afterCommit(result.version);
       return result;
     },

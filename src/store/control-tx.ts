@@ -8,10 +8,20 @@ import type { Database } from './schema.js';
 
 const sha256 = (text: string) => createHash('sha256').update(text, 'utf8').digest('hex');
 
+/** Thrown by `tx.unchanged(value)`: `change()` rolls the transaction back and returns `value`. */
+export class Unchanged extends Error {
+  constructor(readonly value: unknown) {
+    super('control-plane change made no change');
+  }
+}
+
 /** The writes of one control-plane change, bound to its transaction and its new state version. */
 export function controlTx(trx: Transaction<Database> | Kysely<Database>, stateVersion: number): ControlTx {
   return {
     stateVersion,
+    unchanged(value) {
+      throw new Unchanged(value);
+    },
     async releaseByHash(app, hash) {
       const r = await trx
         .selectFrom('releases')

@@ -108,6 +108,11 @@ export type AuditInput = Omit<AuditContent, 'seq'>;
 export interface ControlTx {
   /** The state version this change will create. */
   readonly stateVersion: number;
+  /**
+   * Ends the change without changing anything: the transaction (version bump included) is rolled back,
+   * no replica is notified, and `change()` returns `value` with the current version.
+   */
+  unchanged(value: unknown): never;
   releaseByHash(app: string, hash: string): Promise<Release | undefined>;
   release(app: string, version: number): Promise<Release | undefined>;
   latestReleaseVersion(app: string): Promise<number>;

@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { createRelease } from '../../src/ops/releases.js';
 import { ADMIN_TOKEN, GATEWAY_KEY, startFirebreak } from '../support/harness.js';
 import { storeKinds } from '../support/stores.js';
 
@@ -48,6 +49,21 @@ describe.each(storeKinds)('issue 3 review regressions (%s)', (kind) => {
       });
       expect(ok.status).toBe(200);
       expect((await fb.traceOf(`ok-${kind}`))[0]?.userId).toBe('bob');
+    } finally {
+      await fb.close();
+    }
+  });
+
+  it('re-applying identical release content changes nothing: no audit entry, no new state version', async () => {
+    const fb = await startFirebreak({ store: kind });
+    try {
+      const spec = { model: { name: 'sim-1' }, prompt: { system: 'same' } };
+      const first = await createRelease(fb.fb.ops, { app: 'support-bot', spec, actor: 't' });
+      const version = await fb.store.control.version();
+      const again = await createRelease(fb.fb.ops, { app: 'support-bot', spec, actor: 't' });
+      expect(again).toEqual({ release: first.release, created: false });
+      expect(await fb.store.control.version()).toBe(version);
+      expect(await fb.store.control.auditLog({ limit: 10 })).toHaveLength(1);
     } finally {
       await fb.close();
     }
