@@ -29,6 +29,7 @@ import { performance } from 'node:perf_hooks';
 import { createInterface } from 'node:readline';
 import { clearTimeout, setTimeout } from 'node:timers';
 import { fileURLToPath } from 'node:url';
+import { log, positive } from './env-options.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const root = join(here, '..');
@@ -48,16 +49,7 @@ const FLAG = {
   reason: 'propagation benchmark',
 };
 
-function positive(name, fallback) {
-  const raw = process.env[name];
-  if (raw === undefined || raw === '') return fallback;
-  const n = Number(raw);
-  if (!Number.isFinite(n) || n <= 0) throw new Error(`${name}: "${raw}" is not a positive number`);
-  return n;
-}
-
 const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
-const log = (line) => process.stderr.write(`${line}\n`);
 
 /** One configuration for the replicas and the bench's own ops context (tool flags need `tools:`). */
 function configYaml(databaseUrl, reconcileIntervalMs) {

@@ -23,6 +23,7 @@ import { availableParallelism, cpus, tmpdir, totalmem } from 'node:os';
 import { dirname, join } from 'node:path';
 import { clearTimeout, setTimeout } from 'node:timers';
 import { fileURLToPath } from 'node:url';
+import { log, positive } from './env-options.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const root = join(here, '..');
@@ -46,16 +47,6 @@ const BODY = JSON.stringify({
 });
 const HEADERS = { 'content-type': 'application/json', authorization: `Bearer ${GATEWAY_KEY}` };
 const EXPECTED_ANSWER = 'Hello! I am a fixed benchmark answer.';
-
-function positive(name, fallback) {
-  const raw = process.env[name];
-  if (raw === undefined || raw === '') return fallback;
-  const n = Number(raw);
-  if (!Number.isFinite(n) || n <= 0) throw new Error(`${name}: "${raw}" is not a positive number`);
-  return n;
-}
-
-const log = (line) => process.stderr.write(`${line}\n`);
 
 // ---------------------------------------------------------------------------------------------------
 // Child processes
