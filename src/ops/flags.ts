@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { FirebreakError } from '../core/errors.js';
+import { parseDuration } from '../core/time-spec.js';
 import { formatFlagKey, parseFlagKey, validateFlagValue, type Flag } from '../core/flags.js';
 import { modelFamilies } from '../core/model-catalog.js';
 import type { OpsContext } from './context.js';
@@ -17,13 +18,10 @@ export interface FlagArgs {
   readonly incident?: string | undefined;
 }
 
-const DURATION = /^(\d{1,6})([smhd])$/;
-const UNIT = { s: 1_000, m: 60_000, h: 3_600_000, d: 86_400_000 } as const;
-
 /** `30m`, `2h`, `1d` from now, or an ISO time; must lie in the future. */
 export function parseExpiry(text: string, now: number): number {
-  const m = DURATION.exec(text.trim());
-  const at = m?.[1] && m[2] ? now + Number(m[1]) * UNIT[m[2] as keyof typeof UNIT] : Date.parse(text);
+  const ahead = parseDuration(text);
+  const at = ahead !== undefined ? now + ahead : Date.parse(text);
   if (Number.isNaN(at))
     throw new FirebreakError(
       'validation_failed',
