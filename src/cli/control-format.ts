@@ -1,6 +1,7 @@
 import type { AuditEntry } from '../core/audit.js';
 import type { Flag } from '../core/flags.js';
-import { releaseName, releaseTools, type Release } from '../core/release.js';
+import { diffSpecs, releaseName, releaseTools, type Release } from '../core/release.js';
+import { defaultGuardSpec } from '../core/guards/guard-settings.js';
 import type { AuditVerification } from '../ops/audit.js';
 import { scopeText } from '../ops/flags.js';
 import type { CreatedRelease, ReleaseDiff } from '../ops/releases.js';
@@ -65,7 +66,9 @@ export function formatRelease(r: Release): string {
     }`,
     `retrieval: ${JSON.stringify(s.retrieval)}`,
   ];
-  if (Object.keys(s.guards).length > 0) out.push(`guards: ${JSON.stringify(s.guards)}`);
+  const tuned = diffSpecs({ ...s, guards: defaultGuardSpec }, s).map((c) => c.path);
+  if (tuned.length > 0) out.push(`guards (changed from defaults): ${tuned.join(', ')}`);
+  out.push(`tool policy: ${s.policy.engine}${s.policy.engine === 'none' ? '' : ` (${s.policy.mode})`}`);
   if (s.prompt.system !== undefined)
     out.push('system prompt:', ...s.prompt.system.split('\n').map((l) => `  ${l}`));
   return out.join('\n');

@@ -1,10 +1,12 @@
 import { z } from 'zod';
 import { canonicalJson } from './canonical-json.js';
+import { guardSettingsSchema } from './guards/guard-settings.js';
+import { policySettingsSchema } from './policy/policy-settings.js';
 
 /**
  * A release: the immutable bundle that decides how an app behaves (product.md §2). Versions are
  * assigned per app on creation (`support-bot@7`); the content hash makes re-applying the same content
- * a no-op. Guard configuration is kept as given until the guards issue defines it.
+ * a no-op.
  */
 export const toolRisks = ['low', 'medium', 'high', 'critical'] as const;
 export const safeModes = ['off', 'handoff', 'limited', 'retrieval-only'] as const;
@@ -68,7 +70,10 @@ export const releaseSpecSchema = z.strictObject({
       useInPrompt: z.boolean().default(false),
     })
     .default({ sources: [], maxSensitivity: 'internal', useInPrompt: false }),
-  guards: z.record(z.string(), z.unknown()).default({}),
+  /** Detector settings, canaries and content rules (guards/guard-settings.ts). */
+  guards: guardSettingsSchema.prefault({}),
+  /** Who decides tool calls the model makes (policy/policy-settings.ts). */
+  policy: policySettingsSchema,
   safeMode: z
     .strictObject({
       handoffMessage: z

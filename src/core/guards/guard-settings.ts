@@ -1,0 +1,71 @@
+import { z } from 'zod';
+import { guardActions, stages, type GuardSettings } from './types.js';
+
+/**
+ * The `guards:` block of a release spec. Every detector is on with its own defaults; a release only
+ * writes what it changes. Parsed (and so checked) when the release is created, never on the request path.
+ */
+const detectorSettings = z.strictObject({
+  enabled: z.boolean().optional(),
+  threshold: z.number().min(0).max(1).optional(),
+  action: z.enum(guardActions).optional(),
+  stages: z.array(z.enum(stages)).min(1).optional(),
+});
+
+const term = z.string().min(1).max(200);
+
+export const guardSettingsSchema = z.strictObject({
+  detectors: z.record(z.string().regex(/^[a-z][a-z0-9-]{0,40}$/), detectorSettings).default({}),
+  /** Canary tokens planted in the prompt or documents: any appearance in output or tool arguments is a SEV1. */
+  canaries: z.array(z.string().min(8, 'a canary needs at least 8 characters').max(200)).max(64).default([]),
+  exfiltration: z
+    .strictObject({
+      /** Hosts (and their subdomains) tool arguments and output may link to. */
+      allowDomains: z.array(term).max(256).default([]),
+      allowEmails: z.array(term).max(256).default([]),
+    })
+    .prefault({}),
+  topics: z
+    .strictObject({
+      /** Regulated topics this app may advise on: `medical`, `legal`, `financial`. */
+      allowed: z.array(z.enum(['medical', 'legal', 'financial'])).default([]),
+    })
+    .prefault({}),
+  prohibited: z
+    .array(
+      z.strictObject({
+        id: z.string().regex(/^[a-z0-9][a-z0-9_-]{0,40}$/),
+        terms: z.array(term).min(1).max(100),
+        message: z.string().min(1).max(300),
+      }),
+    )
+    .max(64)
+    .default([]),
+  brand: z
+    .strictObject({
+      competitors: z.array(term).max(256).default([]),
+      bannedClaims: z.array(term).max(256).default([]),
+    })
+    .prefault({}),
+  facts: z
+    .array(
+      z.strictObject({
+        id: z.string().regex(/^[a-z0-9][a-z0-9_-]{0,40}$/),
+        pattern: z.string().min(1).max(500),
+        expected: z.string().min(1).max(200),
+      }),
+    )
+    .max(64)
+    .default([]),
+  support: z.strictObject({ minScore: z.number().min(0).max(1).default(0.2) }).prefault({}),
+});
+
+export type GuardSettingsInput = z.input<typeof guardSettingsSchema>;
+
+/** The defaults as the release spec holds them (and as GuardSettings, which the detectors read). */
+export const defaultGuardSpec = guardSettingsSchema.parse({});
+export const defaultGuardSettings: GuardSettings = defaultGuardSpec;
+
+export function parseGuardSettings(value: unknown): GuardSettings {
+  return guardSettingsSchema.parse(value ?? {});
+}
