@@ -16,6 +16,8 @@ export const errorStatus = {
   payload_too_large: 413,
   unsupported_media_type: 415,
   not_supported: 400,
+  input_blocked: 400,
+  output_blocked: 422,
   upstream_rate_limited: 429,
   upstream_error: 502,
   upstream_bad_response: 502,
