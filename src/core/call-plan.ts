@@ -41,6 +41,11 @@ export interface PlanInput {
   readonly flags: EffectiveFlags;
   readonly request: ChatRequest;
   readonly retrieved: readonly RetrievedDocument[];
+  /**
+   * The retrieval gate's content check, after scope and flags: the document to use (possibly redacted)
+   * or why it is dropped. Injected so the plan stays pure and the guards stay in their own module.
+   */
+  readonly screen?: (d: RetrievedDocument) => RetrievedDocument | string;
 }
 
 export function planCall(input: PlanInput): CallPlan {
@@ -63,7 +68,11 @@ export function planCall(input: PlanInput): CallPlan {
         source: d.source,
         reason: `labelled above the release's maximum sensitivity (${spec.retrieval.maxSensitivity})`,
       });
-    else kept.push(d);
+    else {
+      const screened = input.screen ? input.screen(d) : d;
+      if (typeof screened === 'string') dropped.push({ id: d.id, source: d.source, reason: screened });
+      else kept.push(screened);
+    }
   }
 
   // Tools: kill switches always; the release's catalogue when one is deployed.
@@ -130,11 +139,6 @@ export function planCall(input: PlanInput): CallPlan {
   };
 }
 
-/** The notice that replaces a blocked tool call, so the client sees why nothing happened. */
-export function blockedToolNotice(names: readonly string[], why: string): string {
-  return `Firebreak blocked ${names.map((n) => `"${n}"`).join(', ')}: ${why}. The action was not performed.`;
-}
-
 /** Which returned tool calls to block, and why: kill switches, or every tool while in limited safe mode. */
 export interface ToolBlock {
   readonly blocks: (name: string) => boolean;
@@ -149,15 +153,4 @@ export function toolBlockOf(plan: Pick<CallPlan, 'disabledTools' | 'safeMode'>):
     blocks: (n) => plan.disabledTools.has(n),
     why: (n) => `the tool is switched off (flag tool:${n})`,
   };
-}
-
-/** Splits tool calls into those allowed and those blocked. */
-export function partitionToolCalls(
-  calls: readonly ToolCall[],
-  block: ToolBlock,
-): { allowed: ToolCall[]; blocked: ToolCall[] } {
-  const allowed: ToolCall[] = [];
-  const blocked: ToolCall[] = [];
-  for (const c of calls) (block.blocks(c.name) ? blocked : allowed).push(c);
-  return { allowed, blocked };
 }

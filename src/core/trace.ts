@@ -1,5 +1,7 @@
 import type { ErrorCode } from './errors.js';
 import type { RetrievedDocument, ToolCall } from './chat.js';
+import type { Finding, Taint } from './guards/types.js';
+import type { ToolDecision } from './policy/policy-settings.js';
 
 /** One request through the gateway, as recorded. Content lives in `body`; the columns are what we filter by. */
 export type TraceStatus = 'ok' | 'blocked' | 'safe_mode' | 'error';
@@ -34,6 +36,21 @@ export interface TraceNotes {
     readonly source: string;
     readonly reason: string;
   }[];
+  /** What the guards found, at every stage (messages never quote the sensitive text). */
+  readonly findings?: readonly Finding[];
+  /** How each tool call the model made was judged (tool-judge.ts). */
+  readonly toolDecisions?: readonly {
+    readonly callId: string;
+    readonly name: string;
+    readonly decision: ToolDecision;
+    readonly enforced: ToolDecision;
+    readonly engine: string;
+    readonly reasons: readonly string[];
+    readonly approvalId?: string;
+    readonly error?: string;
+  }[];
+  /** Untrusted content in the conversation (retrieved documents, tool results) and what fired on it. */
+  readonly taint?: Taint;
   /** When a kill switch moved the call off the release's first model. */
   readonly modelFallback?: { readonly wanted: string; readonly used: string };
 }

@@ -1,22 +1,24 @@
 import type { FastifyReply, FastifyRequest } from 'fastify';
-import { planCall, toolBlockOf, type CallPlan } from '../core/call-plan.js';
+import { planCall, type CallPlan } from '../core/call-plan.js';
 import {
   messageText,
   StreamAccumulator,
   type ChatRequest,
   type RetrievedDocument,
   type StreamEvent,
-  type ToolCall,
 } from '../core/chat.js';
 import { resolveFlags } from '../core/flags.js';
-import { releaseName, type SafeMode } from '../core/release.js';
+import { releaseName, type Release, type SafeMode } from '../core/release.js';
 import { FirebreakError } from '../core/errors.js';
 import type { GatewayPrincipal } from '../auth/credential-index.js';
 import { CallTrace, type FinishArgs } from './call-trace.js';
 import type { GatewayContext } from './gateway-context.js';
 import { identify, type RequestIdentity } from './request-identity.js';
 import { limitedRequest, localAnswerText, localEvents, localResponse } from './safe-mode.js';
-import { blockStreamedToolCalls, blockToolCalls } from './tool-blocking.js';
+import { CallGuards, outputBlocked } from './call-guards.js';
+import type { OutputStreamGuard } from '../core/guards/stream-guard.js';
+import { gateStreamedToolCalls, gateToolCalls, type ToolJudgement } from './tool-gate.js';
+import { makeToolJudge } from './tool-judge.js';
 import { toFirebreakError } from '../core/error-mapping.js';
 import type { StreamTextRenderer, Surface } from './surface.js';
 
@@ -43,8 +45,12 @@ export async function runChat(
   const identity = identify(req.headers, parsed.endUser);
   const trace = new CallTrace(surface.endpoint, principal, identity, `${principal.app}@0`);
   const requestBody = storedRequest(req.body as Record<string, unknown>);
-  const record = (args: FinishArgs) =>
+  let guards: CallGuards | undefined;
+  const judgements: ToolJudgement[] = [];
+  const record = (args: FinishArgs) => {
+    noteGuards(trace, guards, judgements);
     ctx.recorder.record(trace.finish(args, requestBody, parsed.retrieved, parsed.request.messages));
+  };
 
   const abort = parsed.request.stream ? new AbortController() : undefined;
   const onClose = () => {
@@ -54,17 +60,27 @@ export async function runChat(
   const headers: Record<string, string> = { 'x-ai-trace-id': identity.traceId };
 
   try {
-    const plan = planFor(ctx, principal, identity, parsed, trace);
+    const planned = planFor(ctx, principal, identity, parsed, trace);
+    const { plan } = planned;
+    guards = planned.guards;
     headers['x-firebreak-release'] = plan.release;
+    // Every user turn and tool result is screened, whatever mode answers (an input block is a 400).
+    const offset = plan.request.messages.length - parsed.request.messages.length;
+    const screened: ChatRequest = {
+      ...plan.request,
+      messages: guards.screenMessages(plan.request.messages, offset),
+    };
 
     if (plan.safeMode === 'handoff' || plan.safeMode === 'retrieval-only') {
       const model = plan.models[0] ?? parsed.request.model;
-      const resp = localResponse(
+      const local = localResponse(
         trace.id,
         model,
         localAnswerText(plan),
         parsed.request.messages.map(messageText).join(' '),
       );
+      // retrieval-only quotes documents: they pass the output guards like any answer.
+      const resp = { ...local, choices: guards.screenChoices(local.choices) };
       trace.model = model;
       if (plan.safeMode === 'handoff') trace.notes.events = [{ type: 'handoff', at: ctx.now() }];
       const overhead = trace.overheadMs();
@@ -96,7 +112,7 @@ export async function runChat(
     const route = ctx.router.resolve(model, principal.app);
     trace.model = model;
     trace.provider = route.provider.name;
-    const base = plan.safeMode === 'limited' ? limitedRequest(plan, plan.request) : plan.request;
+    const base = plan.safeMode === 'limited' ? limitedRequest(plan, screened) : screened;
     const upstreamReq: ChatRequest = { ...base, model: route.upstreamModel };
     const status = plan.safeMode === 'limited' ? 'safe_mode' : 'ok';
     const callCtx = {
@@ -109,8 +125,10 @@ export async function runChat(
       trace.upstreamStarted();
       const upstream = await route.provider.chat(upstreamReq, callCtx);
       trace.upstreamAnswered();
-      const { response: resp, blocked } = blockToolCalls(upstream, toolBlockOf(plan));
-      if (blocked.length > 0) trace.notes.blockedToolCalls = blocked;
+      const checked = { ...upstream, choices: guards.screenChoices(upstream.choices) };
+      const { response: resp, judgements: js } = await gateToolCalls(checked, planned.judge);
+      judgements.push(...js);
+      const blocked = js.filter((j) => j.enforced !== 'allow');
       const body = surface.renderResponse(resp, model);
       const overhead = trace.overheadMs();
       headers['x-firebreak-overhead-ms'] = overhead.toFixed(3);
@@ -130,8 +148,11 @@ export async function runChat(
     trace.upstreamStarted();
     const upstream = await route.provider.stream(upstreamReq, callCtx);
     trace.upstreamAnswered();
-    const blocked: ToolCall[] = [];
-    const events = blockStreamedToolCalls(upstream, toolBlockOf(plan), (c) => blocked.push(c));
+    const streamGuard = guards.streamGuard();
+    const events = guardStreamedText(
+      gateStreamedToolCalls(upstream, planned.judge, (js) => judgements.push(...js)),
+      streamGuard,
+    );
     const overhead = trace.overheadMs();
     headers['x-firebreak-overhead-ms'] = overhead.toFixed(3);
     const { acc, failure } = await writeStream(
@@ -142,10 +163,18 @@ export async function runChat(
       trace,
       abort,
     );
-    if (blocked.length > 0) trace.notes.blockedToolCalls = blocked;
+    if (streamGuard) guards.addFindings(streamGuard.findings);
+    const blocked = judgements.filter((j) => j.enforced !== 'allow');
     const choices = acc.choices();
     record({
-      status: failure ? 'error' : blocked.length > 0 && status === 'ok' ? 'blocked' : status,
+      status:
+        failure?.code === 'output_blocked'
+          ? 'blocked'
+          : failure
+            ? 'error'
+            : blocked.length > 0 && status === 'ok'
+              ? 'blocked'
+              : status,
       httpStatus: 200,
       stream: true,
       response: { choices, usage: acc.usage },
@@ -158,7 +187,7 @@ export async function runChat(
     const err = toFirebreakError(error);
     if (trace.upstreamMs === null && err.code.startsWith('upstream_')) trace.upstreamAnswered();
     record({
-      status: err.code === 'forbidden' ? 'blocked' : 'error',
+      status: blockingCodes.has(err.code) ? 'blocked' : 'error',
       httpStatus: err.status,
       stream: parsed.request.stream,
       error: err,
@@ -185,6 +214,14 @@ function storedRequest(body: Record<string, unknown>): Record<string, unknown> {
   return rest;
 }
 
+const blockingCodes = new Set(['forbidden', 'input_blocked', 'output_blocked']);
+
+interface Planned {
+  readonly plan: CallPlan;
+  readonly guards: CallGuards;
+  readonly judge: ReturnType<typeof makeToolJudge>;
+}
+
 /** Release + flags in force for this call (from memory: the request path never reads the database). */
 function planFor(
   ctx: GatewayContext,
@@ -192,7 +229,7 @@ function planFor(
   identity: RequestIdentity,
   parsed: ParsedChat,
   trace: CallTrace,
-): CallPlan {
+): Planned {
   const enforced = ctx.control.current();
   const key = `${principal.app}/${principal.env}`;
   const now = ctx.now();
@@ -211,6 +248,11 @@ function planFor(
     trace.release = releaseName(active.release.app, active.release.version);
     trace.deployment = active.deployment.id;
   }
+  const release: Release | undefined = active?.release;
+  const guards = new CallGuards(ctx.guardSets.forRelease(release), {
+    system: systemText(release, parsed.request.messages),
+    ownIdentifiers: [identity.userId, identity.tenantId].filter((v): v is string => v !== null),
+  });
   const plan = planCall({
     config: ctx.config,
     app: principal.app,
@@ -219,14 +261,86 @@ function planFor(
     flags,
     request: parsed.request,
     retrieved: parsed.retrieved,
+    screen: guards.screenDocument,
   });
+  guards.setRetrieved(plan.kept);
   if (plan.safeMode !== 'off') trace.notes.safeMode = { mode: plan.safeMode, flag: plan.safeModeFlag };
   if (plan.removedTools.length > 0) trace.notes.removedTools = plan.removedTools;
   if (plan.dropped.length > 0) trace.notes.retrievalDropped = plan.dropped;
   const wanted = active?.release.spec.model.name;
   if (wanted !== undefined && plan.models[0] !== wanted)
     trace.notes.modelFallback = { wanted, used: plan.models[0] ?? '' };
-  return plan;
+  return {
+    plan,
+    guards,
+    judge: makeToolJudge(
+      plan,
+      release,
+      guards,
+      ctx.toolPolicy?.decider(release, principal, identity, guards),
+    ),
+  };
+}
+
+/** The system prompt in force (the release's and the client's), for the leak checks. */
+function systemText(release: Release | undefined, messages: ParsedChat['request']['messages']): string {
+  let out = release?.spec.prompt.system ?? '';
+  for (const m of messages) if (m.role === 'system') out += `\n${messageText(m)}`;
+  return out;
+}
+
+/** Findings, tool decisions and taint go on the trace only when there is something to say. */
+function noteGuards(
+  trace: CallTrace,
+  guards: CallGuards | undefined,
+  judgements: readonly ToolJudgement[],
+): void {
+  if (guards && guards.findings.length > 0) trace.notes.findings = guards.findings;
+  const taint = guards?.taint();
+  if (taint?.untrusted) trace.notes.taint = taint;
+  if (judgements.length === 0) return;
+  trace.notes.toolDecisions = judgements.map((j) => ({
+    callId: j.call.id,
+    name: j.call.name,
+    decision: j.decision,
+    enforced: j.enforced,
+    engine: j.engine,
+    reasons: j.reasons,
+    ...(j.approvalId !== undefined ? { approvalId: j.approvalId } : {}),
+    ...(j.error !== undefined ? { error: j.error } : {}),
+  }));
+  const blocked = judgements.filter((j) => j.enforced !== 'allow').map((j) => j.call);
+  if (blocked.length > 0) trace.notes.blockedToolCalls = blocked;
+}
+
+/**
+ * Streamed text through the output guards: only what can no longer become a violation is sent; a
+ * violation ends the stream (with output_blocked, in the surface's in-stream error form) before the
+ * violating text goes out.
+ */
+async function* guardStreamedText(
+  events: AsyncIterable<StreamEvent>,
+  guard: OutputStreamGuard | undefined,
+): AsyncGenerator<StreamEvent> {
+  if (!guard) {
+    yield* events;
+    return;
+  }
+  for await (const e of events) {
+    if (e.type !== 'text' && e.type !== 'finish') {
+      yield e;
+      continue;
+    }
+    const step = e.type === 'text' ? guard.push(e.index, e.delta) : guard.end(e.index);
+    if (step.emit) yield { type: 'text', index: e.index, delta: step.emit };
+    if (step.blocked) throw outputBlocked(step.blocked);
+    if (e.type === 'finish') yield e;
+  }
+  for (const index of guard.unfinished()) {
+    const step = guard.end(index);
+    if (step.emit) yield { type: 'text', index, delta: step.emit };
+    if (step.blocked) throw outputBlocked(step.blocked);
+  }
 }
 
 /** Opt-in (apps.<app>.storeLossSafeMode): safe mode once the store has been unreachable long enough. */

@@ -4,6 +4,8 @@ import type { CredentialIndex } from '../auth/credential-index.js';
 import type { ControlState } from './control-state.js';
 import type { ModelRouter } from './model-router.js';
 import type { TraceRecorder } from './recorder.js';
+import type { GuardSets } from './call-guards.js';
+import type { ToolPolicyPort } from './tool-judge.js';
 
 /** What the gateway routes need, built once by buildApp. */
 export interface GatewayContext {
@@ -15,4 +17,8 @@ export interface GatewayContext {
   /** The clock flags and safe modes are judged by (injected in tests). */
   readonly now: () => number;
   readonly log: FastifyBaseLogger;
+  /** Compiled guard sets per release. */
+  readonly guardSets: GuardSets;
+  /** The tool-call policy (tool-policy.ts); absent: calls the other rules let through are allowed. */
+  readonly toolPolicy?: ToolPolicyPort;
 }

@@ -1,3 +1,4 @@
+import { GuardSets } from '../gateway/call-guards.js';
 import Fastify, {
   LogController,
   type FastifyBaseLogger,
@@ -149,7 +150,16 @@ export async function buildApp(config: FirebreakConfig, deps: AppDeps): Promise<
     const router = new ModelRouter(config, buildProviders(config));
     await app.register(
       (v1) =>
-        registerGatewayRoutes(v1, { config, router, credentials, recorder, control, now, log: deps.logger }),
+        registerGatewayRoutes(v1, {
+          config,
+          router,
+          credentials,
+          recorder,
+          control,
+          now,
+          log: deps.logger,
+          guardSets: new GuardSets(),
+        }),
       {
         prefix: '/v1',
       },

@@ -61,6 +61,11 @@ export class OutputStreamGuard {
     return this.step(s, true);
   }
 
+  /** Choices that have text not yet judged (a stream that ended without finishing them). */
+  unfinished(): number[] {
+    return [...this.choices].filter(([, s]) => !s.blocked && s.sent < s.text.length).map(([i]) => i);
+  }
+
   private state(index: number): ChoiceState {
     let s = this.choices.get(index);
     if (!s) {

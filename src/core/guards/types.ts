@@ -82,6 +82,13 @@ export interface Detector {
   readonly pendingFrom?: (text: string, ctx: GuardContext) => number;
 }
 
+/** Whether untrusted content entered a conversation, and what fired on it (the tool-call policy's taint). */
+export interface Taint {
+  readonly untrusted: boolean;
+  readonly sources: readonly ('retrieved' | 'tool_result')[];
+  readonly detectors: readonly string[];
+}
+
 /** Per-detector settings after defaults were applied. */
 export interface DetectorSettings {
   readonly enabled: boolean;

@@ -1,0 +1,109 @@
+import type { ChatResponse, Choice, StreamEvent, ToolCall } from '../core/chat.js';
+import type { ToolDecision } from '../core/policy/policy-settings.js';
+
+/**
+ * Every tool call a model returns is judged before the client sees it (kill switches, the release's
+ * catalogue, guards on the arguments, the tool-call policy: tool-judge.ts). Calls that are not allowed
+ * are taken out of the answer and replaced by a notice the client can show, so it never executes them.
+ * Streamed calls are held until their choice finishes: a call is only usable once complete, and its
+ * arguments must be seen whole before it can be judged.
+ */
+export interface ToolJudgement {
+  readonly call: ToolCall;
+  /** What the rules decided. */
+  readonly decision: ToolDecision;
+  /** What was done (`allow` for a decision made by a policy in shadow mode). */
+  readonly enforced: ToolDecision;
+  readonly reasons: readonly string[];
+  /** Who decided: `flag`, `catalogue`, `guard`, `cedar`, `opa`, `none`. */
+  readonly engine: string;
+  readonly approvalId?: string;
+  readonly error?: string;
+}
+
+export type ToolJudge = (calls: readonly ToolCall[]) => Promise<readonly ToolJudgement[]>;
+
+/** What the client reads instead of a call that did not go through. */
+export function toolNotice(j: ToolJudgement): string {
+  const why = j.reasons.join('; ') || 'no reason given';
+  return j.enforced === 'require-approval'
+    ? `Firebreak is holding "${j.call.name}" for approval (approval ${j.approvalId ?? '?'}): ${why}. Retry the same request once an operator has approved it.`
+    : `Firebreak blocked "${j.call.name}": ${why}. The action was not performed.`;
+}
+
+export async function gateToolCalls(
+  resp: ChatResponse,
+  judge: ToolJudge,
+): Promise<{ response: ChatResponse; judgements: ToolJudgement[] }> {
+  if (!resp.choices.some((c) => c.toolCalls.length > 0)) return { response: resp, judgements: [] };
+  const judgements: ToolJudgement[] = [];
+  const choices: Choice[] = [];
+  for (const c of resp.choices) {
+    if (c.toolCalls.length === 0) {
+      choices.push(c);
+      continue;
+    }
+    const js = await judge(c.toolCalls);
+    judgements.push(...js);
+    const allowed = js.filter((j) => j.enforced === 'allow').map((j) => j.call);
+    const notices = js.filter((j) => j.enforced !== 'allow').map(toolNotice);
+    if (notices.length === 0) {
+      choices.push(c);
+      continue;
+    }
+    const text = [c.text, ...notices].filter((t) => t).join('\n');
+    choices.push(
+      allowed.length > 0
+        ? { ...c, toolCalls: allowed, text }
+        : { ...c, toolCalls: [], text, finishReason: 'stop' },
+    );
+  }
+  return { response: { ...resp, choices }, judgements };
+}
+
+/** The same for a stream: a choice's tool-call deltas are held until it finishes, then judged. */
+export async function* gateStreamedToolCalls(
+  events: AsyncIterable<StreamEvent> | Iterable<StreamEvent>,
+  judge: ToolJudge,
+  onJudged: (js: readonly ToolJudgement[]) => void,
+): AsyncGenerator<StreamEvent> {
+  const held = new Map<number, StreamEvent[]>();
+  for await (const e of events) {
+    if (e.type === 'tool_call') {
+      const list = held.get(e.index);
+      if (list) list.push(e);
+      else held.set(e.index, [e]);
+    } else if (e.type === 'finish' && held.has(e.index)) {
+      const calls = held.get(e.index) ?? [];
+      held.delete(e.index);
+      yield* release(e.index, calls, judge, onJudged, e);
+    } else yield e;
+  }
+  // A stream that ended without finishing a choice: its complete-looking calls are still judged.
+  for (const [index, calls] of held) yield* release(index, calls, judge, onJudged, undefined);
+}
+
+async function* release(
+  index: number,
+  events: readonly StreamEvent[],
+  judge: ToolJudge,
+  onJudged: (js: readonly ToolJudgement[]) => void,
+  finish: StreamEvent | undefined,
+): AsyncGenerator<StreamEvent> {
+  const byCall = new Map<number, { id: string; name: string; arguments: string }>();
+  for (const e of events) {
+    if (e.type !== 'tool_call') continue;
+    const c = byCall.get(e.callIndex) ?? { id: '', name: '', arguments: '' };
+    if (e.id) c.id = e.id;
+    if (e.name) c.name = e.name;
+    c.arguments += e.argumentsDelta;
+    byCall.set(e.callIndex, c);
+  }
+  const order = [...byCall.keys()].sort((a, b) => a - b);
+  const js = await judge(order.map((k) => byCall.get(k) as ToolCall));
+  onJudged(js);
+  const allowed = new Set(order.filter((_, i) => js[i]?.enforced === 'allow'));
+  for (const e of events) if (e.type === 'tool_call' && allowed.has(e.callIndex)) yield e;
+  for (const j of js) if (j.enforced !== 'allow') yield { type: 'text', index, delta: `${toolNotice(j)}\n` };
+  if (finish) yield allowed.size > 0 ? finish : { type: 'finish', index, reason: 'stop' };
+}
