@@ -8,6 +8,7 @@ import { openRuntime, type Runtime } from '../server/runtime.js';
 import { serve } from '../server/serve.js';
 import { serveSimulator } from '../server/serve-simulator.js';
 import { registerControlCommands } from './control-commands.js';
+import { registerScanCommand } from './scan-command.js';
 import { apiGet, RemoteError } from './remote.js';
 import { formatTraceDetail, formatTraceTable } from './trace-format.js';
 
@@ -174,7 +175,9 @@ export async function main(
     });
 
   let exitCode = 0;
-  registerControlCommands(program, { print, withRuntime, setExitCode: (code) => (exitCode = code) });
+  const cli = { print, withRuntime, setExitCode: (code: number) => (exitCode = code) };
+  registerControlCommands(program, cli);
+  registerScanCommand(program, cli);
 
   try {
     await program.parseAsync(argv);

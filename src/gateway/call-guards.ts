@@ -164,13 +164,16 @@ function mapText(m: ChatMessage, f: (text: string) => string): ChatMessage {
     const next = f(content);
     return next === content ? m : { ...m, content: next };
   }
-  let changed = false;
-  const parts = content.map((p): ContentPart => {
-    if (p['type'] !== 'text' || typeof p['text'] !== 'string') return p;
-    const next = f(p['text']);
-    if (next === p['text']) return p;
-    changed = true;
-    return { ...p, text: next };
-  });
-  return changed ? { ...m, content: parts } : m;
+  const parts: ContentPart[] = [];
+  let changed = 0;
+  for (const p of content) {
+    const text = p['type'] === 'text' && typeof p['text'] === 'string' ? p['text'] : undefined;
+    const next = text === undefined ? text : f(text);
+    if (next === text) parts.push(p);
+    else {
+      changed++;
+      parts.push({ ...p, text: next });
+    }
+  }
+  return changed > 0 ? { ...m, content: parts } : m;
 }

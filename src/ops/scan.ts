@@ -1,0 +1,101 @@
+import { FirebreakError } from '../core/errors.js';
+import { GuardSet } from '../core/guards/engine.js';
+import { defaultGuardSettings } from '../core/guards/guard-settings.js';
+import { scanTrace } from '../core/guards/scan-input.js';
+import type { Finding } from '../core/guards/types.js';
+import { parseTimeSpec } from '../core/time-spec.js';
+import type { TraceCursor, TraceRecord } from '../core/trace.js';
+import type { OpsContext } from './context.js';
+import { getRelease } from './releases.js';
+
+/**
+ * `firebreak scan`'s operations: which guard configuration to scan with, and the rescan of stored traces
+ * after a detector changed (which calls would the new detector have caught?).
+ */
+export async function guardSetFor(ctx: OpsContext, release: string | undefined): Promise<GuardSet> {
+  if (release === undefined) return new GuardSet(defaultGuardSettings);
+  return new GuardSet((await getRelease(ctx, release)).spec.guards);
+}
+
+export interface RescanOptions {
+  readonly since: string;
+  readonly until?: string;
+  readonly app?: string;
+  /** Scan every trace with this release's guards; default: each trace with its own release's guards. */
+  readonly release?: string;
+}
+
+export interface RescanResult {
+  readonly trace: TraceRecord;
+  readonly findings: readonly Finding[];
+}
+
+export interface RescanSummary {
+  readonly scanned: number;
+  readonly withFindings: number;
+  readonly byDetector: Readonly<Record<string, number>>;
+}
+
+const PAGE = 500;
+
+export async function rescanTraces(
+  ctx: OpsContext,
+  opts: RescanOptions,
+  onResult: (r: RescanResult) => void,
+  onProgress: (done: number, total: number) => void,
+): Promise<RescanSummary> {
+  const now = ctx.now();
+  const since = parseTimeSpec(opts.since, now);
+  if (since === undefined)
+    throw new FirebreakError(
+      'validation_failed',
+      `--since: "${opts.since}" is not a time (use 7d, 24h, ISO 8601)`,
+    );
+  const until = opts.until === undefined ? undefined : parseTimeSpec(opts.until, now);
+  if (opts.until !== undefined && until === undefined)
+    throw new FirebreakError(
+      'validation_failed',
+      `--until: "${opts.until}" is not a time (use 7d, 24h, ISO 8601)`,
+    );
+  const filter = {
+    since,
+    ...(until !== undefined ? { until } : {}),
+    ...(opts.app !== undefined ? { app: opts.app } : {}),
+  };
+  const fixed = opts.release === undefined ? undefined : await guardSetFor(ctx, opts.release);
+  const sets = new Map<string, GuardSet>();
+  const setFor = async (release: string): Promise<GuardSet> => {
+    if (fixed) return fixed;
+    let set = sets.get(release);
+    if (!set) {
+      // `app@0` (no release deployed) and releases that no longer load are scanned with the defaults.
+      set = await guardSetFor(ctx, release.endsWith('@0') ? undefined : release).catch(
+        () => new GuardSet(defaultGuardSettings),
+      );
+      sets.set(release, set);
+    }
+    return set;
+  };
+
+  const total = await ctx.store.traces.count(filter);
+  let scanned = 0;
+  let withFindings = 0;
+  const byDetector: Record<string, number> = {};
+  let cursor: TraceCursor | undefined;
+  onProgress(0, total);
+  for (;;) {
+    const rows = await ctx.store.traces.page({ ...filter, limit: PAGE, ...(cursor ? { cursor } : {}) });
+    for (const trace of rows) {
+      const findings = scanTrace(await setFor(trace.release), trace);
+      scanned++;
+      if (findings.length > 0) withFindings++;
+      for (const f of findings) byDetector[f.detector] = (byDetector[f.detector] ?? 0) + 1;
+      onResult({ trace, findings });
+    }
+    onProgress(scanned, total);
+    const last = rows.at(-1);
+    if (rows.length < PAGE || !last) break;
+    cursor = { ts: last.ts, id: last.id };
+  }
+  return { scanned, withFindings, byDetector };
+}
