@@ -1,6 +1,7 @@
 import { createReadStream } from 'node:fs';
 import { createInterface } from 'node:readline';
 import { Option, type Command } from 'commander';
+import { defaultDetectors } from '../core/guards/detectors/index.js';
 import { GuardSet, strongest } from '../core/guards/engine.js';
 import { defaultGuardSettings, parseGuardSettings } from '../core/guards/guard-settings.js';
 import { FirebreakError } from '../core/errors.js';
@@ -33,6 +34,32 @@ const rank: Record<GuardAction, number> = { log: 0, redact: 1, block: 2 };
  * `--fail-on` when a finding at or above that action fired (for CI jobs that gate prompts or datasets).
  */
 export function registerScanCommand(program: Command, cli: CliContext): void {
+  program
+    .command('guards')
+    .description('list the detectors: class, stages, default action and threshold, OWASP LLM id')
+    .option('--json', 'print JSON')
+    .action((o: { json?: boolean }) => {
+      const rows = defaultDetectors.map((d) => ({
+        id: d.id,
+        class: d.class,
+        stages: d.stages,
+        action: d.defaultAction,
+        threshold: d.defaultThreshold,
+        owasp: d.owasp ?? null,
+        description: d.description,
+      }));
+      if (o.json) return cli.print(JSON.stringify(rows, null, 2));
+      const w = Math.max(...rows.map((r) => r.id.length));
+      cli.print(
+        rows
+          .map(
+            (r) =>
+              `${r.id.padEnd(w)}  ${r.class.padEnd(10)}  ${r.action.padEnd(6)} ≥${r.threshold}  ${(r.owasp ?? '').padEnd(5)}  ${r.stages.join(',')}\n${' '.repeat(w + 2)}${r.description}`,
+          )
+          .join('\n'),
+      );
+    });
+
   remoteOptions(
     program
       .command('scan')
