@@ -4,18 +4,20 @@ import tseslint from 'typescript-eslint';
 
 /**
  * Dependency direction (docs/architecture.md): core ← providers, store ← auth ← gateway ← server;
- * core, store, auth ← ops ← api, cli. A layer may not import a layer that sits above it.
+ * core ← policy ← gateway, ops, server; core, store, auth ← ops ← api, cli. A layer may not import a
+ * layer that sits above it.
  * Expressed as forbidden import patterns per folder so a violation is a lint error, not a warning.
  */
 const layers = {
-  core: ['providers', 'store', 'auth', 'gateway', 'ops', 'api', 'cli', 'server'],
-  providers: ['store', 'auth', 'gateway', 'ops', 'api', 'cli', 'server'],
-  store: ['providers', 'auth', 'gateway', 'ops', 'api', 'cli', 'server'],
-  auth: ['providers', 'gateway', 'ops', 'api', 'cli', 'server'],
+  core: ['providers', 'store', 'auth', 'policy', 'gateway', 'ops', 'api', 'cli', 'server'],
+  providers: ['store', 'auth', 'policy', 'gateway', 'ops', 'api', 'cli', 'server'],
+  store: ['providers', 'auth', 'policy', 'gateway', 'ops', 'api', 'cli', 'server'],
+  auth: ['providers', 'policy', 'gateway', 'ops', 'api', 'cli', 'server'],
+  policy: ['providers', 'store', 'auth', 'gateway', 'ops', 'api', 'cli', 'server'],
   gateway: ['ops', 'api', 'cli', 'server'],
   ops: ['providers', 'gateway', 'api', 'cli', 'server'],
-  api: ['store', 'providers', 'gateway', 'cli', 'server'],
-  cli: ['store', 'providers', 'auth', 'gateway', 'api'],
+  api: ['store', 'providers', 'policy', 'gateway', 'cli', 'server'],
+  cli: ['store', 'providers', 'auth', 'policy', 'gateway', 'api'],
   server: ['cli'],
 };
 const ioModules = [
@@ -31,25 +33,35 @@ const ioModules = [
   'pino',
 ];
 
-const layerRules = Object.entries(layers).map(([layer, forbidden]) => ({
-  files: [`src/${layer}/**/*.ts`],
-  rules: {
-    'no-restricted-imports': [
-      'error',
-      {
-        patterns: [
+/**
+ * One rule per folder depth, so `../policy` from src/core/guards/ (that is src/core/policy, inside the
+ * layer) is not mistaken for the policy layer, and files three folders down are checked too.
+ */
+const DEPTHS = [1, 2, 3, 4];
+const layerRules = Object.entries(layers).flatMap(([layer, forbidden]) =>
+  DEPTHS.map((depth) => {
+    const up = '../'.repeat(depth);
+    return {
+      files: [`src/${layer}/${'*/'.repeat(depth - 1)}*.ts`],
+      rules: {
+        'no-restricted-imports': [
+          'error',
           {
-            group: forbidden.flatMap((f) => [`../${f}/*`, `../../${f}/*`, `../${f}`, `../../${f}`]),
-            message: `src/${layer} may not import ${forbidden.join(', ')} (dependency direction, docs/architecture.md).`,
+            patterns: [
+              {
+                group: forbidden.flatMap((f) => [`${up}${f}/*`, `${up}${f}`]),
+                message: `src/${layer} may not import ${forbidden.join(', ')} (dependency direction, docs/architecture.md).`,
+              },
+              ...(layer === 'core'
+                ? [{ group: ioModules, message: 'src/core is pure: no I/O modules or drivers.' }]
+                : []),
+            ],
           },
-          ...(layer === 'core'
-            ? [{ group: ioModules, message: 'src/core is pure: no I/O modules or drivers.' }]
-            : []),
         ],
       },
-    ],
-  },
-}));
+    };
+  }),
+);
 
 export default tseslint.config(
   { ignores: ['dist/**', 'node_modules/**', '.firebreak/**', 'coverage/**'] },

@@ -6,6 +6,7 @@ import { toFirebreakError } from '../core/error-mapping.js';
 import { FirebreakError } from '../core/errors.js';
 import type { OpsContext } from '../ops/context.js';
 import { getTrace, searchTraces } from '../ops/traces.js';
+import { registerApprovalRoutes } from './approval-routes.js';
 import { registerControlRoutes } from './control-routes.js';
 
 declare module 'fastify' {
@@ -86,4 +87,5 @@ export function registerApiRoutes(app: FastifyInstance, ctx: ApiContext): void {
   );
 
   registerControlRoutes(app, ctx);
+  registerApprovalRoutes(app, ctx);
 }

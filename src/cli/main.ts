@@ -7,6 +7,7 @@ import { ConfigError } from '../server/config-load.js';
 import { openRuntime, type Runtime } from '../server/runtime.js';
 import { serve } from '../server/serve.js';
 import { serveSimulator } from '../server/serve-simulator.js';
+import { registerApprovalCommands } from './approval-commands.js';
 import { registerControlCommands } from './control-commands.js';
 import { registerScanCommand } from './scan-command.js';
 import { apiGet, RemoteError } from './remote.js';
@@ -178,6 +179,7 @@ export async function main(
   const cli = { print, withRuntime, setExitCode: (code: number) => (exitCode = code) };
   registerControlCommands(program, cli);
   registerScanCommand(program, cli);
+  registerApprovalCommands(program, cli);
 
   try {
     await program.parseAsync(argv);

@@ -5,7 +5,7 @@ import type { ControlState } from './control-state.js';
 import type { ModelRouter } from './model-router.js';
 import type { TraceRecorder } from './recorder.js';
 import type { GuardSets } from './call-guards.js';
-import type { ToolPolicyPort } from './tool-judge.js';
+import type { ToolPolicyGate } from './tool-policy.js';
 
 /** What the gateway routes need, built once by buildApp. */
 export interface GatewayContext {
@@ -19,6 +19,9 @@ export interface GatewayContext {
   readonly log: FastifyBaseLogger;
   /** Compiled guard sets per release. */
   readonly guardSets: GuardSets;
-  /** The tool-call policy (tool-policy.ts); absent: calls the other rules let through are allowed. */
-  readonly toolPolicy?: ToolPolicyPort;
+  /**
+   * The tool-call policy (tool-policy.ts; the pipeline uses it as a ToolPolicyPort, /v1/tools/authorize
+   * calls `decide`); absent: calls the other rules let through are allowed.
+   */
+  readonly toolPolicy?: ToolPolicyGate;
 }

@@ -7,6 +7,7 @@ import type { GatewayPrincipal } from '../auth/credential-index.js';
 import { runChat } from './chat-pipeline.js';
 import { runEmbeddings } from './embeddings.js';
 import type { GatewayContext } from './gateway-context.js';
+import { runToolAuthorize } from './tool-authorize.js';
 import { anthropicSurface, openAiSurface, type Surface } from './surface.js';
 
 declare module 'fastify' {
@@ -20,6 +21,7 @@ const routeMethods: Readonly<Record<string, string>> = {
   '/v1/messages': 'POST',
   '/v1/embeddings': 'POST',
   '/v1/models': 'GET',
+  '/v1/tools/authorize': 'POST',
 };
 
 function surfaceFor(url: string): Surface {
@@ -85,6 +87,8 @@ export function registerGatewayRoutes(app: FastifyInstance, ctx: GatewayContext)
   );
 
   app.post('/embeddings', (req, reply) => runEmbeddings(ctx, req, reply, principalOf(req)));
+
+  app.post('/tools/authorize', (req, reply) => runToolAuthorize(ctx, req, reply, principalOf(req)));
 
   app.get('/models', (req) => ({
     object: 'list',

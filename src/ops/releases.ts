@@ -13,6 +13,7 @@ import {
   type ReleaseSpec,
 } from '../core/release.js';
 import { parseWith } from '../core/validation.js';
+import { compilePolicy } from '../policy/engine.js';
 import type { OpsContext } from './context.js';
 
 /** Releases: create (content-hashed, versioned per app), list, show, diff, and `apply` from firebreak.yaml. */
@@ -73,6 +74,14 @@ export function normaliseSpec(ctx: OpsContext, input: unknown): ReleaseSpec {
       ...(description !== undefined ? { description } : {}),
     };
   });
+  // The tool-call policy must compile (Cedar: parse and validate against the schema) before anything is
+  // created; OPA settings are only checked for shape, the server need not be up yet.
+  try {
+    compilePolicy(spec.policy);
+  } catch (error) {
+    if (!(error instanceof FirebreakError)) throw error;
+    throw new FirebreakError('validation_failed', `invalid release: ${error.message}`, error.details);
+  }
   return { ...spec, tools };
 }
 

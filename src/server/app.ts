@@ -16,6 +16,7 @@ import { ModelRouter } from '../gateway/model-router.js';
 import { ControlState } from '../gateway/control-state.js';
 import { TraceRecorder } from '../gateway/recorder.js';
 import { registerGatewayRoutes } from '../gateway/routes.js';
+import { ToolPolicyGate } from '../gateway/tool-policy.js';
 import { apiError } from '../api/routes.js';
 import { renderAnthropicError } from '../core/wire/anthropic-response.js';
 import { renderOpenAiError } from '../core/wire/openai-response.js';
@@ -159,6 +160,7 @@ export async function buildApp(config: FirebreakConfig, deps: AppDeps): Promise<
           now,
           log: deps.logger,
           guardSets: new GuardSets(),
+          toolPolicy: new ToolPolicyGate({ approvals: deps.store.approvals, now, log: deps.logger }),
         }),
       {
         prefix: '/v1',

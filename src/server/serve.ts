@@ -2,6 +2,7 @@ import { chmodSync, mkdirSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { bootstrapCredentials } from '../ops/credentials.js';
 import { closeUpstreamPools } from '../providers/upstream-http.js';
+import { closeOpaPools } from '../policy/opa.js';
 import { buildApp, type ServerRole } from './app.js';
 import { loadConfig } from './config-load.js';
 import { openStore } from '../store/open-store.js';
@@ -73,6 +74,7 @@ export async function serve(options: ServeOptions): Promise<void> {
           if (unflushed > 0) log.error({ unflushed }, 'traces could not be written before shutdown');
           else log.info({ written: fb.recorder.stats().written }, 'all traces flushed');
           await closeUpstreamPools();
+          await closeOpaPools();
           await store.close();
         })
         .finally(resolve);

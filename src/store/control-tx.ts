@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto';
 import type { Kysely, Transaction } from 'kysely';
 import { auditHashInput, GENESIS_HASH } from '../core/audit.js';
 import { canonicalJson } from '../core/canonical-json.js';
+import { approvalById } from './approval-queries.js';
 import { flagRow, toDeployment, toFlag, toKnownGood, toRelease } from './control-rows.js';
 import type { ControlTx } from './port.js';
 import type { Database } from './schema.js';
@@ -160,6 +161,16 @@ export function controlTx(trx: Transaction<Database> | Kysely<Database>, stateVe
         .where('id', '=', 1)
         .execute();
       return { ...content, prevHash, hash };
+    },
+    approval: (id) => approvalById(trx, id),
+    async decideApproval(id, d) {
+      const r = await trx
+        .updateTable('approvals')
+        .set({ status: d.status, decided_by: d.by, decided_at: d.at, decision_reason: d.reason })
+        .where('id', '=', id)
+        .where('status', '=', 'pending')
+        .executeTakeFirst();
+      return Number(r.numUpdatedRows) === 1;
     },
   };
 }

@@ -1,4 +1,5 @@
 import { Migrator, sql, type Kysely } from 'kysely';
+import { approvalQueries } from './approval-queries.js';
 import { controlQueries, type StateNotifier } from './control-queries.js';
 import { credentialQueries } from './credential-queries.js';
 import { migrationProvider } from './migrations.js';
@@ -37,6 +38,7 @@ export async function kyselyStore(
     traces: traceQueries(db, hooks.insertTraces),
     credentials: credentialQueries(db),
     control: controlQueries(db, capabilities, hooks.notifier),
+    approvals: approvalQueries(db),
     async ping() {
       await sql`select 1`.execute(db);
     },

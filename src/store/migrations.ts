@@ -1,4 +1,5 @@
 import { sql, type Kysely, type Migration, type MigrationProvider } from 'kysely';
+import { approvalsMigration } from './migrations-approvals.js';
 import { controlPlaneMigration } from './migrations-control.js';
 
 /**
@@ -69,6 +70,7 @@ const migrations: Record<string, Migration> = {
     },
   },
   '0002_control_plane': controlPlaneMigration,
+  '0003_approvals': approvalsMigration,
 };
 
 export const migrationProvider: MigrationProvider = {

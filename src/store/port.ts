@@ -1,6 +1,7 @@
 import type { AuditContent, AuditEntry } from '../core/audit.js';
 import type { Role } from '../core/config.js';
 import type { Flag } from '../core/flags.js';
+import type { Approval, ApprovalViewStatus } from '../core/policy/approval.js';
 import type { Release } from '../core/release.js';
 import type { TraceFilter, TracePageRequest, TraceRecord } from '../core/trace.js';
 
@@ -45,6 +46,44 @@ export interface CredentialStore {
   list(): Promise<CredentialRow[]>;
 }
 
+/** A held call to record: pending, with no decision yet. */
+export type NewApproval = Omit<
+  Approval,
+  'status' | 'decidedBy' | 'decidedAt' | 'decisionReason' | 'usedAt' | 'usedTraceId'
+>;
+
+/**
+ * Approvals of held tool calls. Creating and consuming one happens on the gateway's path and is not a
+ * control-plane change; deciding one is (ControlTx.decideApproval, audited).
+ */
+export interface ApprovalStore {
+  create(a: NewApproval): Promise<Approval>;
+  get(id: string): Promise<Approval | undefined>;
+  /** Newest first. `status` is as shown (`expired`: pending or approved past `expiresAt` at `now`). */
+  list(filter: {
+    status?: ApprovalViewStatus | undefined;
+    app?: string | undefined;
+    now: number;
+    limit: number;
+  }): Promise<Approval[]>;
+  /**
+   * Atomically takes one approved, unexpired, unused approval for exactly this call and marks it used;
+   * undefined when there is none. Two identical calls racing for one approval: one gets it.
+   */
+  consume(call: ApprovalMatch & { now: number; traceId: string }): Promise<Approval | undefined>;
+  /** The newest pending, unexpired approval for exactly this call (a retried call shares it). */
+  pending(call: ApprovalMatch & { now: number }): Promise<Approval | undefined>;
+}
+
+/** What makes a later call the same call as the one approved. */
+export interface ApprovalMatch {
+  readonly app: string;
+  readonly env: string;
+  readonly tool: string;
+  readonly argumentsHash: string;
+  readonly user: string | null;
+}
+
 export interface Store {
   /** The URL the store was opened from (a worker thread opens its own connection with it). */
   readonly url: string;
@@ -52,6 +91,7 @@ export interface Store {
   readonly traces: TraceStore;
   readonly credentials: CredentialStore;
   readonly control: ControlStore;
+  readonly approvals: ApprovalStore;
   /** Cheap round trip, for readiness. */
   ping(): Promise<void>;
   close(): Promise<void>;
@@ -126,6 +166,12 @@ export interface ControlTx {
   /** Marks a flag removed; false when it was already removed (another replica got there first). */
   removeFlag(id: string, by: string, at: number): Promise<boolean>;
   audit(entry: AuditInput): Promise<AuditEntry>;
+  approval(id: string): Promise<Approval | undefined>;
+  /** Approves or denies a pending approval; false (nothing written) when it is no longer pending. */
+  decideApproval(
+    id: string,
+    d: { status: 'approved' | 'denied'; by: string; reason: string; at: number },
+  ): Promise<boolean>;
 }
 
 export interface ControlStore {

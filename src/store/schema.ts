@@ -121,6 +121,28 @@ export interface ReplicasTable {
   pid: number;
 }
 
+export interface ApprovalsTable {
+  id: string;
+  app: string;
+  env: string;
+  release: string;
+  trace_id: string;
+  tool: string;
+  arguments: string;
+  arguments_hash: string;
+  user_id: string | null;
+  tenant_id: string | null;
+  reasons: string;
+  status: string;
+  created_at: number;
+  expires_at: number;
+  decided_by: string | null;
+  decided_at: number | null;
+  decision_reason: string | null;
+  used_at: number | null;
+  used_trace_id: string | null;
+}
+
 export interface Database {
   traces: TracesTable;
   credentials: CredentialsTable;
@@ -131,4 +153,5 @@ export interface Database {
   audit_log: AuditLogTable;
   control_state: ControlStateTable;
   replicas: ReplicasTable;
+  approvals: ApprovalsTable;
 }

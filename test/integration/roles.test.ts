@@ -36,6 +36,10 @@ const expectedMinRole: Record<string, Role> = {
   'GET /api/audit': 'viewer',
   'GET /api/audit/verify': 'viewer',
   'GET /api/replicas': 'viewer',
+  'GET /api/approvals': 'viewer',
+  'GET /api/approvals/:id': 'viewer',
+  'POST /api/approvals/:id/approve': 'responder',
+  'POST /api/approvals/:id/deny': 'responder',
 };
 
 const tokenOf: Record<Role, string> = {
