@@ -1,4 +1,4 @@
-import type { ChatMessage, ChatRequest, RetrievedDocument, ToolCall } from './chat.js';
+import type { ChatMessage, ChatRequest, RetrievedDocument } from './chat.js';
 import type { FirebreakConfig } from './config.js';
 import { FirebreakError } from './errors.js';
 import type { EffectiveFlags } from './flags.js';
