@@ -1,0 +1,361 @@
+import type { Detection, Detector, GuardContext, GuardSettings } from '../types.js';
+import { perSettings } from './compliance.js';
+
+/**
+ * Integrity (OWASP LLM09, misinformation): answers that cite documents nobody retrieved, state values
+ * that contradict the release's source of truth, or have little lexical support in what was retrieved.
+ * All three judge the answer (stage output) and only log by default: they are signals for review, not
+ * proof, and a release raises them to `block` once it trusts them.
+ */
+
+type Retrieved = GuardContext['retrieved'];
+
+// ---------------------------------------------------------------------------------------------------
+// citation
+// ---------------------------------------------------------------------------------------------------
+
+/*
+ * Citation syntaxes recognised (the gateway puts documents into the prompt as `[source:id] text`, see
+ * core/call-plan.ts, so models cite them the same way):
+ *   [kb:doc-9]                 source and id, exactly as the prompt showed it
+ *   [source:doc-9] [doc:doc-9] a generic prefix (source, doc, document, ref, id, citation) and an id
+ *   [doc-9]                    a bare id: only when documents were retrieved, and only ids with a letter
+ *                              and a digit, so `[x]`, `[TODO]`, `[in-progress]`, `[v1.2.0]` are not taken
+ *                              for citations
+ *   [kb:doc-9, kb:doc-12]      several, separated by `,` or `;`
+ *   (source: doc-9) (sources: kb:doc-9; doc-12) (ref: …) (doc: …)
+ * Not taken for citations: markdown links `[text](url)` and reference definitions `[id]: url`, footnotes
+ * `[^1]`, indexing `items[0]` / `a[i]` (a bracket right after a word or a closing bracket), anything with
+ * spaces inside, and numeric footnotes `[1]` (they name a position in some list, not a document id).
+ */
+const BRACKET = /(?<![\p{L}\p{N}_\])])\[([^[\]\n]{1,200})\](?![([:])/gu;
+const PAREN = /\((?:sources?|refs?|references?|citations?|docs?|documents?)\s*:\s*([^()\n]{1,200})\)/giu;
+/** One cited reference: an optional `prefix:` and an id without spaces. */
+const TOKEN = /^(?:([A-Za-z][\w.-]{0,63}):)?(\w[\w./#:-]{0,127})$/u;
+const GENERIC_PREFIXES = new Set(['source', 'src', 'doc', 'document', 'ref', 'id', 'citation', 'cite']);
+const MAX_CITATION_FINDINGS = 20;
+
+interface RetrievedIndex {
+  /** `source:id`, lower case. */
+  readonly full: ReadonlySet<string>;
+  /** `id`, lower case. */
+  readonly ids: ReadonlySet<string>;
+}
+
+/** The gateway builds one retrieved array per call and passes it to every scan of that call. */
+const retrievedIndexes = new WeakMap<Retrieved, RetrievedIndex>();
+
+function indexOf(retrieved: Retrieved): RetrievedIndex {
+  let index = retrievedIndexes.get(retrieved);
+  if (!index) {
+    index = {
+      full: new Set(retrieved.map((d) => `${d.source}:${d.id}`.toLowerCase())),
+      ids: new Set(retrieved.map((d) => d.id.toLowerCase())),
+    };
+    retrievedIndexes.set(retrieved, index);
+  }
+  return index;
+}
+
+/**
+ * Whether a cited token names a retrieved document; undefined when the token is not read as a citation.
+ * `bare`: how an unprefixed token is read: `never`, `id-like` (has a letter and a digit) or `always`
+ * (inside an explicit `(source: …)`).
+ */
+function citesRetrieved(
+  token: string,
+  index: RetrievedIndex,
+  bare: 'never' | 'id-like' | 'always',
+): boolean | undefined {
+  const whole = token.trim().toLowerCase();
+  const m = TOKEN.exec(whole);
+  if (!m) return undefined;
+  if (index.full.has(whole) || index.ids.has(whole)) return true;
+  const prefix = m[1];
+  const id = m[2] ?? '';
+  if (prefix === undefined) {
+    if (bare === 'never' || (bare === 'id-like' && !idLike(id))) return undefined;
+    return false;
+  }
+  if (GENERIC_PREFIXES.has(prefix)) return index.ids.has(id) || index.full.has(id);
+  return false;
+}
+
+/** A letter and a digit, and not a version number (`v1.2.0`). */
+function idLike(id: string): boolean {
+  return /\p{L}/u.test(id) && /\p{N}/u.test(id) && !/^v?\d+(?:\.\d+)+$/i.test(id);
+}
+
+function citationDetections(
+  text: string,
+  re: RegExp,
+  retrieved: Retrieved,
+  explicit: boolean,
+  out: Detection[],
+): void {
+  const index = indexOf(retrieved);
+  for (const m of text.matchAll(re)) {
+    const tokens = (m[1] ?? '').split(/[,;]/);
+    const bare = explicit ? 'always' : retrieved.length > 0 ? 'id-like' : 'never';
+    const verdicts = tokens.map((t) => citesRetrieved(t, index, bare));
+    // A bracket is a citation only if every part of it reads as one (`[see note 3]` is prose).
+    if (verdicts.some((v) => v === undefined)) continue;
+    const prefixed = tokens.some((t) => t.includes(':'));
+    const missing = verdicts.filter((v) => v === false).length;
+    if (missing === 0) continue;
+    out.push({
+      kind: retrieved.length === 0 ? 'nothing-retrieved' : 'not-retrieved',
+      score: explicit || prefixed ? 1 : 0.7,
+      span: { start: m.index, end: m.index + m[0].length },
+      message:
+        retrieved.length === 0
+          ? 'the answer cites a document, but no documents were retrieved for this call'
+          : `the answer cites ${missing === 1 ? 'a document' : `${missing} documents`} not among those retrieved for this call`,
+    });
+    if (out.length >= MAX_CITATION_FINDINGS) return;
+  }
+}
+
+export const citation: Detector = {
+  id: 'citation',
+  class: 'integrity',
+  owasp: 'LLM09',
+  stages: ['output'],
+  defaultAction: 'log',
+  defaultThreshold: 0.5,
+  description: 'the answer cites a document id ([source:id], [doc-id], (source: id)) that was not retrieved',
+  detect(text, ctx) {
+    // Cheap exits: most answers contain no bracket or parenthesis at all.
+    if (!text.includes('[') && !text.includes('(')) return [];
+    const out: Detection[] = [];
+    if (text.includes('[')) citationDetections(text, BRACKET, ctx.retrieved, false, out);
+    if (out.length < MAX_CITATION_FINDINGS && text.includes('('))
+      citationDetections(text, PAREN, ctx.retrieved, true, out);
+    return out;
+  },
+};
+
+// ---------------------------------------------------------------------------------------------------
+// facts
+// ---------------------------------------------------------------------------------------------------
+
+interface CompiledFact {
+  readonly id: string;
+  readonly regex: RegExp;
+  readonly expected: string;
+  readonly expectedNumber: number | undefined;
+}
+
+/**
+ * A quantified group that itself contains a quantifier (`(a+)+`, `(\w*x)*`): the classic shape of
+ * catastrophic backtracking. Patterns are validated when the release is created; this is a second,
+ * heuristic line so one bad pattern cannot stall the request path (it then yields nothing).
+ */
+const NESTED_QUANTIFIER = /\((?:[^()\\]|\\.)*(?:[*+]|\{\d+,\d*\})(?:[^()\\]|\\.)*\)(?:[*+]|\{\d+,\d*\})/;
+const MAX_FACT_MATCHES = 20;
+
+function compileFact(f: GuardSettings['facts'][number]): CompiledFact | undefined {
+  if (NESTED_QUANTIFIER.test(f.pattern)) return undefined;
+  let regex: RegExp;
+  try {
+    // `d` gives the capture group's own span; `i` because a fact reads the same in any case.
+    regex = new RegExp(f.pattern, 'gid');
+  } catch {
+    return undefined;
+  }
+  // Number of capture groups: an alternation with the empty string always matches, with every group unset.
+  const groups = (new RegExp(`${f.pattern}|`).exec('')?.length ?? 1) - 1;
+  if (groups < 1) return undefined;
+  return { id: f.id, regex, expected: normaliseValue(f.expected), expectedNumber: asNumber(f.expected) };
+}
+
+const factsOf = perSettings((s) => s.facts.map(compileFact).filter((f) => f !== undefined));
+
+/** Case, whitespace runs and trailing punctuation do not make a value different. */
+function normaliseValue(s: string): string {
+  return s
+    .trim()
+    .toLowerCase()
+    .replace(/\s+/g, ' ')
+    .replace(/[.,;:!?]+$/, '');
+}
+
+/** `$1,299.00`, `1299`, `€ 1 299` → 1299; undefined when the value is not a plain number. */
+function asNumber(s: string): number | undefined {
+  const t = s
+    .trim()
+    .replace(/[.,;:!?]+$/, '')
+    .replace(/^([-+]?)\s*[$€£]\s*/, '$1')
+    .replace(/[,\s]/g, '');
+  return /^[-+]?(?:\d+\.?\d*|\.\d+)$/.test(t) ? Number(t) : undefined;
+}
+
+function sameValue(found: string, fact: CompiledFact): boolean {
+  if (fact.expectedNumber !== undefined) {
+    const n = asNumber(found);
+    if (n !== undefined) return n === fact.expectedNumber;
+  }
+  return normaliseValue(found) === fact.expected;
+}
+
+export const facts: Detector = {
+  id: 'facts',
+  class: 'integrity',
+  owasp: 'LLM09',
+  stages: ['output'],
+  defaultAction: 'log',
+  defaultThreshold: 0.5,
+  description: "a value in the answer contradicts the release's source of truth (guards.facts)",
+  detect(text, ctx) {
+    if (ctx.settings.facts.length === 0) return [];
+    const out: Detection[] = [];
+    for (const fact of factsOf(ctx.settings)) {
+      let seen = 0;
+      for (const m of text.matchAll(fact.regex)) {
+        if (++seen > MAX_FACT_MATCHES) break;
+        const value = m[1];
+        const at = m.indices?.[1];
+        if (value === undefined || at === undefined || sameValue(value, fact)) continue;
+        out.push({
+          kind: fact.id,
+          score: 1,
+          span: { start: at[0], end: at[1] },
+          message: `the answer contradicts fact ${fact.id} (the source of truth says ${fact.expected})`,
+        });
+      }
+    }
+    return out;
+  },
+};
+
+// ---------------------------------------------------------------------------------------------------
+// support
+// ---------------------------------------------------------------------------------------------------
+
+/*
+ * Lexical support: how much of the answer's wording is found in the retrieved documents. The score is
+ * the mean of two shares over the answer's content words (stop words dropped, a plural `s` folded):
+ * the share of its words that occur anywhere in the retrieved text, and the share of its adjacent word
+ * pairs that occur as adjacent pairs there. 0 means nothing in common, 1 means every word and pair is
+ * found.
+ *
+ * What it measures: whether the answer is worded from the documents. A fluent answer about something
+ * the documents never mention scores near 0; a close paraphrase scores high.
+ * What it does not measure: truth or entailment. A copied sentence with a negation added or a number
+ * changed still scores high (the facts detector covers configured values); a correct answer in very
+ * different words, or one drawing on general knowledge on purpose, scores low. So it is a review signal
+ * named for what it is, not a hallucination probability.
+ */
+const STOP_WORDS = new Set(
+  (
+    'a about above after again against all also am an and any are aren as at be because been before being below ' +
+    'between both but by can cannot could couldn did didn do does doesn doing don down during each either else ' +
+    'etc even ever every few for from further get gets got had hadn has hasn have haven having he her here hers ' +
+    'herself him himself his how however i if in into is isn it its itself just let like ll may me might more ' +
+    'most much must my myself neither no nor not now of off often on once one only or other our ours ourselves ' +
+    'out over own per please re same shall she should so some still such than that the their theirs them ' +
+    'themselves then there these they this those through thus to too under until up upon us use used using ve ' +
+    'very via was wasn we were weren what when where whether which while who whom whose why will with within ' +
+    'without won would wouldn yes yet you your yours yourself yourselves'
+  ).split(' '),
+);
+/** Fewer content words than this and the answer is too short to judge ("I don't know."). */
+const MIN_CONTENT_WORDS = 10;
+/**
+ * Letters and digits of the Latin, Greek and Cyrillic scripts, after lower-casing. Not `\p{L}`: the
+ * Unicode-aware regex is several times slower and this runs over every answer. Scripts written without
+ * spaces (Chinese, Japanese, Thai) would need character n-grams and are not scored (too few words).
+ */
+const WORD = /[a-z0-9\u00c0-\u00d6\u00d8-\u00f6\u00f8-\u024f\u0370-\u03ff\u0400-\u04ff]+/g;
+
+/** Content words: stop words and one- or two-letter words dropped, a plural `s` folded. */
+function contentWords(text: string): string[] {
+  const out: string[] = [];
+  // `match` (strings only) rather than `matchAll` (a match object per word): this is the hot loop.
+  for (let w of text.toLowerCase().match(WORD) ?? []) {
+    if (STOP_WORDS.has(w) || (w.length < 3 && !/\d/.test(w))) continue;
+    if (w.length > 3 && w.endsWith('s') && !w.endsWith('ss')) w = w.slice(0, -1);
+    out.push(w);
+  }
+  return out;
+}
+
+interface Vocabulary {
+  /** Word → a small number, so a word pair is one number (no string built per pair of the answer). */
+  readonly words: ReadonlyMap<string, number>;
+  readonly pairs: ReadonlySet<number>;
+}
+
+/** Distinct words are numbered below 2^26, so `a * 2^26 + b` is exact in a double. */
+const PAIR = 2 ** 26;
+
+/** Built once per call's retrieved array (the output may be scanned more than once while it streams). */
+const vocabularies = new WeakMap<Retrieved, Vocabulary>();
+
+function vocabularyOf(retrieved: Retrieved): Vocabulary {
+  let v = vocabularies.get(retrieved);
+  if (!v) {
+    const words = new Map<string, number>();
+    const pairs = new Set<number>();
+    for (const d of retrieved) {
+      let previous = -1;
+      for (const w of contentWords(d.text)) {
+        let id = words.get(w);
+        if (id === undefined) {
+          id = words.size;
+          words.set(w, id);
+        }
+        if (previous >= 0) pairs.add(previous * PAIR + id);
+        previous = id;
+      }
+    }
+    v = { words, pairs };
+    vocabularies.set(retrieved, v);
+  }
+  return v;
+}
+
+/** The lexical support score in [0, 1], or undefined when the answer is too short to judge. */
+export function lexicalSupport(answer: string, retrieved: Retrieved): number | undefined {
+  const ws = contentWords(answer);
+  if (ws.length < MIN_CONTENT_WORDS) return undefined;
+  const v = vocabularyOf(retrieved);
+  let words = 0;
+  let pairs = 0;
+  let previous: number | undefined;
+  for (const w of ws) {
+    const id = v.words.get(w);
+    if (id !== undefined) {
+      words++;
+      if (previous !== undefined && v.pairs.has(previous * PAIR + id)) pairs++;
+    }
+    previous = id;
+  }
+  return (words / ws.length + pairs / (ws.length - 1)) / 2;
+}
+
+export const support: Detector = {
+  id: 'support',
+  class: 'integrity',
+  owasp: 'LLM09',
+  stages: ['output'],
+  defaultAction: 'log',
+  defaultThreshold: 0.5,
+  description:
+    'the answer has little lexical support in the retrieved documents (score below guards.support.minScore)',
+  detect(text, ctx) {
+    if (ctx.retrieved.length === 0) return [];
+    const score = lexicalSupport(text, ctx.retrieved);
+    const min = ctx.settings.support.minScore;
+    if (score === undefined || score >= min) return [];
+    return [
+      {
+        // The detection's score is how unsupported the answer is, so the threshold reads the usual way.
+        score: 1 - score,
+        message: `lexical support ${score.toFixed(2)} is below ${min}: few of the answer's words and word pairs appear in the retrieved documents`,
+      },
+    ];
+  },
+};
+
+export const integrityDetectors: readonly Detector[] = [citation, facts, support];

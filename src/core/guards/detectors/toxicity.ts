@@ -1,0 +1,497 @@
+import {
+  englishDataset,
+  englishRecommendedBlacklistMatcherTransformers,
+  englishRecommendedTransformers,
+  RegExpMatcher,
+  SyntaxKind,
+  type Node,
+} from 'obscenity';
+import type { Detection, Detector } from '../types.js';
+
+/**
+ * Reputation: profanity, slurs, insults and threats, in what users send and what the model answers.
+ *
+ * Two sources, each reporting spans:
+ * - the `obscenity` library's English word list and transformers (leet speak, look-alike Unicode,
+ *   repeated letters: `sh1t`, `ƒuck`, `fuuuck`), with a score per word: slurs highest, clinical words
+ *   (`penis`, `rape`, `sex`, which a health or legal answer uses properly) below the default threshold;
+ * - a lexicon of what a word list misses: insults (`moron`, `libtard`), insults aimed at someone
+ *   (`you are pathetic`), threats and wishes of harm (`I will kill you`, `should be hanged`), and masked
+ *   profanity (`F**K`, `f@!#`).
+ *
+ * Measured on the development set's 1000 toxicity rows (surge-ai/toxicity, social-media comments):
+ * recall and false-positive rate are in the report of the issue that added this; a trained classifier
+ * was tried and left out (it learned politics, not toxicity: neutral news about politicians scored as
+ * toxic). What a lexicon cannot see: sarcasm, dog whistles, and hostility in polite words.
+ */
+
+// ---------------------------------------------------------------------------------------------------
+// obscenity: one matcher for the process, and a cheap exact pre-check in front of it
+// ---------------------------------------------------------------------------------------------------
+
+const dataset = englishDataset.build();
+const matcher = new RegExpMatcher({ ...dataset, ...englishRecommendedTransformers });
+
+/*
+ * obscenity's matcher costs about 0.3 ms per 2 KB (it walks the text code point by code point through
+ * its transformer objects, then runs ~120 regexes and its whitelist): three times the budget of all the
+ * content detectors together. Almost no text contains a match, so the matcher runs only when a
+ * pre-check says it might. The pre-check transforms the text the way obscenity does (confusable
+ * Unicode, leet speak, lower case, then collapsing repeats; the tables are probed from obscenity's own
+ * transformers at load, not copied) into a byte buffer, and walks one trie of every pattern over it.
+ * It ignores the whitelist and is looser on characters outside ASCII, so it can say "maybe" more often
+ * than the matcher, never less: no match is lost. About 10 µs per 2 KB, linear in the text.
+ */
+type Transformer = (typeof englishRecommendedBlacklistMatcherTransformers)[number];
+type CharTransform = (c: number) => number | undefined;
+
+const simpleTransforms: CharTransform[] = [];
+const statefulTransforms: Exclude<Transformer, { transform: CharTransform }>[] = [];
+for (const t of englishRecommendedBlacklistMatcherTransformers)
+  if ('transform' in t) simpleTransforms.push(t.transform);
+  else statefulTransforms.push(t);
+
+/** A code point through every simple transformer, in order (confusables, leet speak, lower case). */
+function transformCodePoint(c: number): number | undefined {
+  let x: number | undefined = c;
+  for (const f of simpleTransforms) if (x !== undefined) x = f(x);
+  return x;
+}
+
+/** Stands for every code point the transformers leave outside ASCII: never one of a pattern's letters. */
+const OTHER = 1;
+/** ASCII code → transformed code; also ensures the transformers map ASCII to ASCII (else no pre-check). */
+const asciiTable = new Uint8Array(128);
+/** How many repeats of a transformed character survive the collapsing transformer. */
+const keepRepeats = new Uint8Array(128);
+
+function probeTables(): boolean {
+  for (let c = 0; c < 128; c++) {
+    const x = transformCodePoint(c);
+    if (x === undefined || x >= 128 || (x === OTHER && c !== OTHER)) return false;
+    asciiTable[c] = x;
+  }
+  const [collapse, ...others] = statefulTransforms;
+  if (collapse === undefined || others.length > 0) return false;
+  for (let c = 0; c < 128; c++) {
+    const state = collapse.factory();
+    let kept = 0;
+    for (let i = 0; i < 8; i++) if (state.transform(c) !== undefined) kept++;
+    if (kept < 1 || kept > 7) return false;
+    keepRepeats[c] = kept;
+  }
+  return true;
+}
+const precheckReady = probeTables();
+
+interface PatternNode {
+  /** Indexed by transformed character code (all below 128): an array, as this is the hot loop. */
+  readonly next: (PatternNode | undefined)[];
+  /** A wildcard step (`f?ck`). */
+  any?: PatternNode;
+  /** A pattern ends here; `boundary`: only at a word boundary. */
+  end?: 'plain' | 'boundary';
+}
+
+const WILDCARD = -1;
+/** A dense array (a sparse one would fall back to slow dictionary elements). */
+const slots = (): (PatternNode | undefined)[] => new Array<PatternNode | undefined>(128).fill(undefined);
+
+/** Both tries: patterns that must start at a word boundary, and the rest. */
+function buildTries(): { readonly atBoundary: PatternNode; readonly anywhere: PatternNode } {
+  const atBoundary: PatternNode = { next: slots() };
+  const anywhere: PatternNode = { next: slots() };
+  const steps = (n: Node): number[][] =>
+    n.kind === SyntaxKind.Literal
+      ? [n.chars]
+      : n.kind === SyntaxKind.Wildcard
+        ? [[WILDCARD]]
+        : [[], ...steps(n.childNode)];
+  for (const { pattern } of dataset.blacklistedTerms) {
+    let seqs: number[][] = [[]];
+    for (const n of pattern.nodes) {
+      const variants = steps(n);
+      seqs = seqs.flatMap((s) => variants.map((v) => [...s, ...v]));
+    }
+    for (const seq of seqs) {
+      let node = pattern.requireWordBoundaryAtStart ? atBoundary : anywhere;
+      for (const c of seq) {
+        let child = c === WILDCARD ? node.any : node.next[c];
+        if (!child) {
+          child = { next: slots() };
+          if (c === WILDCARD) node.any = child;
+          else node.next[c] = child;
+        }
+        node = child;
+      }
+      // A plain end makes a boundary end redundant (only "is there a match" is asked).
+      if (node.end !== 'plain') node.end = pattern.requireWordBoundaryAtEnd ? 'boundary' : 'plain';
+    }
+  }
+  return { atBoundary, anywhere };
+}
+const tries = buildTries();
+
+/**
+ * Which first two characters can start a match (bit 1: any pattern, bit 2: a pattern that needs a word
+ * boundary before it), so the trie walk starts at few positions: most letter pairs start no pattern.
+ */
+function startPairs(): Uint8Array {
+  const pairs = new Uint8Array(128 * 128);
+  const mark = (root: PatternNode, bit: number) => {
+    for (let c1 = 0; c1 < 128; c1++)
+      for (const node of [root.next[c1], root.any]) {
+        if (!node) continue;
+        // A pattern that may end after one character, or goes on with a wildcard: any second character.
+        const all = node.end !== undefined || node.any !== undefined;
+        for (let c2 = 0; c2 < 128; c2++)
+          if (all || node.next[c2]) pairs[c1 * 128 + c2] = (pairs[c1 * 128 + c2] ?? 0) | bit;
+      }
+  };
+  mark(tries.anywhere, 1);
+  mark(tries.atBoundary, 2);
+  return pairs;
+}
+const pairs = startPairs();
+
+/** A word character for JavaScript's `\b` (what obscenity's compiled patterns use). */
+function isWordByte(c: number | undefined): boolean {
+  return (
+    c !== undefined && ((c >= 97 && c <= 122) || (c >= 48 && c <= 57) || c === 95 || (c >= 65 && c <= 90))
+  );
+}
+
+function matchesAt(node: PatternNode, buf: Uint8Array, j: number, n: number): boolean {
+  for (;;) {
+    if (node.end === 'plain' || (node.end === 'boundary' && !isWordByte(j < n ? buf[j] : undefined)))
+      return true;
+    if (j >= n) return false;
+    if (node.any && matchesAt(node.any, buf, j + 1, n)) return true;
+    const child = node.next[buf[j] ?? 0];
+    if (!child) return false;
+    node = child;
+    j++;
+  }
+}
+
+let scratch = new Uint8Array(4096);
+
+/** False only when obscenity certainly finds nothing in `text`. */
+export function mayContainProfanity(text: string): boolean {
+  if (!precheckReady) return true;
+  if (scratch.length < text.length) scratch = new Uint8Array(text.length * 2);
+  const buf = scratch;
+  let n = 0;
+  let last = -1;
+  let run = 0;
+  for (let i = 0; i < text.length; i++) {
+    let c = text.charCodeAt(i);
+    if (c < 128) c = asciiTable[c] ?? OTHER;
+    else {
+      const cp = text.codePointAt(i) ?? c;
+      if (cp > 0xffff) i++;
+      const x = transformCodePoint(cp);
+      c = x !== undefined && x < 128 ? (asciiTable[x] ?? OTHER) : OTHER;
+    }
+    if (c === last) {
+      if (++run > (keepRepeats[c] ?? 1)) continue;
+    } else {
+      last = c;
+      run = 1;
+    }
+    buf[n++] = c;
+  }
+  for (let i = 0; i < n; i++) {
+    const pair = pairs[(buf[i] ?? 0) * 128 + (i + 1 < n ? (buf[i + 1] ?? 0) : 0)] ?? 0;
+    if (pair === 0) continue;
+    if (pair & 1 && matchesAt(tries.anywhere, buf, i, n)) return true;
+    if (pair & 2 && !isWordByte(i > 0 ? buf[i - 1] : undefined) && matchesAt(tries.atBoundary, buf, i, n))
+      return true;
+  }
+  return false;
+}
+
+interface WordClass {
+  readonly kind: 'slur' | 'profanity' | 'sexual';
+  readonly score: number;
+}
+
+const SLUR: WordClass = { kind: 'slur', score: 1 };
+const SLUR_AMBIGUOUS: WordClass = { kind: 'slur', score: 0.8 };
+const PROFANITY: WordClass = { kind: 'profanity', score: 0.8 };
+const MILD: WordClass = { kind: 'profanity', score: 0.6 };
+const SEXUAL: WordClass = { kind: 'sexual', score: 0.7 };
+/** Below the default threshold: words with a common innocent or clinical reading. */
+const AMBIGUOUS: WordClass = { kind: 'profanity', score: 0.4 };
+const CLINICAL: WordClass = { kind: 'sexual', score: 0.3 };
+
+/** By obscenity's `originalWord`; a word missing here (a newer obscenity) counts as profanity. */
+const WORD_CLASSES: Readonly<Record<string, WordClass>> = {
+  abeed: SLUR,
+  africoon: SLUR,
+  arabush: SLUR,
+  boonga: SLUR,
+  chingchong: SLUR,
+  chink: SLUR,
+  kike: SLUR,
+  nigger: SLUR,
+  fag: SLUR,
+  tranny: SLUR,
+  dyke: SLUR_AMBIGUOUS,
+  retard: SLUR_AMBIGUOUS,
+  spastic: SLUR_AMBIGUOUS,
+  // `ABO blood group`, and the historical usage quoted in history answers.
+  abo: { kind: 'slur', score: 0.4 },
+  negro: { kind: 'slur', score: 0.4 },
+  fuck: PROFANITY,
+  cunt: PROFANITY,
+  shit: PROFANITY,
+  bitch: PROFANITY,
+  bastard: PROFANITY,
+  twat: PROFANITY,
+  wank: PROFANITY,
+  whore: PROFANITY,
+  slut: PROFANITY,
+  cuck: PROFANITY,
+  jizz: PROFANITY,
+  ass: MILD,
+  arse: MILD,
+  bollocks: MILD,
+  piss: MILD,
+  turd: MILD,
+  // Names, birds, cats and roosters: Moby Dick, blue tit, pussycat, the cock crowed, Hooker.
+  dick: AMBIGUOUS,
+  cock: AMBIGUOUS,
+  pussy: AMBIGUOUS,
+  tit: AMBIGUOUS,
+  prick: AMBIGUOUS,
+  boob: AMBIGUOUS,
+  hooker: AMBIGUOUS,
+  cum: AMBIGUOUS,
+  blowjob: SEXUAL,
+  handjob: SEXUAL,
+  gangbang: SEXUAL,
+  deepthroat: SEXUAL,
+  buttplug: SEXUAL,
+  'finger bang': SEXUAL,
+  felch: SEXUAL,
+  lubejob: SEXUAL,
+  hentai: SEXUAL,
+  dildo: SEXUAL,
+  doggystyle: SEXUAL,
+  fisting: SEXUAL,
+  'double penetration': SEXUAL,
+  'jerk off': SEXUAL,
+  orgy: SEXUAL,
+  bestiality: SEXUAL,
+  fellatio: SEXUAL,
+  anal: CLINICAL,
+  anus: CLINICAL,
+  penis: CLINICAL,
+  vagina: CLINICAL,
+  sex: CLINICAL,
+  semen: CLINICAL,
+  orgasm: CLINICAL,
+  ejaculate: CLINICAL,
+  masturbate: CLINICAL,
+  incest: CLINICAL,
+  rape: CLINICAL,
+  porn: CLINICAL,
+  scat: CLINICAL,
+};
+
+/**
+ * Words obscenity flags that are innocent (found by probing, not in its whitelist): a match inside the
+ * first letters of one of these words is dropped. Only inside that prefix, so `cockpitfuck` still counts.
+ */
+const INNOCENT_PREFIXES = [
+  'assn',
+  'assonan',
+  'asst',
+  'assyria',
+  'assort',
+  'booboo',
+  'chinked',
+  'chinking',
+  'cockpit',
+  'cuckold',
+  'cummings',
+  'cumin',
+  'dickinson',
+  'fagan',
+  'fagged',
+  'fagging',
+  'fagin',
+  'fagot',
+  'fagus',
+  'feckless',
+  'fukuoka',
+  'fukushima',
+  'fukuyama',
+  'georg',
+  'niggard',
+  'peniston',
+  'pissar',
+  'rapeseed',
+  'retardant',
+  'retardation',
+  'retarding',
+  'semenya',
+  'shiitake',
+  'traffick',
+  'vandyke',
+  'wankel',
+];
+const LETTER_OR_DIGIT = /[\p{L}\p{N}]/u;
+
+function innocent(text: string, start: number, end: number): boolean {
+  // `science/analytics`: obscenity reads `/` as leet for `l` even between two words.
+  const first = text[start] ?? '';
+  if ((first === '/' || first === '|') && LETTER_OR_DIGIT.test(text[start - 1] ?? '')) return true;
+  let from = start;
+  while (from > 0 && LETTER_OR_DIGIT.test(text[from - 1] ?? '')) from--;
+  const word = text.slice(from, from + 16).toLowerCase();
+  for (const p of INNOCENT_PREFIXES) if (word.startsWith(p) && end <= from + p.length) return true;
+  const matched = text.slice(start, end);
+  const after = text.slice(end, end + 24);
+  // The surname Fu (`FU` and `fu` still count); magna cum laude; a chink in the armour.
+  if (matched === 'Fu' && !LETTER_OR_DIGIT.test(after[0] ?? '')) return true;
+  if (/^cum$/i.test(matched) && /^\s+laude\b/i.test(after)) return true;
+  return /^chinks?$/i.test(matched) && /^\s+in\s+(?:\w+\s+)?armou?r/i.test(after);
+}
+
+function obscenityDetections(text: string, out: Detection[]): void {
+  if (!mayContainProfanity(text)) return;
+  for (const m of matcher.getAllMatches(text, true)) {
+    const end = m.endIndex + 1;
+    if (innocent(text, m.startIndex, end)) continue;
+    const original = englishDataset.getPayloadWithPhraseMetadata(m).phraseMetadata?.originalWord ?? '';
+    const c = WORD_CLASSES[original] ?? PROFANITY;
+    out.push({
+      kind: c.kind,
+      score: c.score,
+      span: { start: m.startIndex, end },
+      message: messageFor(c.kind),
+    });
+  }
+}
+
+// ---------------------------------------------------------------------------------------------------
+// The lexicon
+// ---------------------------------------------------------------------------------------------------
+
+interface LexiconRule {
+  readonly kind: 'insult' | 'threat' | 'profanity';
+  readonly score: number;
+  /** Alternatives of whole words or phrases; may not contain capturing groups. */
+  readonly source: string;
+}
+
+/*
+ * Every entry was checked against innocent readings an assistant produces: `degenerate` (a degenerate
+ * case), `loonie` (Canadian dollar), `fruitcake`, `douche` (medical), `vermin` and `exterminate` (pest
+ * control), `should be beaten` (eggs), `must be hung` (a painting), `drop dead gorgeous`, `s*t` and `a**2`
+ * (formulas), `your trash` (a folder): those are left out or only count when aimed at someone.
+ */
+const LEXICON: readonly LexiconRule[] = [
+  {
+    kind: 'insult',
+    score: 0.8,
+    source: String.raw`idiot(?:s|ic)?|moron(?:s|ic)?|imbeciles?|cretins?|nitwit[s$]?|dimwits?|halfwits?|dumb-?ass(?:es)?|dumba\$\$(?:es)?|jackass(?:es)?|scumbags?|dirtbags?|douchebags?|sleaze(?:bag|ball)s?|lowlifes?|numbskulls?|boneheads?|buffoons?|nut-?cases?|a-holes?|a\*\*(?:hole|hat)s?|subhumans?|scum|s\.o\.b\.?|piece of (?:shit|sh\*t|garbage|trash|crap|filth|dung)|pedos?|pedo (?:island|joe)|excuse (?:for|of) a (?:human(?: being)?|man|woman|person)|waste of (?:space|oxygen|skin|air)`,
+  },
+  {
+    kind: 'insult',
+    score: 0.9,
+    source: String.raw`lib(?:tard|turd|fuk)(?:s|ed|ism)?|trumptards?|repub(?:li)?tards?|demtards?|conservatards?|retardicans?|demon[- ]?rats?|democraps?|repukes?|repuklicans?|rethuglicans?|magats?`,
+  },
+  {
+    // Aimed at someone: `you are pathetic`, `what an idiot`, `she's a lying disgusting fraud`.
+    kind: 'insult',
+    score: 0.9,
+    source: String.raw`(?:you|you're|youre|you are|u r|you guys are|what an?|such an?|bunch of|he's|she's|he is|she is|they're|they are)(?:\s+(?:a|an|such|so|the|one|total|complete|absolute|fucking|stupid|dumb|ignorant|lying|little|big|fat|old|pathetic|miserable|worthless|disgusting|useless|special kind of)){0,3}\s+(?:idiots?|morons?|imbeciles?|stupid|dumb|losers?|clowns?|fools?|jerks?|liars?|freaks?|pathetic|worthless|disgusting|traitors?|hypocrites?|maggots?|degenerates?|lunatics?|fruitcakes?|douche|dick|prick|pussy|twat|bitch|cunt|whore|slut|vermin|filth|trash|garbage|scum|brain-?dead|ugly|fat|frauds?)`,
+  },
+  {
+    kind: 'threat',
+    score: 0.95,
+    source: String.raw`(?:i|we)(?:'ll| will| am going to|'m going to|'m gonna| are going to| gonna)\s+(?:kill|k+e+l+|hurt|murder|shoot|stab|rape|beat|strangle)\s+(?:you|u|y'all|him|her|them)|kill (?:yo)?urself|kill yourselves|kys|hang (?:yo)?urself|hang yourselves`,
+  },
+  {
+    kind: 'threat',
+    score: 0.85,
+    source: String.raw`(?:should|deserves? to|needs? to|ought to) be (?:shot|hanged|lynched|gassed)|(?:hope|wish) (?:you|he|she|they|u) (?:all |both )?(?:die|dies|rot|burn|suffer|get cancer|choke)|(?:rot|burn|roast) in hell|drop dead(?! gorgeous)|get sick and die|needs? the gallows|death to`,
+  },
+  {
+    kind: 'profanity',
+    score: 0.7,
+    source: String.raw`f[*@#&%!$]+(?:c?k|ck|ing|in|ed|er|ers)|f[*@#&%!$]{2,}|sh[*#%!|@]+t(?:ty|s)?|s[#%@!|][#*%@!|]?t|b[*!]+tch(?:es|y)?|pu\*\*y|p\*\*\*y|p u s s y|let'?s go brandon|fjb|stfu|sdstfu|gtfo|gfy|foff|effing|bullshite`,
+  },
+];
+
+/**
+ * The lexicon as one regex, each rule a capture group, so the text is scanned once. ASCII word boundaries
+ * (`\b`, no `u` flag) because V8 scans those several times faster than Unicode look-arounds; the cost
+ * is that a letter outside ASCII next to a word (`éidiot`) does not stop a match. Typographic
+ * apostrophes count as apostrophes (`you’re`).
+ */
+const lexiconRegex = new RegExp(
+  `\\b(?:${LEXICON.map((r) => `(${r.source.replaceAll("'", "['’]")})`).join('|')})(?!\\w)`,
+  'gi',
+);
+
+function messageFor(kind: string): string {
+  switch (kind) {
+    case 'slur':
+      return 'a slur';
+    case 'sexual':
+      return 'sexual language';
+    case 'insult':
+      return 'an insult';
+    case 'threat':
+      return 'a threat or wish of harm';
+    default:
+      return 'profanity';
+  }
+}
+
+const MAX_TOXICITY_FINDINGS = 50;
+
+/** The number of the first capture group that took part in the match (its rule), 0 when none did. */
+function firstGroup(m: RegExpMatchArray): number {
+  for (let i = 1; i < m.length; i++) if (m[i] !== undefined) return i;
+  return 0;
+}
+
+export const toxicity: Detector = {
+  id: 'toxicity',
+  class: 'reputation',
+  stages: ['input', 'output'],
+  defaultAction: 'log',
+  defaultThreshold: 0.5,
+  description:
+    'profanity, slurs, insults and threats (obscenity word list plus an insult and threat lexicon)',
+  detect(text) {
+    const found: Detection[] = [];
+    obscenityDetections(text, found);
+    for (const m of text.matchAll(lexiconRegex)) {
+      const r = LEXICON[firstGroup(m) - 1];
+      if (r)
+        found.push({
+          kind: r.kind,
+          score: r.score,
+          span: { start: m.index, end: m.index + m[0].length },
+          message: messageFor(r.kind),
+        });
+    }
+    // obscenity reports a word once per pattern that matches it (`sh1t` twice); keep one per span.
+    const seen = new Set<string>();
+    const out: Detection[] = [];
+    for (const d of found) {
+      const key = `${d.span?.start ?? -1}:${d.span?.end ?? -1}`;
+      if (seen.has(key)) continue;
+      seen.add(key);
+      out.push(d);
+      if (out.length >= MAX_TOXICITY_FINDINGS) break;
+    }
+    return out;
+  },
+};
