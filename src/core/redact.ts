@@ -1,70 +1,56 @@
+import { findPii, luhn as luhnDigits, type PiiKind } from './guards/detectors/pii.js';
+import { findSecrets } from './guards/detectors/secrets.js';
+
 /**
- * Redaction of secrets and common PII in stored traces and logs. A first, conservative set of
- * linear-time patterns (no nested quantifiers); the detector framework will extend it. Runs in the trace
- * recorder's background flush, never on the request path.
+ * Redaction of secrets and common PII in stored traces and logs. It reuses the privacy detectors'
+ * matchers (core/guards/detectors: pii.ts, secrets.ts), so a trace is cleaned of exactly what the guards
+ * recognise: every credential rule including the ones below the guard's threshold (placeholders and
+ * key-shaped tokens: over-redacting a stored trace costs nothing), and the identifying kinds of PII
+ * (e-mail, payment card, IBAN, SSN). Phone numbers, IP and street addresses are kept: they are heuristic
+ * and often the subject of the call (a support ticket's callback number). Runs in the trace recorder's
+ * background flush, never on the request path.
  */
-interface Rule {
-  readonly kind: string;
-  readonly pattern: RegExp;
-  /** Extra check on a match (e.g. Luhn), so digit runs that are not card numbers survive. */
-  readonly accept?: (match: string) => boolean;
-}
 
-const rules: readonly Rule[] = [
-  {
-    kind: 'private_key',
-    pattern: /-----BEGIN [A-Z ]{0,40}PRIVATE KEY-----[\s\S]{0,10000}?-----END [A-Z ]{0,40}PRIVATE KEY-----/g,
-  },
-  { kind: 'jwt', pattern: /\beyJ[A-Za-z0-9_-]{8,}\.eyJ[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{8,}/g },
-  {
-    kind: 'api_key',
-    pattern:
-      /\b(?:sk-(?:ant-|proj-)?[A-Za-z0-9_-]{20,}|AKIA[0-9A-Z]{16}|gh[pousr]_[A-Za-z0-9]{36,}|xox[abposr]-[A-Za-z0-9-]{10,}|AIza[0-9A-Za-z_-]{35}|fbk_[A-Za-z0-9_-]{20,})/g,
-  },
-  {
-    kind: 'connection_string',
-    pattern: /\b[a-z][a-z0-9+.-]{1,20}:\/\/[^\s:/@]{1,100}:[^\s@/]{1,200}@[^\s/]{1,200}/g,
-  },
-  { kind: 'bearer', pattern: /\bBearer\s+[A-Za-z0-9._~+/-]{16,}=*/g },
-  {
-    kind: 'email',
-    pattern: /\b[A-Za-z0-9._%+-]{1,64}@[A-Za-z0-9-]{1,63}(?:\.[A-Za-z0-9-]{1,63}){0,8}\.[A-Za-z]{2,24}\b/g,
-  },
-  { kind: 'card', pattern: /\b\d(?:[ -]?\d){12,18}\b/g, accept: luhn },
-  { kind: 'ssn', pattern: /\b(?!000|666|9\d\d)\d{3}-(?!00)\d{2}-(?!0000)\d{4}\b/g },
-];
-
+/** Luhn check over the digits of `text` (13 to 19 of them; separators ignored). */
 export function luhn(text: string): boolean {
   const digits = text.replace(/\D/g, '');
-  if (digits.length < 13 || digits.length > 19) return false;
-  let sum = 0;
-  for (let i = 0; i < digits.length; i++) {
-    let d = digits.charCodeAt(digits.length - 1 - i) - 48;
-    if (i % 2 === 1) {
-      d *= 2;
-      if (d > 9) d -= 9;
-    }
-    sum += d;
-  }
-  return sum % 10 === 0;
+  return digits.length >= 13 && digits.length <= 19 && luhnDigits(digits);
 }
 
+const PII_KINDS: readonly PiiKind[] = ['email', 'card', 'iban', 'ssn'];
+/** PII matches below this score (a spaced `123 45 6789` with no SSN label) are left alone. */
+const PII_MIN_SCORE = 0.5;
+
 /**
- * One cheap pre-check for the common case (nothing to redact): a string with no `@`, no run of 9+
- * digits/dashes and none of the secret prefixes cannot match any rule.
+ * The cheap pre-check for PII (most strings hold none): no `@` and no run of 9+ digits, spaces and
+ * dashes means no e-mail, card, IBAN or SSN. Secrets have their own: findSecrets walks the text once for
+ * its rules' keywords and stops there when none occurs.
  */
-const MAYBE = /@|\d[\d -]{8,}|-----BEGIN|eyJ|sk-|AKIA|gh[pousr]_|xox[abposr]-|AIza|fbk_|Bearer|:\/\//;
+const MAYBE_PII = /@|\d[\d -]{8,}/;
+
+interface Cut {
+  readonly start: number;
+  readonly end: number;
+  readonly label: string;
+}
 
 export function redactText(text: string): string {
-  if (!MAYBE.test(text)) return text;
-  let out = text;
-  for (const rule of rules) {
-    rule.pattern.lastIndex = 0;
-    if (!rule.pattern.test(out)) continue;
-    rule.pattern.lastIndex = 0;
-    out = out.replace(rule.pattern, (m) => (rule.accept && !rule.accept(m) ? m : `[REDACTED:${rule.kind}]`));
+  const cuts: Cut[] = findSecrets(text).map((m) => ({ start: m.start, end: m.end, label: m.id }));
+  if (MAYBE_PII.test(text))
+    for (const m of findPii(text, PII_KINDS))
+      if (m.score >= PII_MIN_SCORE) cuts.push({ start: m.start, end: m.end, label: m.kind });
+  cuts.sort((a, b) => a.start - b.start || b.end - a.end);
+  if (cuts.length === 0) return text;
+  let out = '';
+  let at = 0;
+  for (const c of cuts) {
+    // Overlapping matches (an e-mail inside a URL's credentials) are merged into the first one.
+    if (c.end <= at) continue;
+    out += text.slice(at, Math.max(at, c.start));
+    if (c.start >= at) out += `[REDACTED:${c.label}]`;
+    at = c.end;
   }
-  return out;
+  return out + text.slice(at);
 }
 
 /** Redacts every string inside a JSON-shaped value; returns a new value. */

@@ -1,0 +1,137 @@
+import type { Detection, Detector, GuardContext } from '../types.js';
+import { findEmails } from './pii.js';
+
+/**
+ * Cross-user leaks (OWASP LLM02): an answer that shows the caller someone else's identifiers. The classic
+ * path is retrieval or a tool that reads other users' records (tickets, orders, CRM notes) into the
+ * context; the model then quotes them.
+ *
+ * What counts, for an answer (stage `output`):
+ *  - an e-mail address that is not one of the caller's own identifiers, not in
+ *    `guards.exfiltration.allowEmails` (an exact address or `@domain`), not at an allowed domain
+ *    (`allowDomains`, subdomains included: the organisation's own addresses), not a role mailbox
+ *    (`support@`, `noreply@`, `privacy@`… belong to an organisation, not to a person), not at a reserved
+ *    example domain (RFC 2606: `example.com`, `.test`, `.invalid`…), and not written in the system
+ *    prompt (an address the app's own instructions give out is the app's);
+ *  - a token shaped like the caller's own user id (same prefix and alphabet, similar length: `usr_8f3a2c`
+ *    next to the caller's `usr_1b9d44`) that is not the caller's.
+ *
+ * Scores stay below 1 because a person's address in an answer can be legitimate (the caller asked for a
+ * colleague's contact, or the address is a public one): 0.7 for another person's address or id when the
+ * caller is known, 0.3 when the call carries no own identifiers (then any address may be the caller's own,
+ * so it is not reported at the default threshold); other UUIDs next to a caller's UUID score 0.4 (UUIDs
+ * name orders and documents too). Default action `log`: the finding opens an incident without cutting
+ * answers on a heuristic. Redacting a streamed address would need every trailing word held back (any
+ * word may turn out to be an address's local part), which the time-to-first-token budget does not allow,
+ * so this detector has no `pendingFrom`: `block` stops a stream when the address is seen, `redact` applies
+ * to text not yet released.
+ */
+const ROLE_MAILBOXES = new Set(
+  (
+    'support help helpdesk info contact hello hi team sales billing accounts accounting invoices orders ' +
+    'noreply no-reply donotreply do-not-reply notifications notification alerts news newsletter marketing ' +
+    'press media pr admin administrator webmaster postmaster hostmaster abuse security privacy dpo gdpr ' +
+    'legal compliance hr jobs careers recruiting office enquiries inquiries feedback service ' +
+    'customerservice customer-service care it ops devops mailer-daemon bounce bounces reply'
+  ).split(' '),
+);
+
+const EXAMPLE_DOMAIN = /(?:^|\.)(?:example\.(?:com|org|net)|example|test|invalid|localhost)$/i;
+
+function allowedDomain(domain: string, allow: readonly string[]): boolean {
+  const d = domain.toLowerCase();
+  return allow.some((a) => {
+    const x = a.toLowerCase().replace(/^\*?\./, '');
+    return d === x || d.endsWith(`.${x}`);
+  });
+}
+
+/** A structured id: a short alphabetic prefix and a separator, then the id proper (`usr_8f3a2c`, `cus-19283`). */
+const PREFIXED_ID = /^([A-Za-z]{1,12}[_-])([A-Za-z0-9]{4,40})$/;
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+const UUID_IN_TEXT =
+  /(?<![0-9A-Za-z-])[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}(?![0-9A-Za-z-])/g;
+
+const escape = (s: string): string => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+
+/** A regular expression for ids shaped like `own`: same prefix, same alphabet, length within ±2. */
+function idShape(own: string): RegExp | undefined {
+  const m = PREFIXED_ID.exec(own);
+  if (!m) return undefined;
+  const [, prefix = '', body = ''] = m;
+  const alphabet = /^\d+$/.test(body)
+    ? '\\d'
+    : /^[0-9a-f]+$/.test(body)
+      ? '[0-9a-f]'
+      : /^[0-9A-F]+$/.test(body)
+        ? '[0-9A-F]'
+        : '[A-Za-z0-9]';
+  const lo = Math.max(4, body.length - 2);
+  return new RegExp(
+    `(?<![A-Za-z0-9_-])${escape(prefix)}${alphabet}{${lo},${body.length + 2}}(?![A-Za-z0-9_-])`,
+    'g',
+  );
+}
+
+function crossUserDetect(text: string, ctx: GuardContext): Detection[] {
+  const own = new Set(ctx.ownIdentifiers.map((i) => i.toLowerCase()));
+  const known = own.size > 0;
+  const out: Detection[] = [];
+  if (text.includes('@')) {
+    const { allowEmails, allowDomains } = ctx.settings.exfiltration;
+    const allowed = new Set(allowEmails.map((e) => e.toLowerCase()));
+    const system = ctx.system?.toLowerCase() ?? '';
+    for (const m of findEmails(text)) {
+      const address = text.slice(m.start, m.end).toLowerCase();
+      const at = address.lastIndexOf('@');
+      const local = address.slice(0, at);
+      const domain = address.slice(at + 1);
+      if (own.has(address) || allowed.has(address) || allowed.has(`@${domain}`)) continue;
+      if (allowedDomain(domain, allowDomains) || EXAMPLE_DOMAIN.test(domain)) continue;
+      if (ROLE_MAILBOXES.has(local.replace(/[+].*$/, '')) || system.includes(address)) continue;
+      out.push({
+        kind: 'email',
+        score: known ? 0.7 : 0.3,
+        span: { start: m.start, end: m.end },
+        message: known
+          ? "an e-mail address that is not the caller's appears in the answer"
+          : 'an e-mail address appears in an answer to a caller with no known identifiers',
+      });
+    }
+  }
+  for (const id of ctx.ownIdentifiers) {
+    const shape = idShape(id);
+    if (shape)
+      for (const m of text.matchAll(shape)) {
+        if (own.has(m[0].toLowerCase())) continue;
+        out.push({
+          kind: 'user_id',
+          score: 0.7,
+          span: { start: m.index, end: m.index + m[0].length },
+          message: "an id shaped like the caller's user id, but not the caller's, appears in the answer",
+        });
+      }
+    else if (UUID.test(id) && text.includes('-'))
+      for (const m of text.matchAll(UUID_IN_TEXT)) {
+        if (own.has(m[0].toLowerCase())) continue;
+        out.push({
+          kind: 'user_id',
+          score: 0.4,
+          span: { start: m.index, end: m.index + m[0].length },
+          message: "a UUID other than the caller's appears in the answer (the caller's id is a UUID)",
+        });
+      }
+  }
+  return out;
+}
+
+export const crossUser: Detector = {
+  id: 'cross-user',
+  class: 'privacy',
+  owasp: 'LLM02',
+  stages: ['output'],
+  defaultAction: 'log',
+  defaultThreshold: 0.5,
+  description: "another user's e-mail address or user id appears in an answer",
+  detect: crossUserDetect,
+};
