@@ -74,6 +74,7 @@ describe('pii matchers', () => {
     expect(found('ZIP: 94105', ['address'])).toEqual([['address', '94105']]);
     expect(found('94105 people attended in 2019', ALL)).toEqual([]);
     expect(found('In 2019 Central Park hosted 300 events', ALL)).toEqual([]);
+    expect(found('The top 10 Hidden Gems of Route 66', ALL)).toEqual([]);
   });
 
   it('reject checksum failures and look-alikes', () => {

@@ -346,6 +346,7 @@ function phoneScore(m: string, text: string, start: number, end: number): number
   else if (groups.length === 2) score = 0.3;
   else score = 0.2;
   const before = text.slice(Math.max(0, start - 30), start);
+  if (/\bisbn[\s:-]*$/i.test(before)) return 0;
   if (PHONE_BEFORE.test(before) || PHONE_AFTER.test(text.slice(end, end + 12))) score += 0.35;
   return Math.min(1, score);
 }
@@ -546,7 +547,12 @@ function streetAround(text: string, ds: number, de: number, lower: boolean): Str
       typed = true;
       break;
     }
-    if (isStreetEnding(w.lower) || (suffix && wordBefore(text, w.start) !== undefined)) typed = true;
+    if (isStreetEnding(w.lower)) typed = true;
+    else if (suffix) {
+      // A suffix types the street only after a name (`Trenerys gate 232`, not `of Route 66`).
+      const name = wordBefore(text, w.start);
+      typed = name !== undefined && (lower || nameLike(name));
+    }
   }
   while (first && PARTICLES.has(first.lower) && first.end < ds) {
     // A name does not start with a particle (`of Rua …` was already cut; `de Virton` without `Rue` is not a street).
