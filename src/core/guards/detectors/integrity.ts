@@ -157,14 +157,15 @@ const MAX_FACT_MATCHES = 20;
 function compileFact(f: GuardSettings['facts'][number]): CompiledFact | undefined {
   if (NESTED_QUANTIFIER.test(f.pattern)) return undefined;
   let regex: RegExp;
+  let groups: number;
   try {
     // `d` gives the capture group's own span; `i` because a fact reads the same in any case.
     regex = new RegExp(f.pattern, 'gid');
+    // Number of capture groups: an alternation with the empty string always matches, every group unset.
+    groups = (new RegExp(`${f.pattern}|`).exec('')?.length ?? 1) - 1;
   } catch {
     return undefined;
   }
-  // Number of capture groups: an alternation with the empty string always matches, with every group unset.
-  const groups = (new RegExp(`${f.pattern}|`).exec('')?.length ?? 1) - 1;
   if (groups < 1) return undefined;
   return { id: f.id, regex, expected: normaliseValue(f.expected), expectedNumber: asNumber(f.expected) };
 }
