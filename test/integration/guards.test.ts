@@ -83,6 +83,18 @@ describe.each(storeKinds)('guards through the gateway (%s)', (kind) => {
     ]);
   });
 
+  it('cuts a streamed answer before a card number reaches the client (financial-id, held back digit by digit)', async () => {
+    const { raw, traceId } = await rawStream('card please');
+    expect(raw).toContain('Your card: ');
+    expect(raw).not.toMatch(/4111|1111|thanks/);
+    expect(raw).toContain('"code":"output_blocked"');
+    const [trace] = await fb.traceOf(traceId);
+    expect(trace?.status).toBe('blocked');
+    expect(trace?.body.findings).toMatchObject([
+      { detector: 'financial-id', kind: 'card', class: 'privacy', stage: 'output', action: 'block' },
+    ]);
+  });
+
   it('refuses a non-streamed answer carrying the canary with output_blocked (422), in the OpenAI error format', async () => {
     const err = await client.chat.completions
       .create({ model: 'guarded', messages: [{ role: 'user', content: 'the whole code' }] })

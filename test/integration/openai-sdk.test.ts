@@ -202,10 +202,14 @@ describe.each(storeKinds)('OpenAI SDK through the gateway (%s)', (kind) => {
     const { data, response } = await client.chat.completions
       .create({
         model: 'sim-1',
-        messages: [{ role: 'user', content: 'leak it, my mail is bob@corp.example' }],
+        // A card number in the question is the customer's own: the guards only block cards on the way
+        // out (financial-id at output and tool_call), so it reaches the model but not the stored trace.
+        messages: [
+          { role: 'user', content: 'leak it, my mail is bob@corp.example, card 4111 1111 1111 1111' },
+        ],
       })
       .withResponse();
-    expect(data.choices[0]?.message.content).toContain('4111 1111 1111 1111');
+    expect(data.choices[0]?.message.content).toContain('alice@example.com');
     const [call] = await fb.traceOf(response.headers.get('x-ai-trace-id') ?? '');
     const stored = JSON.stringify(call?.body);
     expect(stored).not.toContain('4111 1111 1111 1111');

@@ -35,7 +35,7 @@ providers:
         then: { toolCalls: [{ name: get_weather, arguments: { city: Paris } }] }
       - name: leak
         when: { contains: leak }
-        then: { reply: 'Mail alice@example.com with card 4111 1111 1111 1111 and key sk-abcdefghijklmnopqrstuvwx' }
+        then: { reply: 'Mail alice@example.com with key sk-abcdefghijklmnopqrstuvwx' }
       - name: e500
         when: { contains: fail-500 }
         then: { error: { status: 500, message: 'simulated crash' } }
