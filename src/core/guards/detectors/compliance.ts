@@ -1,4 +1,4 @@
-import type { Detection, Detector, GuardSettings, Span } from '../types.js';
+import type { Detection, Detector, GuardSettings } from '../types.js';
 
 /**
  * Compliance (product.md §3): regulated advice an app is not allowed to give, and uses a release
@@ -267,9 +267,8 @@ const DOSING = String.raw`(?:take|taking|double|give (?:him|her|them|your (?:chi
 const STOPPING = String.raw`(?:stop|quit|skip|double|halve) (?:taking )?(?:your |the )?${MEDS}`;
 
 /*
- * Rules come in families that share their opening words, and each family is one regex (its rules are
- * capture groups), so a text is scanned five times rather than twenty: the advice phrasing that opens
- * most rules is matched once for all of them.
+ * Rules come in families that share their opening words (the advice phrasing that opens most rules is
+ * written once), and all of them go into one regex (adviceOf), so a text is scanned once.
  */
 interface Family {
   readonly name: 'advised' | 'plain' | 'you' | 'asks' | 'claims';
@@ -456,25 +455,32 @@ const FAMILIES: readonly Family[] = [
   },
 ];
 
-interface CompiledFamily {
-  readonly family: Family;
-  readonly rules: readonly AdviceRule[];
-  readonly regex: RegExp;
+interface CompiledAdvice {
+  /** Every family in one regex; each rule is a capture group, numbered in `rules` order. */
+  readonly regex: RegExp | undefined;
+  readonly rules: readonly { readonly rule: AdviceRule; readonly family: Family['name'] }[];
 }
 
-/** The families with the release's allowed topics left out (an app allowed medical advice skips them). */
-const familiesOf = perSettings((s): readonly CompiledFamily[] =>
-  FAMILIES.flatMap((family) => {
-    const rules = family.rules.filter((r) => !s.topics.allowed.includes(r.topic));
-    if (rules.length === 0) return [];
-    // Typographic apostrophes are as common as straight ones in model output (`you’d`, `don’t`).
-    const source = `\\b${family.prefix}(?:${rules.map((r) => `(${r.body})`).join('|')})\\b`.replaceAll(
-      "'",
-      "['’]",
-    );
-    return [{ family, rules, regex: new RegExp(source, 'gi') }];
-  }),
-);
+/**
+ * One regex for the families, with the release's allowed topics left out (an app allowed medical advice
+ * never scans for it). One pass over the text; where two families could match at the same place the
+ * earlier one wins, and scanning resumes after a match, so `You should take 400 mg` is reported once (as
+ * advised) and not again from `take`.
+ */
+const adviceOf = perSettings((s): CompiledAdvice => {
+  const rules: { rule: AdviceRule; family: Family['name'] }[] = [];
+  const alternatives: string[] = [];
+  for (const family of FAMILIES) {
+    const kept = family.rules.filter((r) => !s.topics.allowed.includes(r.topic));
+    if (kept.length === 0) continue;
+    for (const rule of kept) rules.push({ rule, family: family.name });
+    alternatives.push(`${family.prefix}(?:${kept.map((r) => `(${r.body})`).join('|')})`);
+  }
+  if (alternatives.length === 0) return { regex: undefined, rules };
+  // Typographic apostrophes are as common as straight ones in model output (`you’d`, `don’t`).
+  const source = `\\b(?:${alternatives.join('|')})\\b`.replaceAll("'", "['’]");
+  return { regex: new RegExp(source, 'gi'), rules };
+});
 
 /** Before an action: the start of a sentence or list item, maybe with a softener (`1. Just take…`). */
 const IMPERATIVE_BEFORE =
@@ -499,33 +505,31 @@ export const regulatedAdvice: Detector = {
   description:
     'medical, legal or financial advice (or a request for it) outside the topics the release allows (guards.topics)',
   detect(text, ctx) {
+    const { regex, rules } = adviceOf(ctx.settings);
+    if (!regex) return [];
     const out: Detection[] = [];
-    const advised: Span[] = [];
-    for (const { family, rules, regex } of familiesOf(ctx.settings))
-      for (const m of text.matchAll(regex)) {
-        const rule = rules[firstGroup(m) - 1];
-        if (!rule) continue;
-        const span = { start: m.index, end: m.index + m[0].length };
-        let score = rule.score;
-        if (family.name === 'advised') advised.push(span);
-        if (family.name === 'plain') {
-          // Already reported with the advice phrasing that introduced it.
-          if (advised.some((a) => a.start <= span.start && span.end <= a.end)) continue;
-          const before = text.slice(Math.max(0, span.start - 40), span.start);
-          if (NEGATED_BEFORE.test(before)) continue;
-          if (!IMPERATIVE_BEFORE.test(before)) score = rule.informational ?? score;
-        }
-        out.push({
-          kind: rule.topic,
-          score,
-          span,
-          message:
-            rule.mode === 'gives'
-              ? `${rule.topic} advice (${rule.what}) outside the app's allowed topics`
-              : `asks for ${rule.topic} advice (${rule.what}) outside the app's allowed topics`,
-        });
-        if (out.length >= MAX_ADVICE_FINDINGS) return out;
+    for (const m of text.matchAll(regex)) {
+      const found = rules[firstGroup(m) - 1];
+      if (!found) continue;
+      const { rule, family } = found;
+      const span = { start: m.index, end: m.index + m[0].length };
+      let score = rule.score;
+      if (family === 'plain') {
+        const before = text.slice(Math.max(0, span.start - 40), span.start);
+        if (NEGATED_BEFORE.test(before)) continue;
+        if (!IMPERATIVE_BEFORE.test(before)) score = rule.informational ?? score;
       }
+      out.push({
+        kind: rule.topic,
+        score,
+        span,
+        message:
+          rule.mode === 'gives'
+            ? `${rule.topic} advice (${rule.what}) outside the app's allowed topics`
+            : `asks for ${rule.topic} advice (${rule.what}) outside the app's allowed topics`,
+      });
+      if (out.length >= MAX_ADVICE_FINDINGS) break;
+    }
     return out;
   },
 };

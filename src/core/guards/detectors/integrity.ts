@@ -25,10 +25,11 @@ type Retrieved = GuardContext['retrieved'];
  *   [kb:doc-9, kb:doc-12]      several, separated by `,` or `;`
  *   (source: doc-9) (sources: kb:doc-9; doc-12) (ref: …) (doc: …)
  * Not taken for citations: markdown links `[text](url)` and reference definitions `[id]: url`, footnotes
- * `[^1]`, indexing `items[0]` / `a[i]` (a bracket right after a word or a closing bracket), anything with
- * spaces inside, and numeric footnotes `[1]` (they name a position in some list, not a document id).
+ * `[^1]`, indexing `items[0]` / `a[i]` and addresses `user@[host:port]` (a bracket right after a word, a
+ * closing bracket or one of `@/:=`), anything with spaces inside, and numeric footnotes `[1]` (they
+ * name a position in some list, not a document id).
  */
-const BRACKET = /(?<![\p{L}\p{N}_\])])\[([^[\]\n]{1,200})\](?![([:])/gu;
+const BRACKET = /(?<![\p{L}\p{N}_\])@/:=])\[([^[\]\n]{1,200})\](?![([:])/gu;
 const PAREN = /\((?:sources?|refs?|references?|citations?|docs?|documents?)\s*:\s*([^()\n]{1,200})\)/giu;
 /** One cited reference: an optional `prefix:` and an id without spaces. */
 const TOKEN = /^(?:([A-Za-z][\w.-]{0,63}):)?(\w[\w./#:-]{0,127})$/u;
