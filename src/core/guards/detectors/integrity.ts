@@ -288,6 +288,8 @@ interface Vocabulary {
   readonly pairs: ReadonlySet<number>;
 }
 
+const CITATION_MARKER = /\[[^[\]\n]{1,200}\]/g;
+
 /** Distinct words are numbered below 2^26, so `a * 2^26 + b` is exact in a double. */
 const PAIR = 2 ** 26;
 
@@ -319,7 +321,8 @@ function vocabularyOf(retrieved: Retrieved): Vocabulary {
 
 /** The lexical support score in [0, 1], or undefined when the answer is too short to judge. */
 export function lexicalSupport(answer: string, retrieved: Retrieved): number | undefined {
-  const ws = contentWords(answer);
+  // Citation markers (`[kb:doc-9]`) are not claims: their ids would count as unsupported words.
+  const ws = contentWords(answer.includes('[') ? answer.replace(CITATION_MARKER, ' ') : answer);
   if (ws.length < MIN_CONTENT_WORDS) return undefined;
   const v = vocabularyOf(retrieved);
   let words = 0;
@@ -352,8 +355,9 @@ export const support: Detector = {
     if (score === undefined || score >= min) return [];
     return [
       {
-        // The detection's score is how unsupported the answer is, so the threshold reads the usual way.
-        score: 1 - score,
+        // guards.support.minScore is the one knob; a score of 1 keeps the detector threshold from
+        // second-guessing it (the measured value is in the message).
+        score: 1,
         message: `lexical support ${score.toFixed(2)} is below ${min}: few of the answer's words and word pairs appear in the retrieved documents`,
       },
     ];

@@ -82,6 +82,14 @@ function probeTables(): boolean {
   }
   const [collapse, ...others] = statefulTransforms;
   if (collapse === undefined || others.length > 0) return false;
+  // The pre-check's buffer holds ASCII only, so every pattern must be written in ASCII.
+  const literal = (n: Node): boolean =>
+    n.kind === SyntaxKind.Literal
+      ? n.chars.every((c) => c < 128 && c !== OTHER)
+      : n.kind === SyntaxKind.Optional
+        ? literal(n.childNode)
+        : true;
+  if (!dataset.blacklistedTerms.every((t) => t.pattern.nodes.every(literal))) return false;
   for (let c = 0; c < 128; c++) {
     const state = collapse.factory();
     let kept = 0;
