@@ -1,0 +1,576 @@
+import {
+  foldedTokens,
+  HashedLinearModel,
+  isWordChar,
+  lower,
+  wordHash,
+  type HeadScore,
+  type ModelScan,
+  type Tokens,
+} from '../classifier.js';
+import { injectionModel } from '../model/injection-model.js';
+import type { Detection, Detector, GuardContext } from '../types.js';
+
+/**
+ * Prompt injection, jailbreaks and indirect injection (OWASP LLM01). Each detector combines a few
+ * high-precision phrase heuristics (they name what they saw, and catch short overrides the classifier
+ * may score low) with the hashed n-gram classifier trained by scripts/train-injection-classifier.mjs.
+ * The score is the larger of the two; the classifier's heads are calibrated so that 0.5 is the
+ * threshold chosen on the development data (bench/README.md, "Guard quality and speed").
+ *
+ * Cost is one pass over the text: the classifier's scan also yields the word tokens (as hashes) that
+ * the phrases are matched on. No regular expressions.
+ */
+
+// ---------------------------------------------------------------------------------------------------
+// Phrase matcher over the scan's word tokens
+
+interface Step {
+  readonly words: ReadonlySet<number>;
+  /** How many tokens may be skipped before this step matches. */
+  readonly gap: number;
+}
+
+interface Phrase {
+  readonly kind: string;
+  readonly score: number;
+  readonly message: string;
+  readonly steps: readonly Step[];
+}
+
+/**
+ * Compiles `"ignore ~3 previous|prior ~2 instructions"`: steps separated by spaces, alternatives by `|`,
+ * `~N` lets up to N tokens be skipped before the next step, `$NAME` expands to a word list below. Words
+ * are single tokens as the scanner cuts them (letters and digits: "you're" is "you" "re").
+ */
+function phrase(kind: string, score: number, message: string, source: string): Phrase {
+  const steps: Step[] = [];
+  let gap = 0;
+  for (const part of source.split(' ')) {
+    if (part === '') continue;
+    if (part.startsWith('~')) {
+      gap = Number(part.slice(1));
+      continue;
+    }
+    const alts = part.split('|').flatMap((a) => (a.startsWith('$') ? (lists[a.slice(1)] ?? []) : [a]));
+    for (const a of alts)
+      for (let i = 0; i < a.length; i++)
+        if (!isWordChar(lower(a.charCodeAt(i)))) throw new Error(`phrase word "${a}" is not one token`);
+    steps.push({ words: new Set(alts.map(wordHash)), gap });
+    gap = 0;
+  }
+  return { kind, score, message, steps };
+}
+
+interface PhraseMatch {
+  readonly phrase: Phrase;
+  readonly start: number;
+  readonly end: number;
+}
+
+/** Phrases indexed by their first step's words: each token costs one map lookup. */
+class PhraseSet {
+  private readonly byFirst = new Map<number, Phrase[]>();
+
+  constructor(phrases: readonly Phrase[]) {
+    for (const p of phrases)
+      for (const w of p.steps[0]?.words ?? []) this.byFirst.set(w, [...(this.byFirst.get(w) ?? []), p]);
+  }
+
+  /** Each phrase that matches, at its leftmost place (phrases in `done` are skipped). */
+  match(tokens: Tokens, done: Set<Phrase>, out: PhraseMatch[]): void {
+    for (let i = 0; i < tokens.count; i++) {
+      const candidates = this.byFirst.get(tokens.hashes[i] ?? 0);
+      if (candidates) for (const p of candidates) if (!done.has(p)) this.attempt(p, tokens, i, done, out);
+    }
+  }
+
+  private attempt(p: Phrase, tokens: Tokens, i: number, done: Set<Phrase>, out: PhraseMatch[]): void {
+    let at = i;
+    for (let s = 1; s < p.steps.length; s++) {
+      const step = p.steps[s];
+      if (!step) return;
+      let found = -1;
+      const last = Math.min(tokens.count - 1, at + 1 + step.gap);
+      for (let j = at + 1; j <= last; j++)
+        if (step.words.has(tokens.hashes[j] ?? 0)) {
+          found = j;
+          break;
+        }
+      if (found < 0) return;
+      at = found;
+    }
+    done.add(p);
+    out.push({ phrase: p, start: tokens.starts[i] ?? 0, end: tokens.ends[at] ?? 0 });
+  }
+}
+
+// ---------------------------------------------------------------------------------------------------
+// Heuristics. Word lists include the most common translations: injection in another language is a known
+// technique, and the classifier has seen little of it.
+
+const lists: Readonly<Record<string, readonly string[]>> = {
+  // Not "override": in documentation it is an everyday verb ("override your project's rules").
+  IGNORE: (
+    'ignore ignoring disregard disregarding forget forgetting overlook bypass neglect ' +
+    'discard dismiss abandon ignora ignorar ignorez ignorer ignoriere ignorieren ignorare ignorate olvida olvide ' +
+    'olvidar oublie oubliez oublier vergiss vergessen dimentica dimenticare esqueça esqueca esquece игнорируй ' +
+    'игнорировать игнорируйте забудь забудьте αγνόησε αγνοήστε'
+  ).split(' '),
+  PREVIOUS: (
+    'previous prior above earlier preceding former foregoing original initial all any every your these those ' +
+    'system developer openai anthropic anteriores anterior précédentes precedentes previas ' +
+    'vorherigen vorigen bisherigen obigen precedenti предыдущие прежние все προηγούμενες todas toutes tous alle tutte tutti'
+  ).split(' '),
+  INSTRUCTIONS: (
+    'instructions instruction directives directive rules guidelines prompts prompt commands orders constraints ' +
+    'restrictions programming guidance policies policy instrucciones instrucción instruções instrucoes istruzioni ' +
+    'anweisungen instruktionen consignes инструкции указания правила οδηγίες'
+  ).split(' '),
+  SHOW: 'reveal show print repeat output display leak tell give share disclose dump spell recite echo expose what'.split(
+    ' ',
+  ),
+  AI: 'ai assistant assistants chatbot llm llms gpt chatgpt claude copilot gemini'.split(' '),
+};
+
+const OVERRIDE = 'asks the model to ignore its previous instructions';
+const EXTRACT = 'asks the model to reveal its system prompt or instructions';
+const SECRET = 'asks the model for its password or secret key';
+
+/** Phrases that attack the model's instructions: at input (prompt-injection) and in documents. */
+const overridePhrases = [
+  phrase('instruction_override', 0.95, OVERRIDE, '$IGNORE ~2 $PREVIOUS ~2 $INSTRUCTIONS'),
+  phrase(
+    'instruction_override',
+    0.9,
+    OVERRIDE,
+    '$IGNORE ~2 $INSTRUCTIONS ~3 above|before|earlier|previously|given|received|anteriores|précédentes',
+  ),
+  phrase(
+    'instruction_override',
+    0.9,
+    OVERRIDE,
+    '$IGNORE ~1 everything|anything|all ~4 above|before|previously|told|said|instructed|prior|earlier',
+  ),
+  phrase('instruction_override', 0.85, OVERRIDE, '$IGNORE ~2 above'),
+  phrase(
+    'prompt_extraction',
+    0.85,
+    EXTRACT,
+    '$SHOW ~3 your|the ~2 system|initial|original|hidden|secret|internal|developer|pre ~1 prompt|prompts|instructions|message|messages|directives',
+  ),
+  phrase(
+    'prompt_extraction',
+    0.85,
+    EXTRACT,
+    'repeat|print|output|recite|copy|echo ~3 everything|all|text|words|content|lines ~2 above|before',
+  ),
+  phrase('secret_extraction', 0.8, SECRET, '$SHOW ~3 your ~1 password|passcode|passphrase'),
+  phrase('secret_extraction', 0.8, SECRET, '$SHOW ~3 your ~0 secret ~0 key|word|code|phrase|password'),
+  phrase(
+    'system_impersonation',
+    0.8,
+    'claims a special mode or authority over the model',
+    'you|youre ~3 in|into|enter|entering|now ~2 god|admin|administrator|maintenance|debug|developer|sudo|override|root|unrestricted|system|unfiltered|uncensored ~0 mode',
+  ),
+  phrase(
+    'system_impersonation',
+    0.8,
+    'claims a special mode or authority over the model',
+    'entering|initiating|activating|enabling ~3 god|admin|administrator|maintenance|debug|sudo|override|root|unrestricted|system|unfiltered|uncensored ~0 mode',
+  ),
+  phrase(
+    'system_impersonation',
+    0.75,
+    'claims a special mode or authority over the model',
+    'i|im ~2 your ~1 developer|developers|creator|creators|administrator|admin|maintainer|owner|programmer|master|operator',
+  ),
+];
+
+const jailbreakPhrases = [
+  phrase('dan', 0.95, 'asks the model to "do anything now" (DAN)', 'do ~0 anything ~0 now'),
+  phrase('dan', 0.9, 'asks the model to act as DAN', 'dan ~0 mode|prompt|jailbreak'),
+  phrase(
+    'dan',
+    0.85,
+    'asks the model to act as DAN',
+    'act|acting|pretend|become|roleplay|simulate|you ~3 dan',
+  ),
+  phrase(
+    'developer_mode',
+    0.85,
+    'asks the model to simulate an unrestricted "developer mode"',
+    'simulate|emulate|pretend ~4 developer ~0 mode',
+  ),
+  phrase(
+    'developer_mode',
+    0.85,
+    'asks the model to simulate an unrestricted "developer mode"',
+    'developer ~0 mode ~2 enabled|output|activated',
+  ),
+  phrase(
+    'jailbroken',
+    0.85,
+    'asks the model to act jailbroken',
+    'you|youre|act|are|as ~3 jailbroken|jailbreaked',
+  ),
+  phrase(
+    'policy_evasion',
+    0.85,
+    'asks the model to set aside its usage policies',
+    'ignore|bypass|break|violate|disregard|circumvent ~3 openai|anthropic|content|safety|ethical ~2 policy|policies|guidelines|filters|restrictions|rules',
+  ),
+  phrase(
+    'policy_evasion',
+    0.85,
+    'tells the model it is not bound by its rules',
+    'not ~1 bound|restricted|limited|constrained ~2 by ~3 rules|policies|policy|guidelines|restrictions|filters|openai|anthropic|ethics|morals|content',
+  ),
+  phrase(
+    'policy_evasion',
+    0.75,
+    'tells the model it has no ethical limits',
+    'no|without|free|never|not ~3 ethical|moral|content|safety ~3 restrictions|guidelines|boundaries|limitations|filters|constraints|principles|policies',
+  ),
+  phrase(
+    'policy_evasion',
+    0.7,
+    'describes an amoral, unfiltered persona',
+    'amoral|unfiltered|uncensored|unrestricted ~3 ai|chatbot|assistant|model|bot|version|persona|character',
+  ),
+  // "t" is the tail of can't / won't / don't as the scanner cuts them.
+  phrase(
+    'policy_evasion',
+    0.7,
+    'tells the model never to refuse',
+    'you ~3 never|not|cannot|t ~1 refuse|decline',
+  ),
+];
+
+/** Phrases addressed to the model inside a document or tool result. */
+const documentPhrases = [
+  phrase(
+    'addressed_to_model',
+    0.85,
+    'addresses instructions to the AI reading the document',
+    'note|message|instruction|instructions|attention|important|notice|reminder ~1 to|for ~1 the|all|any ~1 $AI|language|ai|models',
+  ),
+  phrase(
+    'addressed_to_model',
+    0.85,
+    'addresses instructions to the AI reading the document',
+    'if ~1 you ~1 are|re ~1 an|a ~2 $AI|language',
+  ),
+  phrase(
+    'addressed_to_model',
+    0.8,
+    'addresses instructions to the AI reading the document',
+    // Summarising or parsing "this e-mail" is what a model does with it; a person reading it does not.
+    'when|while|after|before|if ~1 you|the ~2 summarize|summarise|summarizing|summarising|parse|parsing|analyze|analyse|analyzing|analysing ~1 this|these ~1 document|documents|email|mail|message|messages|page|text|file|website|webpage|content|article|review|post|thread|conversation',
+  ),
+  phrase(
+    'task_redefinition',
+    0.8,
+    'gives the model a new task',
+    'your ~0 new|real|actual|true|updated|next ~0 task|instructions|objective|goal|mission',
+  ),
+];
+
+/**
+ * Chat-template control tokens: text that tries to open a new system or user turn. Matched as
+ * substrings of the lower-cased text (they are punctuation, not words).
+ */
+const roleTokens = [
+  '<|im_start|>',
+  '<|im_end|>',
+  '<|system|>',
+  '<|user|>',
+  '<|assistant|>',
+  '<|endoftext|>',
+  '<|begin_of_text|>',
+  '<|start_header_id|>',
+  '[inst]',
+  '[/inst]',
+  '<<sys>>',
+];
+
+/** "Ignore the instructions" in scripts without spaces between words: both parts within a few characters. */
+const unspacedOverrides: readonly (readonly [string, string])[] = [
+  ['忽略', '指令'],
+  ['忽略', '指示'],
+  ['忽略', '之前'],
+  ['忽略', '以上'],
+  ['无视', '指令'],
+  ['無視', '指示'],
+  ['無視', '命令'],
+  ['지시', '무시'],
+  ['निर्देश', 'अनदेख'],
+  ['निर्देश', 'नज़रअंदाज़'],
+  ['تجاهل', 'التعليمات'],
+];
+
+/** "Password" in the languages most used to slip a request for a protected secret past a filter. */
+const secretWords = [
+  'password',
+  'passcode',
+  'passphrase',
+  'secret key',
+  'secret word',
+  'secret code',
+  'passwort',
+  'kennwort',
+  'contraseña',
+  'contrasena',
+  'mot de passe',
+  'senha',
+  'parola d',
+  'wachtwoord',
+  'hasło',
+  'пароль',
+  'κωδικ',
+  'パスワード',
+  '暗証',
+  '비밀번호',
+  '암호',
+  '密码',
+  '密碼',
+  '口令',
+  'पासवर्ड',
+  'كلمة المرور',
+  'كلمة السر',
+  'şifre',
+];
+
+const inputSet = new PhraseSet([...overridePhrases, ...jailbreakPhrases]);
+const documentSet = new PhraseSet([...overridePhrases, ...documentPhrases]);
+const jailbreakKinds = new Set(jailbreakPhrases.map((p) => p.kind));
+
+interface Signal {
+  readonly kind: string;
+  readonly score: number;
+  readonly message: string;
+  readonly start: number;
+  readonly end: number;
+}
+
+/** Heuristic signals in `text`, whose scan is `scan` (its tokens are read before anything rescans). */
+function signals(
+  text: string,
+  scan: ModelScan,
+  set: PhraseSet,
+  ctx: GuardContext,
+  atInput: boolean,
+): Signal[] {
+  const done = new Set<Phrase>();
+  const matches: PhraseMatch[] = [];
+  set.match(scan.tokens, done, matches);
+  // Look-alike letters (a Cyrillic і in "іgnore"): match once more with them read as Latin.
+  if (scan.confusables) set.match(foldedTokens(text), done, matches);
+  const out: Signal[] = matches.map((m) => ({ ...m.phrase, start: m.start, end: m.end }));
+
+  let lowered: string | undefined;
+  // toLowerCase keeps the length for all but a handful of characters (İ): spans are then approximate.
+  const low = (): string => (lowered ??= text.toLowerCase());
+  if (text.includes('<|') || text.includes('[') || text.includes('<<'))
+    for (const t of roleTokens) {
+      const at = low().indexOf(t);
+      if (at < 0) continue;
+      out.push({
+        kind: 'role_injection',
+        score: 0.85,
+        message: 'contains chat-template control tokens that open a new conversation turn',
+        start: at,
+        end: at + t.length,
+      });
+      break;
+    }
+  if (scan.nonAscii)
+    for (const [a, b] of unspacedOverrides) {
+      const i = text.indexOf(a);
+      if (i < 0) continue;
+      const j = text.indexOf(b, Math.max(0, i - 24));
+      if (j >= 0 && j <= i + a.length + 24) {
+        out.push({
+          kind: 'instruction_override',
+          score: 0.9,
+          message: OVERRIDE,
+          start: Math.min(i, j),
+          end: Math.max(i + a.length, j + b.length),
+        });
+        break;
+      }
+    }
+  // A request naming a password-like secret when the system prompt holds one: the classic extraction,
+  // in any of the languages it is usually tried in.
+  if (atInput && systemHoldsSecret(ctx))
+    for (const w of secretWords) {
+      const at = low().indexOf(w);
+      // "my password" is the user's own (a support bot's everyday question), not the model's secret.
+      if (at < 0 || low().slice(Math.max(0, at - 3), at) === 'my ') continue;
+      out.push({
+        kind: 'secret_extraction',
+        score: 0.85,
+        message: 'asks for a secret that the system prompt protects',
+        start: at,
+        end: at + w.length,
+      });
+      break;
+    }
+  return out;
+}
+
+let lastSystem: { system: string; canaries: readonly string[]; holds: boolean } | undefined;
+
+/** The system prompt holds a literal secret: a canary, or a password/secret word followed by a quote. */
+function systemHoldsSecret(ctx: GuardContext): boolean {
+  const raw = ctx.system;
+  if (raw === undefined || raw === '') return false;
+  if (lastSystem?.system === raw && lastSystem.canaries === ctx.canaries) return lastSystem.holds;
+  const system = raw.toLowerCase();
+  let holds = ctx.canaries.some((c) => system.includes(c.toLowerCase()));
+  for (const w of ['password', 'passcode', 'secret key', 'secret word', 'secret code', 'secret']) {
+    if (holds) break;
+    const at = system.indexOf(w);
+    if (at < 0) continue;
+    const after = system.slice(at + w.length, at + w.length + 24);
+    holds = after.includes("'") || after.includes('"') || after.includes('“') || after.includes('`');
+  }
+  lastSystem = { system: raw, canaries: ctx.canaries, holds };
+  return holds;
+}
+
+// ---------------------------------------------------------------------------------------------------
+// Classifier and the detectors
+
+let model: HashedLinearModel | undefined;
+/** Decoded on first use, so importing the guards (the CLI, config checks) does not pay for it. */
+function classifier(): HashedLinearModel {
+  model ??= new HashedLinearModel(injectionModel);
+  return model;
+}
+const DIRECT = 0;
+const INDIRECT = 1;
+const JAILBREAK = 2;
+
+/** Classifier scores below this are not reported at all (they would only be noise in the trace). */
+const REPORT_FLOOR = 0.1;
+
+interface InputAnalysis {
+  readonly injection: Detection | undefined;
+  readonly jailbreak: Detection | undefined;
+}
+
+// prompt-injection and jailbreak run on the same text one after the other: the analysis is shared
+// through this one-entry memo (same string, same system prompt and canaries), never recomputed.
+let lastInput: { text: string; ctx: GuardContext; result: InputAnalysis } | undefined;
+
+function analyseInput(text: string, ctx: GuardContext): InputAnalysis {
+  if (
+    lastInput?.text === text &&
+    lastInput.ctx.system === ctx.system &&
+    lastInput.ctx.canaries === ctx.canaries
+  )
+    return lastInput.result;
+  const scan = classifier().scan(text);
+  const found = signals(text, scan, inputSet, ctx, true);
+  const direct = scan.heads[DIRECT];
+  const isJailbreak = (scan.heads[JAILBREAK]?.logit ?? 0) >= 0;
+  const result: InputAnalysis = {
+    injection: combine(
+      found.filter((s) => !jailbreakKinds.has(s.kind)),
+      isJailbreak ? undefined : direct,
+      'reads as a prompt injection',
+    ),
+    jailbreak: combine(
+      found.filter((s) => jailbreakKinds.has(s.kind)),
+      isJailbreak ? direct : undefined,
+      'reads as a jailbreak prompt',
+    ),
+  };
+  lastInput = { text, ctx, result };
+  return result;
+}
+
+/**
+ * One detection from the heuristics and the classifier: the strongest signal's score, the heuristic's
+ * kind and span when one matched (it says what was seen), else the classifier's best window.
+ */
+function combine(
+  found: readonly Signal[],
+  cls: HeadScore | undefined,
+  clsMessage: string,
+): Detection | undefined {
+  let best: Signal | undefined;
+  for (const s of found) if (!best || s.score > best.score) best = s;
+  const p = cls?.probability ?? 0;
+  if (!best && p < REPORT_FLOOR) return undefined;
+  const clsPart = `classifier ${p.toFixed(2)}`;
+  if (best)
+    return {
+      kind: best.kind,
+      score: Math.max(best.score, p),
+      span: { start: best.start, end: best.end },
+      message: cls ? `${best.message} (${clsPart})` : best.message,
+    };
+  return {
+    kind: 'classifier',
+    score: p,
+    ...(cls ? { span: { start: cls.start, end: cls.end } } : {}),
+    message: `${clsMessage} (${clsPart})`,
+  };
+}
+
+export const promptInjection: Detector = {
+  id: 'prompt-injection',
+  class: 'security',
+  owasp: 'LLM01',
+  stages: ['input'],
+  defaultAction: 'block',
+  defaultThreshold: 0.5,
+  description:
+    'a user prompt that tries to override the system prompt, extract it, or claim authority over it',
+  detect(text, ctx) {
+    const d = analyseInput(text, ctx).injection;
+    return d ? [d] : [];
+  },
+};
+
+export const jailbreak: Detector = {
+  id: 'jailbreak',
+  class: 'security',
+  owasp: 'LLM01',
+  stages: ['input'],
+  defaultAction: 'block',
+  defaultThreshold: 0.5,
+  description: 'a jailbreak prompt: DAN, "developer mode", amoral personas, "you are not bound by any rules"',
+  detect(text, ctx) {
+    const d = analyseInput(text, ctx).jailbreak;
+    return d ? [d] : [];
+  },
+};
+
+/**
+ * Instructions addressed to the model inside a retrieved document or a tool result. Blocking a document
+ * drops it from the prompt (the gateway's choice); blocking a tool result fails the call.
+ */
+export const indirectInjection: Detector = {
+  id: 'indirect-injection',
+  class: 'security',
+  owasp: 'LLM01',
+  stages: ['retrieved', 'tool_result'],
+  defaultAction: 'block',
+  defaultThreshold: 0.5,
+  description: 'instructions aimed at the model hidden in a retrieved document or a tool result',
+  detect(text, ctx) {
+    const scan = classifier().scan(text);
+    const cls = scan.heads[INDIRECT];
+    const d = combine(
+      signals(text, scan, documentSet, ctx, false),
+      cls,
+      'reads as instructions aimed at the model',
+    );
+    return d ? [d] : [];
+  },
+};
+
+export const injectionDetectors: readonly Detector[] = [promptInjection, jailbreak, indirectInjection];
