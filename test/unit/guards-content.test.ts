@@ -171,15 +171,36 @@ describe('facts', () => {
     expect(fired(facts, 'It costs $999.', ctx(s))).toEqual([{ kind: 'price', score: 1, text: '$999.' }]);
   });
 
-  it('never throws on a bad pattern: invalid, without a group, or with nested quantifiers yield nothing', () => {
-    const bad = settings({
-      facts: [
-        { id: 'invalid', pattern: '(unclosed', expected: '1' },
-        { id: 'no-group', pattern: 'refund within \\d+ days', expected: '30' },
-        { id: 'redos', pattern: '(a+)+b', expected: 'x' },
-        { id: 'good', pattern: 'refund within (\\d+) days', expected: '30' },
-      ],
-    });
+  const badFacts = [
+    { id: 'invalid', pattern: '(unclosed', expected: '1' },
+    { id: 'no-group', pattern: 'refund within \\d+ days', expected: '30' },
+    { id: 'redos', pattern: '(a+)+b', expected: 'x' },
+    { id: 'good', pattern: 'refund within (\\d+) days', expected: '30' },
+  ];
+
+  it('refuses bad patterns when the settings are parsed (a release with one is not created)', () => {
+    expect(() => settings({ facts: badFacts })).toThrow(/facts.*0.*pattern|not a regular expression/s);
+    const issues = (() => {
+      try {
+        settings({ facts: badFacts });
+        return [];
+      } catch (e) {
+        return (e as { issues: { path: unknown[]; message: string }[] }).issues;
+      }
+    })();
+    expect(issues.map((i) => i.path.join('.'))).toEqual([
+      'facts.0.pattern',
+      'facts.1.pattern',
+      'facts.2.pattern',
+    ]);
+    expect(() => settings({ detectors: { toxicty: { enabled: false } } })).toThrow(
+      /unknown detector "toxicty"/,
+    );
+  });
+
+  it('never throws on a bad pattern at run time: invalid, without a group, or with nested quantifiers yield nothing', () => {
+    // Settings that skipped validation (the run-time second line of defence).
+    const bad: GuardSettings = { ...parseGuardSettings({}), facts: badFacts };
     const text = `refund within 14 days ${'a'.repeat(40)}c`;
     expect(() => facts.detect(text, ctx(bad))).not.toThrow();
     expect(facts.detect(text, ctx(bad)).map((d) => d.kind)).toEqual(['good']);

@@ -111,12 +111,3 @@ export function redactSpans(text: string, findings: readonly Finding[]): string 
   }
   return out + text.slice(at);
 }
-
-/** Known detector ids, for validating a release's `guards.detectors` keys. */
-export function unknownDetectorIds(
-  settings: GuardSettings,
-  detectors: readonly Detector[] = defaultDetectors,
-): string[] {
-  const known = new Set(detectors.map((d) => d.id));
-  return Object.keys(settings.detectors).filter((id) => !known.has(id));
-}

@@ -1,4 +1,6 @@
 import { z } from 'zod';
+import { defaultDetectors } from './detectors/index.js';
+import { factPatternProblem } from './detectors/integrity.js';
 import { guardActions, stages, type GuardSettings } from './types.js';
 
 /**
@@ -14,51 +16,67 @@ const detectorSettings = z.strictObject({
 
 const term = z.string().min(1).max(200);
 
-export const guardSettingsSchema = z.strictObject({
-  detectors: z.record(z.string().regex(/^[a-z][a-z0-9-]{0,40}$/), detectorSettings).default({}),
-  /** Canary tokens planted in the prompt or documents: any appearance in output or tool arguments is a SEV1. */
-  canaries: z.array(z.string().min(8, 'a canary needs at least 8 characters').max(200)).max(64).default([]),
-  exfiltration: z
-    .strictObject({
-      /** Hosts (and their subdomains) tool arguments and output may link to. */
-      allowDomains: z.array(term).max(256).default([]),
-      allowEmails: z.array(term).max(256).default([]),
-    })
-    .prefault({}),
-  topics: z
-    .strictObject({
-      /** Regulated topics this app may advise on: `medical`, `legal`, `financial`. */
-      allowed: z.array(z.enum(['medical', 'legal', 'financial'])).default([]),
-    })
-    .prefault({}),
-  prohibited: z
-    .array(
-      z.strictObject({
-        id: z.string().regex(/^[a-z0-9][a-z0-9_-]{0,40}$/),
-        terms: z.array(term).min(1).max(100),
-        message: z.string().min(1).max(300),
-      }),
-    )
-    .max(64)
-    .default([]),
-  brand: z
-    .strictObject({
-      competitors: z.array(term).max(256).default([]),
-      bannedClaims: z.array(term).max(256).default([]),
-    })
-    .prefault({}),
-  facts: z
-    .array(
-      z.strictObject({
-        id: z.string().regex(/^[a-z0-9][a-z0-9_-]{0,40}$/),
-        pattern: z.string().min(1).max(500),
-        expected: z.string().min(1).max(200),
-      }),
-    )
-    .max(64)
-    .default([]),
-  support: z.strictObject({ minScore: z.number().min(0).max(1).default(0.2) }).prefault({}),
-});
+export const guardSettingsSchema = z
+  .strictObject({
+    detectors: z.record(z.string().regex(/^[a-z][a-z0-9-]{0,40}$/), detectorSettings).default({}),
+    /** Canary tokens planted in the prompt or documents: any appearance in output or tool arguments is a SEV1. */
+    canaries: z.array(z.string().min(8, 'a canary needs at least 8 characters').max(200)).max(64).default([]),
+    exfiltration: z
+      .strictObject({
+        /** Hosts (and their subdomains) tool arguments and output may link to. */
+        allowDomains: z.array(term).max(256).default([]),
+        allowEmails: z.array(term).max(256).default([]),
+      })
+      .prefault({}),
+    topics: z
+      .strictObject({
+        /** Regulated topics this app may advise on: `medical`, `legal`, `financial`. */
+        allowed: z.array(z.enum(['medical', 'legal', 'financial'])).default([]),
+      })
+      .prefault({}),
+    prohibited: z
+      .array(
+        z.strictObject({
+          id: z.string().regex(/^[a-z0-9][a-z0-9_-]{0,40}$/),
+          terms: z.array(term).min(1).max(100),
+          message: z.string().min(1).max(300),
+        }),
+      )
+      .max(64)
+      .default([]),
+    brand: z
+      .strictObject({
+        competitors: z.array(term).max(256).default([]),
+        bannedClaims: z.array(term).max(256).default([]),
+      })
+      .prefault({}),
+    facts: z
+      .array(
+        z.strictObject({
+          id: z.string().regex(/^[a-z0-9][a-z0-9_-]{0,40}$/),
+          pattern: z.string().min(1).max(500),
+          expected: z.string().min(1).max(200),
+        }),
+      )
+      .max(64)
+      .default([]),
+    support: z.strictObject({ minScore: z.number().min(0).max(1).default(0.2) }).prefault({}),
+  })
+  .superRefine((g, ctx) => {
+    // Checked here so a typo fails the release at creation, not silently at run time.
+    const known = new Set(defaultDetectors.map((d) => d.id));
+    for (const id of Object.keys(g.detectors))
+      if (!known.has(id))
+        ctx.addIssue({
+          code: 'custom',
+          path: ['detectors', id],
+          message: `unknown detector "${id}" (firebreak guards lists them: ${[...known].join(', ')})`,
+        });
+    g.facts.forEach((f, i) => {
+      const problem = factPatternProblem(f.pattern);
+      if (problem) ctx.addIssue({ code: 'custom', path: ['facts', i, 'pattern'], message: problem });
+    });
+  });
 
 export type GuardSettingsInput = z.input<typeof guardSettingsSchema>;
 

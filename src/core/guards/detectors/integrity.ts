@@ -155,19 +155,24 @@ interface CompiledFact {
 const NESTED_QUANTIFIER = /\((?:[^()\\]|\\.)*(?:[*+]|\{\d+,\d*\})(?:[^()\\]|\\.)*\)(?:[*+]|\{\d+,\d*\})/;
 const MAX_FACT_MATCHES = 20;
 
-function compileFact(f: GuardSettings['facts'][number]): CompiledFact | undefined {
-  if (NESTED_QUANTIFIER.test(f.pattern)) return undefined;
-  let regex: RegExp;
-  let groups: number;
+/** Why a fact pattern cannot be used (checked when a release is created), or undefined when it can. */
+export function factPatternProblem(pattern: string): string | undefined {
+  if (NESTED_QUANTIFIER.test(pattern))
+    return 'a quantified group containing a quantifier (like (a+)+) can take exponential time';
   try {
-    // `d` gives the capture group's own span; `i` because a fact reads the same in any case.
-    regex = new RegExp(f.pattern, 'gid');
+    new RegExp(pattern, 'gid');
     // Number of capture groups: an alternation with the empty string always matches, every group unset.
-    groups = (new RegExp(`${f.pattern}|`).exec('')?.length ?? 1) - 1;
-  } catch {
-    return undefined;
+    const groups = (new RegExp(`${pattern}|`).exec('')?.length ?? 1) - 1;
+    return groups < 1 ? 'needs one capture group: the value the answer states' : undefined;
+  } catch (e) {
+    return `not a regular expression: ${(e as Error).message}`;
   }
-  if (groups < 1) return undefined;
+}
+
+function compileFact(f: GuardSettings['facts'][number]): CompiledFact | undefined {
+  if (factPatternProblem(f.pattern) !== undefined) return undefined;
+  // `d` gives the capture group's own span; `i` because a fact reads the same in any case.
+  const regex = new RegExp(f.pattern, 'gid');
   return { id: f.id, regex, expected: normaliseValue(f.expected), expectedNumber: asNumber(f.expected) };
 }
 
