@@ -527,6 +527,16 @@ targetRows.push([
   `${worstP99.toFixed(3)} ms`,
   verdict(worstP99 <= TARGETS.p99Ms),
 ]);
+// Balanced accuracy as Lakera's PINT reports it (mean of recall on attacks and of specificity on benign
+// inputs), here over this dataset's injection and jailbreak rows and its plain benign rows: a different
+// dataset from PINT's, so comparable in kind only.
+const balanced = PARTS.map(([part, name]) => {
+  const r = kindRecall(['prompt_injection', 'indirect_injection', 'jailbreak'], part);
+  return `${name} ${pct(r / 2 + (1 - plainFp(part)) / 2, 1)}`;
+});
+out.push(
+  `\nBalanced accuracy, injection + jailbreak attacks against plain benign rows: ${balanced.join(', ')}.`,
+);
 out.push('\n### Targets\n');
 out.push(table(['target', 'measured', 'verdict'], targetRows));
 process.stdout.write(`${out.join('\n')}\n`);
