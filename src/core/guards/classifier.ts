@@ -159,13 +159,23 @@ export function wordHash(word: string): number {
   return h;
 }
 
-// Scratch buffers, grown on demand.
+// Scratch buffers, grown on demand; texts up to LARGE characters reuse them.
+const LARGE = 1 << 16;
 let posMap = new Int32Array(4096);
 let prefix = new Int32Array(4096 * 3);
 let counts = new Int32Array(4096);
 let tokHash = new Int32Array(1024);
 let tokStart = new Int32Array(1024);
 let tokEnd = new Int32Array(1024);
+
+function shrink(): void {
+  posMap = new Int32Array(4096);
+  prefix = new Int32Array(4096 * 3);
+  counts = new Int32Array(4096);
+  tokHash = new Int32Array(1024);
+  tokStart = new Int32Array(1024);
+  tokEnd = new Int32Array(1024);
+}
 
 function ensure(len: number, heads: number): void {
   if (posMap.length < len + 2) {
@@ -390,12 +400,11 @@ export class HashedLinearModel {
         end: bestB >= n ? len : (pm[bestB] ?? len),
       });
     }
-    return {
-      heads,
-      tokens: { count: nt, hashes: tokHash, starts: tokStart, ends: tokEnd },
-      confusables,
-      nonAscii,
-    };
+    const tokens = { count: nt, hashes: tokHash, starts: tokStart, ends: tokEnd };
+    // A very long text (a large tool result) grew the scratch buffers to ~30 bytes per character: let
+    // them go with this result instead of holding them for the life of the process.
+    if (len > LARGE) shrink();
+    return { heads, tokens, confusables, nonAscii };
   }
 }
 
@@ -438,5 +447,7 @@ export function foldedTokens(text: string): Tokens {
       inWord = false;
     }
   }
-  return { count: nt, hashes: tokHash, starts: tokStart, ends: tokEnd };
+  const tokens = { count: nt, hashes: tokHash, starts: tokStart, ends: tokEnd };
+  if (len > LARGE) shrink();
+  return tokens;
 }

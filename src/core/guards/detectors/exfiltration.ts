@@ -172,9 +172,13 @@ function urlAt(text: string, sep: number, slashLen: number): Url | undefined {
 function findUrls(text: string): Url[] {
   const out: Url[] = [];
   let from = 0;
+  // The next plain and JSON-escaped separators, each searched again only once passed: text with many
+  // of one and none of the other stays linear.
+  let a = -2;
+  let b = -2;
   while (out.length < MAX_DETECTIONS) {
-    const a = text.indexOf('://', from);
-    const b = text.indexOf(':\\/\\/', from);
+    if (a !== -1 && a < from) a = text.indexOf('://', from);
+    if (b !== -1 && b < from) b = text.indexOf(':\\/\\/', from);
     if (a < 0 && b < 0) break;
     const escaped = a < 0 || (b >= 0 && b < a);
     const sep = escaped ? b : a;
@@ -230,6 +234,7 @@ interface Image {
 /** Markdown images `![alt](url)` and HTML `<img src=url>` whose URL is one of `urls`. */
 function findImages(text: string, urls: readonly Url[]): Image[] {
   const out: Image[] = [];
+  if (urls.length === 0) return out;
   const lower = text.toLowerCase();
   for (const url of urls) {
     // Markdown: the URL directly follows `](`, and `![` opens the alt text on the same line.

@@ -399,37 +399,36 @@ function signals(
       break;
     }
   if (scan.nonAscii)
-    for (const [a, b] of unspacedOverrides) {
-      const i = text.indexOf(a);
-      if (i < 0) continue;
-      const j = text.indexOf(b, Math.max(0, i - 24));
-      if (j >= 0 && j <= i + a.length + 24) {
+    search: for (const [a, b] of unspacedOverrides)
+      for (let i = text.indexOf(a); i >= 0; i = text.indexOf(a, i + a.length)) {
+        const from = Math.max(0, i - 24);
+        const j = text.slice(from, i + a.length + 24).indexOf(b);
+        if (j < 0) continue;
         out.push({
           kind: 'instruction_override',
           score: 0.9,
           message: OVERRIDE,
-          start: Math.min(i, j),
-          end: Math.max(i + a.length, j + b.length),
+          start: Math.min(i, from + j),
+          end: Math.max(i + a.length, from + j + b.length),
         });
-        break;
+        break search;
       }
-    }
   // A request naming a password-like secret when the system prompt holds one: the classic extraction,
   // in any of the languages it is usually tried in.
   if (atInput && systemHoldsSecret(ctx))
-    for (const w of secretWords) {
-      const at = low().indexOf(w);
-      // "my password" is the user's own (a support bot's everyday question), not the model's secret.
-      if (at < 0 || low().slice(Math.max(0, at - 3), at) === 'my ') continue;
-      out.push({
-        kind: 'secret_extraction',
-        score: 0.85,
-        message: 'asks for a secret that the system prompt protects',
-        start: at,
-        end: at + w.length,
-      });
-      break;
-    }
+    search: for (const w of secretWords)
+      for (let at = low().indexOf(w); at >= 0; at = low().indexOf(w, at + w.length)) {
+        // "my password" is the user's own (a support bot's everyday question), not the model's secret.
+        if (low().slice(Math.max(0, at - 3), at) === 'my ') continue;
+        out.push({
+          kind: 'secret_extraction',
+          score: 0.85,
+          message: 'asks for a secret that the system prompt protects',
+          start: at,
+          end: at + w.length,
+        });
+        break search;
+      }
   return out;
 }
 
