@@ -131,10 +131,17 @@ const lists: Readonly<Record<string, readonly string[]>> = {
     'olvidar oublie oubliez oublier vergiss vergessen dimentica dimenticare esqueça esqueca esquece игнорируй ' +
     'игнорировать игнорируйте забудь забудьте αγνόησε αγνοήστε'
   ).split(' '),
+  /**
+   * Whose instructions: all of them, or the model's. "Ignore the previous instructions" is how a user
+   * corrects their own request (or an e-mail its own earlier message), so "the" and "my" are not here.
+   */
+  ALL: 'all any your every system developer openai anthropic todas toutes tous alle tutte tutti все'.split(
+    ' ',
+  ),
+  /** "Previous" right after the verb, with no article: "ignore previous instructions". */
   PREVIOUS: (
-    'previous prior above earlier preceding former foregoing original initial all any every your these those ' +
-    'system developer openai anthropic anteriores anterior précédentes precedentes previas ' +
-    'vorherigen vorigen bisherigen obigen precedenti предыдущие прежние все προηγούμενες todas toutes tous alle tutte tutti'
+    'previous prior above earlier preceding former foregoing original initial anteriores précédentes ' +
+    'precedentes previas vorherigen vorigen bisherigen obigen precedenti предыдущие прежние προηγούμενες'
   ).split(' '),
   INSTRUCTIONS: (
     'instructions instruction directives directive rules guidelines prompts prompt commands orders constraints ' +
@@ -144,72 +151,95 @@ const lists: Readonly<Record<string, readonly string[]>> = {
   SHOW: 'reveal show print repeat output display leak tell give share disclose dump spell recite echo expose what'.split(
     ' ',
   ),
-  AI: 'ai assistant assistants chatbot llm llms gpt chatgpt claude copilot gemini'.split(' '),
+  ASK: 'reveal show print tell share disclose spell recite what confirm provide say type write'.split(' '),
+  // Not "assistant": an e-mail's "note to the assistant" is usually for a person.
+  AI: 'ai llm llms gpt chatgpt claude copilot gemini chatbot'.split(' '),
 };
 
 const OVERRIDE = 'asks the model to ignore its previous instructions';
 const EXTRACT = 'asks the model to reveal its system prompt or instructions';
 const SECRET = 'asks the model for its password or secret key';
+const AUTHORITY = 'claims a special mode or authority over the model';
+const ADDRESSED = 'addresses instructions to the AI reading the document';
 
 /** Phrases that attack the model's instructions: at input (prompt-injection) and in documents. */
 const overridePhrases = [
-  phrase('instruction_override', 0.95, OVERRIDE, '$IGNORE ~2 $PREVIOUS ~2 $INSTRUCTIONS'),
+  phrase('instruction_override', 0.95, OVERRIDE, '$IGNORE ~1 $ALL ~2 $INSTRUCTIONS'),
+  phrase('instruction_override', 0.95, OVERRIDE, '$IGNORE ~0 $PREVIOUS ~1 $INSTRUCTIONS'),
+  // Languages that put the adjective after the noun: "ignora las instrucciones anteriores".
   phrase(
     'instruction_override',
     0.9,
     OVERRIDE,
-    '$IGNORE ~2 $INSTRUCTIONS ~3 above|before|earlier|previously|given|received|anteriores|précédentes',
+    '$IGNORE ~2 $INSTRUCTIONS ~0 anteriores|précédentes|precedentes|previas|precedenti',
   ),
+  phrase('instruction_override', 0.9, OVERRIDE, 'αγνοήστε|αγνόησε ~1 προηγούμενες ~0 οδηγίες'),
   phrase(
     'instruction_override',
     0.9,
     OVERRIDE,
-    '$IGNORE ~1 everything|anything|all ~4 above|before|previously|told|said|instructed|prior|earlier',
-  ),
-  phrase('instruction_override', 0.85, OVERRIDE, '$IGNORE ~2 above'),
-  phrase(
-    'prompt_extraction',
-    0.85,
-    EXTRACT,
-    '$SHOW ~3 your|the ~2 system|initial|original|hidden|secret|internal|developer|pre ~1 prompt|prompts|instructions|message|messages|directives',
+    '$IGNORE ~1 everything|anything ~4 above|before|previously|told|said|instructed|prior|earlier',
   ),
   phrase(
     'prompt_extraction',
     0.85,
     EXTRACT,
-    'repeat|print|output|recite|copy|echo ~3 everything|all|text|words|content|lines ~2 above|before',
+    '$SHOW ~3 your ~2 system|initial|original|hidden|secret|internal|developer|pre ~1 prompt|prompts|instructions|directives|message',
   ),
-  phrase('secret_extraction', 0.8, SECRET, '$SHOW ~3 your ~1 password|passcode|passphrase'),
-  phrase('secret_extraction', 0.8, SECRET, '$SHOW ~3 your ~0 secret ~0 key|word|code|phrase|password'),
+  phrase('prompt_extraction', 0.85, EXTRACT, '$SHOW ~3 the ~1 system|hidden|secret|initial ~0 prompt'),
+  // "Repeat the text above" alone is an ordinary chat request about the conversation; "… starting with
+  // 'You are'" or "verbatim" is the extraction trick.
+  phrase(
+    'prompt_extraction',
+    0.85,
+    EXTRACT,
+    'repeat|print|output|recite|copy|echo ~3 everything|all|text|words|content|lines ~2 above|before ~3 starting|beginning|verbatim|including',
+  ),
+  // Not "give": "never give your password to anyone" is advice; "give me your password" is the ask.
+  phrase('secret_extraction', 0.8, SECRET, '$ASK ~3 your ~1 password|passcode|passphrase'),
+  phrase('secret_extraction', 0.8, SECRET, '$ASK ~3 your ~0 secret ~0 key|word|code|phrase|password'),
+  phrase(
+    'secret_extraction',
+    0.8,
+    SECRET,
+    'give|send ~0 me|us ~1 your ~1 password|passcode|passphrase|secret',
+  ),
+];
+
+/** Overrides that are attacks from a user but ordinary in a document ("ignore the above, I found it"). */
+const inputOnlyPhrases = [
+  phrase('instruction_override', 0.85, OVERRIDE, '$IGNORE ~1 the ~0 above'),
   phrase(
     'system_impersonation',
     0.8,
-    'claims a special mode or authority over the model',
-    'you|youre ~3 in|into|enter|entering|now ~2 god|admin|administrator|maintenance|debug|developer|sudo|override|root|unrestricted|system|unfiltered|uncensored ~0 mode',
+    AUTHORITY,
+    'you|youre ~1 are|re|now ~1 in|into|entering ~2 god|admin|administrator|maintenance|debug|developer|sudo|override|root|unrestricted|system|unfiltered|uncensored ~0 mode',
   ),
   phrase(
     'system_impersonation',
     0.8,
-    'claims a special mode or authority over the model',
-    'entering|initiating|activating|enabling ~3 god|admin|administrator|maintenance|debug|sudo|override|root|unrestricted|system|unfiltered|uncensored ~0 mode',
+    AUTHORITY,
+    'entering|initiating|activating|enabling ~3 god|sudo|override|unrestricted|unfiltered|uncensored ~0 mode',
   ),
   phrase(
     'system_impersonation',
     0.75,
-    'claims a special mode or authority over the model',
-    'i|im ~2 your ~1 developer|developers|creator|creators|administrator|admin|maintainer|owner|programmer|master|operator',
+    AUTHORITY,
+    'i|im ~2 your ~1 developer|developers|creator|creators|administrator|admin|maintainer|programmer|master',
   ),
 ];
 
 const jailbreakPhrases = [
-  phrase('dan', 0.95, 'asks the model to "do anything now" (DAN)', 'do ~0 anything ~0 now'),
-  phrase('dan', 0.9, 'asks the model to act as DAN', 'dan ~0 mode|prompt|jailbreak'),
   phrase(
     'dan',
-    0.85,
-    'asks the model to act as DAN',
-    'act|acting|pretend|become|roleplay|simulate|you ~3 dan',
+    0.95,
+    'asks the model to "do anything now" (DAN)',
+    'dan|stands|named|called ~3 do ~0 anything ~0 now',
   ),
+  phrase('dan', 0.9, 'asks the model to act as DAN', 'dan ~0 mode|prompt|jailbreak'),
+  // "Could you ask Dan…" must not match: an act/become verb, or "you are (now) DAN".
+  phrase('dan', 0.85, 'asks the model to act as DAN', 'act|acting|pretend|become|roleplay|simulate ~3 dan'),
+  phrase('dan', 0.85, 'asks the model to act as DAN', 'you|youre ~1 are|re|now|become ~2 dan'),
   phrase(
     'developer_mode',
     0.85,
@@ -220,19 +250,31 @@ const jailbreakPhrases = [
     'developer_mode',
     0.85,
     'asks the model to simulate an unrestricted "developer mode"',
-    'developer ~0 mode ~2 enabled|output|activated',
+    'with ~0 developer ~0 mode ~0 enabled|activated',
+  ),
+  phrase(
+    'developer_mode',
+    0.85,
+    'asks the model to simulate an unrestricted "developer mode"',
+    'developer ~0 mode ~0 output',
   ),
   phrase(
     'jailbroken',
     0.85,
     'asks the model to act jailbroken',
-    'you|youre|act|are|as ~3 jailbroken|jailbreaked',
+    'you|youre ~1 are|re|now ~2 jailbroken|jailbreaked',
+  ),
+  phrase(
+    'jailbroken',
+    0.85,
+    'asks the model to act jailbroken',
+    'act|acting|pretend|become ~3 jailbroken|jailbreaked',
   ),
   phrase(
     'policy_evasion',
     0.85,
     'asks the model to set aside its usage policies',
-    'ignore|bypass|break|violate|disregard|circumvent ~3 openai|anthropic|content|safety|ethical ~2 policy|policies|guidelines|filters|restrictions|rules',
+    'ignore|bypass|break|violate|disregard|circumvent ~3 your|openai|anthropic ~3 policy|policies|guidelines|filters|restrictions|rules|programming|safeguards',
   ),
   phrase(
     'policy_evasion',
@@ -244,20 +286,26 @@ const jailbreakPhrases = [
     'policy_evasion',
     0.75,
     'tells the model it has no ethical limits',
-    'no|without|free|never|not ~3 ethical|moral|content|safety ~3 restrictions|guidelines|boundaries|limitations|filters|constraints|principles|policies',
+    'you ~4 no|without|free|never|not ~3 ethical|moral ~2 restrictions|guidelines|boundaries|limitations|filters|constraints|principles|policies',
+  ),
+  // A question about uncensored models is not a jailbreak; telling the model it is one is.
+  phrase(
+    'policy_evasion',
+    0.7,
+    'describes an amoral, unfiltered persona',
+    'you|youre ~3 amoral|unfiltered|uncensored|unrestricted',
   ),
   phrase(
     'policy_evasion',
     0.7,
     'describes an amoral, unfiltered persona',
-    'amoral|unfiltered|uncensored|unrestricted ~3 ai|chatbot|assistant|model|bot|version|persona|character',
+    'act|acting|pretend|become|roleplay ~3 amoral|unfiltered|uncensored|unrestricted',
   ),
-  // "t" is the tail of can't / won't / don't as the scanner cuts them.
   phrase(
     'policy_evasion',
     0.7,
     'tells the model never to refuse',
-    'you ~3 never|not|cannot|t ~1 refuse|decline',
+    'you ~2 will|must|should|shall|can|ll ~1 never|not ~1 refuse|decline',
   ),
 ];
 
@@ -266,19 +314,21 @@ const documentPhrases = [
   phrase(
     'addressed_to_model',
     0.85,
-    'addresses instructions to the AI reading the document',
-    'note|message|instruction|instructions|attention|important|notice|reminder ~1 to|for ~1 the|all|any ~1 $AI|language|ai|models',
+    ADDRESSED,
+    'note|message|instruction|instructions|attention|important|notice|reminder ~1 to|for ~1 the|all|any ~1 $AI',
   ),
   phrase(
     'addressed_to_model',
     0.85,
-    'addresses instructions to the AI reading the document',
-    'if ~1 you ~1 are|re ~1 an|a ~2 $AI|language',
+    ADDRESSED,
+    'note|message|instructions ~1 to|for ~2 language ~0 model|models',
   ),
+  phrase('addressed_to_model', 0.85, ADDRESSED, 'if ~1 you ~1 are|re ~1 an|a ~2 $AI'),
+  phrase('addressed_to_model', 0.85, ADDRESSED, 'if ~1 you ~1 are|re ~1 an|a ~2 language ~0 model'),
   phrase(
     'addressed_to_model',
     0.8,
-    'addresses instructions to the AI reading the document',
+    ADDRESSED,
     // Summarising or parsing "this e-mail" is what a model does with it; a person reading it does not.
     'when|while|after|before|if ~1 you|the ~2 summarize|summarise|summarizing|summarising|parse|parsing|analyze|analyse|analyzing|analysing ~1 this|these ~1 document|documents|email|mail|message|messages|page|text|file|website|webpage|content|article|review|post|thread|conversation',
   ),
@@ -286,7 +336,7 @@ const documentPhrases = [
     'task_redefinition',
     0.8,
     'gives the model a new task',
-    'your ~0 new|real|actual|true|updated|next ~0 task|instructions|objective|goal|mission',
+    'your ~0 new|real|actual|true ~0 task|instructions|objective|goal|mission ~0 is|are ~0 to',
   ),
 ];
 
@@ -355,7 +405,7 @@ const secretWords = [
   'şifre',
 ];
 
-const inputSet = new PhraseSet([...overridePhrases, ...jailbreakPhrases]);
+const inputSet = new PhraseSet([...overridePhrases, ...inputOnlyPhrases, ...jailbreakPhrases]);
 const documentSet = new PhraseSet([...overridePhrases, ...documentPhrases]);
 const jailbreakKinds = new Set(jailbreakPhrases.map((p) => p.kind));
 
