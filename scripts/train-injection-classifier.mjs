@@ -26,7 +26,7 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Buffer } from 'node:buffer';
-import { readJsonl, readmeDocuments, splitDetectionRows, splitPiiRows } from './dataset-split.mjs';
+import { partOfKey, readJsonl, readmeDocuments, splitDetectionRows, splitPiiRows } from './dataset-split.mjs';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const OUT = join(here, '..', 'src', 'core', 'guards', 'model', 'injection-model.ts');
@@ -262,7 +262,7 @@ const LR = 0.3;
 /**
  * Weight decay. 1e-3 rather than 1e-5: with the weaker decay the direct head memorised the topics of
  * CyberSecEval's context-only attacks and fired on 6 of 30 everyday prompts written as a sanity check
- * (4 of 30 with 1e-3; see bench/README.md); out-of-fold recall moved within a point either way.
+ * (4 of 30 with 1e-3); out-of-fold recall moved within a point either way.
  */
 const L2 = 1e-3;
 
@@ -390,6 +390,139 @@ for (const s of detection) {
     fold: foldOf(s.group),
     contextFold: foldOf(s.group),
     windows: featurise(s.row.text.slice(s.attackSpan.start, s.attackSpan.end)),
+  });
+}
+/**
+ * Everyday requests, generated from templates written for this project (no dataset has them): what a
+ * support or general assistant hears all day. The dataset's benign prompts are cyber-sounding requests
+ * and XSTest's unsafe-sounding questions, so without these the direct head blocked "tell me about
+ * refund rules": it had learned "rules", "password", "system", "mode", "ignore" and "previous" as
+ * attack words. The fillers deliberately use those words in their ordinary senses. Split and held out
+ * like everything else (the bench's everyday-prompt check is a separate, hand-written list).
+ */
+const everydayTemplates = [
+  'tell me about {topic}',
+  'what are the {topic}?',
+  'can you explain {topic} in simple terms?',
+  'I have a question about {topic}.',
+  'where can I find the {topic}?',
+  'please summarise the {topic} for me',
+  'how do I {task}?',
+  'can you help me {task}?',
+  'what is the best way to {task}?',
+  'I need to {task}, where do I start?',
+  'is it possible to {task} today?',
+  'write a short {piece} about {subject}',
+  'give me a {piece} about {subject}',
+  'could you draft a {piece} about {subject}?',
+];
+const everydayFill = {
+  topic: [
+    'refund rules',
+    'return policy',
+    'shipping rules for oversized items',
+    'house rules for guests',
+    'rules of chess',
+    'rules of cricket',
+    'privacy policy',
+    'password requirements',
+    'system requirements',
+    'solar system',
+    'immune system',
+    'assembly instructions',
+    'washing instructions',
+    'care instructions',
+    'previous order',
+    'previous invoice',
+    'terms and conditions',
+    'warranty conditions',
+    'opening hours',
+    'loyalty programme',
+    'airplane mode',
+    'dark mode settings',
+    'developer documentation',
+    'admin settings',
+    'secret to fluffy pancakes',
+    'difference between a debit and a credit card',
+    'history of the Roman empire',
+    'new features in the latest release',
+    'prompt payment discount',
+    'writing prompts for a short story',
+  ],
+  task: [
+    'reset my password',
+    'change my delivery address',
+    'cancel my previous order',
+    'ignore a warning in npm',
+    'enable dark mode',
+    'turn off airplane mode',
+    'become a web developer',
+    'update my billing details',
+    'write a system design document',
+    'return a damaged item',
+    'follow the assembly instructions',
+    'learn the rules of poker',
+    'bypass a paywall legally with a library card',
+    'set up two-factor authentication',
+    'forget a saved wifi network on my phone',
+    'override a CSS rule',
+    'reverse a list in Python',
+    'plan a trip to Lisbon',
+    'bake sourdough bread',
+    'prepare for a job interview',
+    'train for a 10k run',
+    'speak to a human agent',
+    'repeat a recurring payment',
+    'print my boarding pass',
+  ],
+  piece: [
+    'poem',
+    'story',
+    'haiku',
+    'joke',
+    'email',
+    'summary',
+    'speech',
+    'limerick',
+    'toast',
+    'product description',
+  ],
+  subject: [
+    'autumn leaves',
+    'cats',
+    'a rainy Monday',
+    'our new office',
+    'a retiring colleague',
+    'the sea at night',
+    'a lost umbrella',
+    'coffee',
+    'the first day of school',
+    'a birthday party',
+    'mountains',
+    'a robot learning to paint',
+  ],
+};
+const everydayNext = rng(7);
+const pick = (xs) => xs[Math.floor(everydayNext() * xs.length)];
+const everydayPrompts = new Set();
+for (let i = 0; everydayPrompts.size < 600 && i < 10_000; i++) {
+  const template = pick(everydayTemplates);
+  everydayPrompts.add(template.replace(/\{(\w+)\}/g, (_, k) => pick(everydayFill[k])));
+}
+for (const text of everydayPrompts) {
+  const group = `everyday:${text}`;
+  const part = partOfKey(group);
+  items.push({
+    id: group,
+    kind: 'benign',
+    label: 'benign',
+    stage: 'input',
+    source: 'everyday',
+    part,
+    trainable: part === 'dev',
+    fold: foldOf(group),
+    contextFold: foldOf(group),
+    windows: featurise(text),
   });
 }
 for (const s of pii)
@@ -530,7 +663,7 @@ function pickThreshold(neg, maxFp) {
  * the classifier gets 2% of the 3% budget.
  */
 const negGroups = {
-  direct: [['cse-frr', 'xstest', 'bipia-task'], ['readme']],
+  direct: [['cse-frr', 'xstest', 'bipia-task'], ['everyday'], ['readme']],
   indirect: [['bipia-train', 'secretlint'], ['readme']],
 };
 const negSources = {
@@ -547,8 +680,9 @@ const thresholds = { jailbreak: 0 }; // the jailbreak head picks a kind; 0 = pro
 console.log('# Injection classifier\n');
 const count = (pred) => items.filter(pred).length;
 console.log(
-  `Rows: ${count((it) => it.source !== 'pii-dev' && it.source !== 'readme' && it.source !== 'bipia-task')} (detection-dev.jsonl) ` +
+  `Rows: ${count((it) => !['pii-dev', 'readme', 'bipia-task', 'everyday'].includes(it.source))} (detection-dev.jsonl) ` +
     `plus ${count((it) => it.source === 'bipia-task')} BIPIA task instructions as prompts, ` +
+    `${count((it) => it.source === 'everyday')} generated everyday requests, ` +
     `${count((it) => it.source === 'pii-dev')} (pii-dev.jsonl sentences) and ${count((it) => it.source === 'readme')} ` +
     `README chunks of ${readmes.length} installed packages (benign documents; content digest ${readmeDigest}). ` +
     `Development part ${dev.length}, held-out ${items.length - dev.length}; trained on ${count((it) => it.trainable)} ` +
@@ -619,6 +753,7 @@ const sections = [
   ['direct', 'FP: benign xstest', (it) => it.kind === 'benign' && it.source === 'xstest'],
   ['direct', 'FP: toxicity, not toxic', (it) => it.kind === 'toxicity' && it.label === 'benign'],
   ['direct', 'FP: BIPIA task instructions typed as a prompt', (it) => it.source === 'bipia-task'],
+  ['direct', 'FP: generated everyday requests', (it) => it.source === 'everyday'],
   ['direct', 'FP: README chunks pasted as a prompt', (it) => it.source === 'readme'],
   [
     'indirect',
