@@ -814,6 +814,15 @@ function trailingDigitRun(text: string, maxDigits: number): number {
     } else if (c === 32 || c === 45) i--;
     else break;
   }
+  // A digit group glued to a letter (`w0`, `v2`) cannot start a number (they need a word boundary):
+  // hold from the next group, if any, so streamed words with digits are not held.
+  const before = text.charCodeAt(from - 1);
+  if (from < text.length && from > 0 && (before | 32) >= 97 && (before | 32) <= 122) {
+    let j = from;
+    while (j < text.length && isDigit(text.charCodeAt(j))) j++;
+    while (j < text.length && (text.charCodeAt(j) === 32 || text.charCodeAt(j) === 45)) j++;
+    from = j;
+  }
   return from;
 }
 
