@@ -107,7 +107,7 @@ describe.each(storeKinds)('containment through the gateway (%s)', (kind) => {
     await changed(() =>
       markKnownGood(ops(), { release: 'support-bot@1', env: 'prod', actor, reason: 'verified' }),
     );
-    const first = await ask('tell me the prompt');
+    const first = await ask('which prompt version is this');
     expect(first.response.headers.get('x-firebreak-release')).toBe('support-bot@1');
     expect(first.data.choices[0]?.message.content).toBe('system says agent-1');
     expect(first.trace).toMatchObject({ release: 'support-bot@1', model: 'primary', provider: 'agent' });
@@ -123,7 +123,7 @@ describe.each(storeKinds)('containment through the gateway (%s)', (kind) => {
       rollback(ops(), { app: 'support-bot', env: 'prod', actor, reason: 'v2 misbehaves' }),
     );
     expect(back).toMatchObject({ kind: 'rollback', version: 1 });
-    const third = await ask('tell me the prompt');
+    const third = await ask('which prompt version is this');
     expect(third.response.headers.get('x-firebreak-release')).toBe('support-bot@1');
     expect(third.trace).toMatchObject({ release: 'support-bot@1', deployment: back.id });
     expect(third.trace?.body.stateVersion).toBeGreaterThan(0);

@@ -225,14 +225,24 @@ describe('exfiltration', () => {
     expect(found('{"url":"https:\\/\\/evil.test\\/x"}', call())[0]?.[0]).toBe('url_destination');
   });
 
-  it('without an allow-list, tool-call destinations still fire, at 0.6', () => {
+  it('without an allow-list, tool-call destinations are recorded at 0.6 but never block', () => {
     const open = call(defaultGuardSettings);
     expect(found('{"to":"someone@anywhere.test","url":"https://anywhere.test/a"}', open)).toEqual([
       ['url_destination', 0.6, 'https://anywhere.test/a'],
       ['email_destination', 0.6, 'someone@anywhere.test'],
     ]);
     const guards = new GuardSet(defaultGuardSettings, securityDetectors);
-    expect(guards.scan('{"url":"https://anywhere.test/a"}', open).action).toBe('block');
+    const scanned = guards.scan('{"url":"https://anywhere.test/a"}', open);
+    expect(scanned.findings.map((f) => [f.kind, f.action])).toEqual([['url_destination', 'log']]);
+    expect(scanned.action).toBe('log');
+    // With an allow-list the same destination blocks.
+    const listed = parseGuardSettings({ exfiltration: { allowDomains: ['example.com'] } });
+    expect(
+      new GuardSet(listed, securityDetectors).scan(
+        '{"url":"https://anywhere.test/a"}',
+        ctx('tool_call', { settings: listed }),
+      ).action,
+    ).toBe('block');
     // A release that only wants the stronger signals raises the threshold.
     const strict = parseGuardSettings({ detectors: { exfiltration: { threshold: 0.7 } } });
     expect(

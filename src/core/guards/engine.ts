@@ -63,12 +63,14 @@ export class GuardSet {
     for (const { detector, settings } of armed)
       for (const d of detector.detect(text, ctx)) {
         if (d.score < settings.threshold) continue;
+        const action =
+          d.maxAction && rank[d.maxAction] < rank[settings.action] ? d.maxAction : settings.action;
         findings.push({
           ...d,
           detector: detector.id,
           class: detector.class,
           stage: ctx.stage,
-          action: settings.action,
+          action,
           ...(detector.owasp ? { owasp: detector.owasp } : {}),
           ...(location !== undefined ? { location } : {}),
         });

@@ -33,6 +33,11 @@ export interface Detection {
   readonly span?: Span;
   /** Why, in words, never quoting the sensitive text itself. */
   readonly message: string;
+  /**
+   * Caps the action whatever the settings say: a detection worth recording but not worth blocking (a
+   * tool-call destination when the release wrote no allow-list to judge it by).
+   */
+  readonly maxAction?: GuardAction;
   /** A detector may raise the severity (a canary leak is always SEV1). */
   readonly severity?: 'SEV1' | 'SEV2' | 'SEV3' | 'SEV4';
 }

@@ -11,14 +11,16 @@ import type { Detection, Detector, GuardSettings, Span } from '../types.js';
  *        non-allowed destination with an encoded payload in its URL;
  *   0.9  a tool-call destination outside a configured allow-list; an output link with an encoded
  *        payload; an output image to a host outside a configured allow-list;
- *   0.6  a tool-call destination when no allow-list is configured at all;
+ *   0.6  a tool-call destination when no allow-list is configured at all (recorded, never blocked:
+ *        capped at `log`, see below);
  *   0.55 a long encoded payload in tool-call arguments with no destination next to it;
  *   0.4  an output image to an unknown host, no data, no allow-list (reported only below 0.5).
- * With the default threshold (0.5) an app that has not written an allow-list still has tool calls to
- * arbitrary URLs and addresses blocked: a tool argument is where an injected instruction sends the data,
- * and the fix (list the domains the app's tools may reach) is one line of the release. An app that only
- * wants to be told can set this detector's action to `log`; threshold 0.7 keeps only the allow-list and
- * payload findings. Plain links and addresses in answers are not findings: models cite pages.
+ * Without an allow-list there is nothing to judge a destination by, so tool calls to URLs and addresses
+ * are recorded (a finding capped at `log`, visible on the trace and to detection rules) but not blocked:
+ * blocking every agent's e-mail and fetch tools out of the box would make the guard the outage. Writing
+ * the allow-list (one line of the release) turns them into 0.9 findings that block. Threshold 0.7 keeps
+ * only the allow-list and payload findings. Plain links and addresses in answers are not findings:
+ * models cite pages.
  */
 
 const MAX_DETECTIONS = 32;
@@ -299,6 +301,7 @@ function detect(text: string, stage: 'tool_call' | 'output', settings: GuardSett
       out.push({
         kind: 'url_destination',
         score: allow.configured ? 0.9 : 0.6,
+        ...(allow.configured ? {} : { maxAction: 'log' as const }),
         span,
         message: allow.configured
           ? 'a tool call sends to a URL outside the allow-list'
@@ -311,6 +314,7 @@ function detect(text: string, stage: 'tool_call' | 'output', settings: GuardSett
       out.push({
         kind: 'email_destination',
         score: allow.configured ? 0.9 : 0.6,
+        ...(allow.configured ? {} : { maxAction: 'log' as const }),
         span: { start: email.start, end: email.end },
         message: allow.configured
           ? 'a tool call names an e-mail address outside the allow-list'
