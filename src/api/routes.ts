@@ -8,6 +8,7 @@ import type { OpsContext } from '../ops/context.js';
 import { getTrace, searchTraces } from '../ops/traces.js';
 import { registerApprovalRoutes } from './approval-routes.js';
 import { registerControlRoutes } from './control-routes.js';
+import { registerIncidentRoutes } from './incident-routes.js';
 
 declare module 'fastify' {
   interface FastifyContextConfig {
@@ -88,4 +89,5 @@ export function registerApiRoutes(app: FastifyInstance, ctx: ApiContext): void {
 
   registerControlRoutes(app, ctx);
   registerApprovalRoutes(app, ctx);
+  registerIncidentRoutes(app, ctx);
 }

@@ -135,6 +135,12 @@ export const configSchema = z
       .prefault({}),
     keys: z.array(keySchema).default([]),
     tokens: z.array(tokenSchema).default([]),
+    incidents: z
+      .strictObject({
+        /** Revert every containment action still in force when an incident is resolved. */
+        revertContainmentOnResolve: z.boolean().default(false),
+      })
+      .prefault({}),
   })
   .superRefine((cfg, ctx) => {
     cfg.models.forEach((m, i) => {

@@ -4,6 +4,7 @@ import { auditHashInput, GENESIS_HASH } from '../core/audit.js';
 import { canonicalJson } from '../core/canonical-json.js';
 import { approvalById } from './approval-queries.js';
 import { flagRow, toDeployment, toFlag, toKnownGood, toRelease } from './control-rows.js';
+import { incidentTx } from './incident-queries.js';
 import type { ControlTx } from './port.js';
 import type { Database } from './schema.js';
 
@@ -172,5 +173,6 @@ export function controlTx(trx: Transaction<Database> | Kysely<Database>, stateVe
         .executeTakeFirst();
       return Number(r.numUpdatedRows) === 1;
     },
+    incidents: incidentTx(trx),
   };
 }

@@ -2,6 +2,7 @@ import { Migrator, sql, type Kysely } from 'kysely';
 import { approvalQueries } from './approval-queries.js';
 import { controlQueries, type StateNotifier } from './control-queries.js';
 import { credentialQueries } from './credential-queries.js';
+import { incidentQueries } from './incident-queries.js';
 import { migrationProvider } from './migrations.js';
 import type { Capabilities, Store } from './port.js';
 import type { Database, TracesTable } from './schema.js';
@@ -39,6 +40,7 @@ export async function kyselyStore(
     credentials: credentialQueries(db),
     control: controlQueries(db, capabilities, hooks.notifier),
     approvals: approvalQueries(db),
+    incidents: incidentQueries(db, capabilities),
     async ping() {
       await sql`select 1`.execute(db);
     },

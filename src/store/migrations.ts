@@ -1,6 +1,7 @@
 import { sql, type Kysely, type Migration, type MigrationProvider } from 'kysely';
 import { approvalsMigration } from './migrations-approvals.js';
 import { controlPlaneMigration } from './migrations-control.js';
+import { incidentsMigration } from './migrations-incidents.js';
 
 /**
  * Migrations in code, shared by both dialects (Kysely's schema builder emits each dialect's DDL).
@@ -71,6 +72,7 @@ const migrations: Record<string, Migration> = {
   },
   '0002_control_plane': controlPlaneMigration,
   '0003_approvals': approvalsMigration,
+  '0004_incidents': incidentsMigration,
 };
 
 export const migrationProvider: MigrationProvider = {

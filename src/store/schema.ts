@@ -143,6 +143,52 @@ export interface ApprovalsTable {
   used_trace_id: string | null;
 }
 
+/** Incidents (migrations-incidents.ts); JSON as text. */
+export interface IncidentsTable {
+  id: string;
+  number: number;
+  app: string;
+  env: string | null;
+  title: string;
+  status: string;
+  class: string | null;
+  severity: string | null;
+  commander: string | null;
+  communications_lead: string | null;
+  responders: string;
+  containment: string;
+  impact_started_at: number | null;
+  detected_at: number;
+  triaged_at: number | null;
+  status_at: number;
+  postmortem: string | null;
+  no_postmortem_reason: string | null;
+  compliance: string | null;
+  dedup_key: string | null;
+  opened_by: string;
+  updated_at: number;
+}
+
+export interface IncidentEventsTable {
+  incident: string;
+  seq: number;
+  type: string;
+  at: number;
+  actor: string;
+  event: string;
+}
+
+export interface IncidentContainmentTable {
+  ref: string;
+  incident: string;
+  action: string;
+  effects: string;
+  applied_at: number;
+  applied_by: string;
+  reverted_at: number | null;
+  reverted_by: string | null;
+}
+
 export interface Database {
   traces: TracesTable;
   credentials: CredentialsTable;
@@ -154,4 +200,7 @@ export interface Database {
   control_state: ControlStateTable;
   replicas: ReplicasTable;
   approvals: ApprovalsTable;
+  incidents: IncidentsTable;
+  incident_events: IncidentEventsTable;
+  incident_containment: IncidentContainmentTable;
 }

@@ -40,6 +40,21 @@ const expectedMinRole: Record<string, Role> = {
   'GET /api/approvals/:id': 'viewer',
   'POST /api/approvals/:id/approve': 'responder',
   'POST /api/approvals/:id/deny': 'responder',
+  'POST /api/incidents': 'responder',
+  'GET /api/incidents': 'viewer',
+  'GET /api/incidents/:id': 'viewer',
+  'POST /api/incidents/:id/triage': 'commander',
+  'POST /api/incidents/:id/transition': 'commander',
+  'POST /api/incidents/:id/classify': 'commander',
+  'POST /api/incidents/:id/roles': 'commander',
+  'POST /api/incidents/:id/responders': 'commander',
+  'POST /api/incidents/:id/notes': 'responder',
+  'POST /api/incidents/:id/updates': 'responder',
+  'POST /api/incidents/:id/contain': 'responder',
+  'POST /api/incidents/:id/revert': 'responder',
+  'POST /api/incidents/:id/compliance': 'commander',
+  'GET /api/incidents/:id/metrics': 'viewer',
+  'GET /api/incident-metrics': 'viewer',
 };
 
 const tokenOf: Record<Role, string> = {
