@@ -7,6 +7,7 @@ import { FirebreakError } from '../core/errors.js';
 import type { OpsContext } from '../ops/context.js';
 import { getTrace, searchTraces } from '../ops/traces.js';
 import { registerApprovalRoutes } from './approval-routes.js';
+import { registerBlastRadiusRoutes } from './blast-radius-routes.js';
 import { registerControlRoutes } from './control-routes.js';
 import { registerIncidentRoutes } from './incident-routes.js';
 
@@ -89,5 +90,6 @@ export function registerApiRoutes(app: FastifyInstance, ctx: ApiContext): void {
 
   registerControlRoutes(app, ctx);
   registerApprovalRoutes(app, ctx);
+  registerBlastRadiusRoutes(app, ctx);
   registerIncidentRoutes(app, ctx);
 }

@@ -8,6 +8,7 @@ import { openRuntime, type Runtime } from '../server/runtime.js';
 import { serve } from '../server/serve.js';
 import { serveSimulator } from '../server/serve-simulator.js';
 import { registerApprovalCommands } from './approval-commands.js';
+import { registerBlastRadiusCommand } from './blast-radius-command.js';
 import { registerControlCommands } from './control-commands.js';
 import { registerScanCommand } from './scan-command.js';
 import { apiGet, RemoteError } from './remote.js';
@@ -180,6 +181,7 @@ export async function main(
   registerControlCommands(program, cli);
   registerScanCommand(program, cli);
   registerApprovalCommands(program, cli);
+  registerBlastRadiusCommand(program, { ...cli, write: out });
 
   try {
     await program.parseAsync(argv);

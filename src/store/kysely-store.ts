@@ -5,7 +5,7 @@ import { credentialQueries } from './credential-queries.js';
 import { incidentQueries } from './incident-queries.js';
 import { migrationProvider } from './migrations.js';
 import type { Capabilities, Store } from './port.js';
-import type { Database, TracesTable } from './schema.js';
+import type { Database, TraceMarksTable, TracesTable } from './schema.js';
 import { traceQueries } from './trace-queries.js';
 
 /** Builds the Store over any Kysely instance; each dialect folder only knows how to connect. */
@@ -13,7 +13,7 @@ export interface DialectHooks {
   /** Runs the migrations under the dialect's own cross-process lock where Kysely takes none. */
   readonly withMigrationLock?: <T>(migrate: () => Promise<T>) => Promise<T>;
   /** Writes a batch of trace rows idempotently (a retried batch may already be there). */
-  readonly insertTraces: (rows: readonly TracesTable[]) => Promise<void>;
+  readonly insertTraces: (rows: readonly TracesTable[], marks: readonly TraceMarksTable[]) => Promise<void>;
   /** How replicas hear about control-plane changes. */
   readonly notifier: StateNotifier;
 }

@@ -1,5 +1,6 @@
 import { sql, type Kysely, type Migration, type MigrationProvider } from 'kysely';
 import { approvalsMigration } from './migrations-approvals.js';
+import { blastRadiusMigration } from './migrations-blast-radius.js';
 import { controlPlaneMigration } from './migrations-control.js';
 import { incidentsMigration } from './migrations-incidents.js';
 
@@ -73,6 +74,7 @@ const migrations: Record<string, Migration> = {
   '0002_control_plane': controlPlaneMigration,
   '0003_approvals': approvalsMigration,
   '0004_incidents': incidentsMigration,
+  '0005_blast_radius': blastRadiusMigration,
 };
 
 export const migrationProvider: MigrationProvider = {

@@ -6,7 +6,7 @@ import type { Incident, IncidentClass, IncidentStatus, Severity } from '../core/
 import type { TimelineEvent } from '../core/incidents/timeline.js';
 import type { Approval, ApprovalViewStatus } from '../core/policy/approval.js';
 import type { Release } from '../core/release.js';
-import type { TraceFilter, TracePageRequest, TraceRecord } from '../core/trace.js';
+import type { TraceFilter, TracePageRequest, TraceRecord, TraceStatus } from '../core/trace.js';
 
 /**
  * The storage port: small and aggregate-shaped. Both adapters (sqlite/, postgres/) provide a Kysely
@@ -42,6 +42,49 @@ export interface TraceStore {
   getByTraceId(id: string): Promise<TraceRecord[]>;
   page(request: TracePageRequest): Promise<TraceRecord[]>;
   count(filter: TraceFilter): Promise<number>;
+  /** Exact distinct users, tenants and calls matching a blast radius filter (blast-radius-queries.ts). */
+  blastRadius(query: BlastRadiusQuery): Promise<BlastRadiusCounts>;
+  /** The affected users, one row per (user, tenant), in that order after `after`; at most `limit`. */
+  affectedUsers(
+    query: BlastRadiusQuery,
+    page: { readonly after?: AffectedUserKey; readonly limit: number },
+  ): Promise<AffectedUser[]>;
+}
+
+/** A blast radius filter as the store runs it: the window resolved to epoch ms, `[since, until)`. */
+export interface BlastRadiusQuery {
+  readonly since: number;
+  readonly until: number;
+  readonly app?: string;
+  readonly env?: string;
+  /** `app@N`; its app is implied. */
+  readonly release?: string;
+  readonly status?: TraceStatus;
+  readonly detector?: string;
+  readonly tool?: string;
+  readonly class?: string;
+}
+
+export interface BlastRadiusCounts {
+  /** Calls (trace rows). */
+  readonly traces: number;
+  readonly users: number;
+  readonly tenants: number;
+  /** Calls that named no user (not in `users`, not in the export). */
+  readonly tracesWithoutUser: number;
+}
+
+export interface AffectedUserKey {
+  readonly userId: string;
+  readonly tenantId: string | null;
+}
+
+export interface AffectedUser extends AffectedUserKey {
+  readonly firstSeen: number;
+  readonly lastSeen: number;
+  readonly traces: number;
+  /** The X-AI-Trace-Id of the user's latest matching call. */
+  readonly exampleTraceId: string;
 }
 
 export interface CredentialStore {

@@ -28,6 +28,25 @@ export interface TracesTable {
   body: string;
 }
 
+/**
+ * What a trace was marked with (a detector or incident class that fired, a tool the model called, a
+ * status other than ok), one row per distinct mark per trace, so blast radius filters are index-backed.
+ * Carries the trace's filter columns so a count never has to visit the trace row. Clean traces have none.
+ */
+export interface TraceMarksTable {
+  kind: string;
+  value: string;
+  ts: number;
+  /** traces.id */
+  trace_row: string;
+  app: string;
+  env: string;
+  release: string;
+  status: string;
+  user_id: string | null;
+  tenant_id: string | null;
+}
+
 export interface CredentialsTable {
   id: string;
   /** `gateway` keys call /v1; `token`s call /api with a role. */
@@ -191,6 +210,7 @@ export interface IncidentContainmentTable {
 
 export interface Database {
   traces: TracesTable;
+  trace_marks: TraceMarksTable;
   credentials: CredentialsTable;
   releases: ReleasesTable;
   deployments: DeploymentsTable;

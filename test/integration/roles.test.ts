@@ -40,6 +40,8 @@ const expectedMinRole: Record<string, Role> = {
   'GET /api/approvals/:id': 'viewer',
   'POST /api/approvals/:id/approve': 'responder',
   'POST /api/approvals/:id/deny': 'responder',
+  'GET /api/blast-radius': 'viewer',
+  'GET /api/blast-radius/export': 'responder',
   'POST /api/incidents': 'responder',
   'GET /api/incidents': 'viewer',
   'GET /api/incidents/:id': 'viewer',

@@ -38,9 +38,9 @@ export async function connect(path: string): Promise<Omit<Store, 'url'>> {
       // Through Kysely's connection so the write waits for (never joins) a transaction in progress on
       // this single connection; prepared lazily, once the migrations have created the table.
       notifier: sqliteStateNotifier(),
-      insertTraces: (rows) =>
+      insertTraces: (rows, marks) =>
         db.connection().execute(async () => {
-          await (writer ??= sqliteTraceWriter(database))(rows);
+          await (writer ??= sqliteTraceWriter(database))(rows, marks);
         }),
     },
   );
