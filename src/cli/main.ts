@@ -10,6 +10,7 @@ import { serveSimulator } from '../server/serve-simulator.js';
 import { registerApprovalCommands } from './approval-commands.js';
 import { registerBlastRadiusCommand } from './blast-radius-command.js';
 import { registerControlCommands } from './control-commands.js';
+import { registerIncidentCommands } from './incident-commands.js';
 import { registerScanCommand } from './scan-command.js';
 import { apiGet, RemoteError } from './remote.js';
 import { formatTraceDetail, formatTraceTable } from './trace-format.js';
@@ -182,6 +183,7 @@ export async function main(
   registerScanCommand(program, cli);
   registerApprovalCommands(program, cli);
   registerBlastRadiusCommand(program, { ...cli, write: out });
+  registerIncidentCommands(program, cli);
 
   try {
     await program.parseAsync(argv);

@@ -110,7 +110,7 @@ function updateText(
  * internal update restarts the cadence; the text names when the next one is due. Posting it to
  * channels is the channels' job: they read the event (channels: [] until then).
  */
-export function postIncidentUpdate(ctx: OpsContext, args: UpdateArgs): Promise<IncidentView> {
+export async function postIncidentUpdate(ctx: OpsContext, args: UpdateArgs): Promise<IncidentView> {
   const audience = audienceOf(args);
   return changeIncident(ctx, args.id, async (tx, incident, at) => {
     refuseClosed(incident);
@@ -157,7 +157,7 @@ const flagNames: Record<keyof ComplianceFlags, string> = {
  * deadlines follow from the core and show on the incident; the timeline gets a note naming them, since
  * the core has no event type of its own for this.
  */
-export function setIncidentCompliance(ctx: OpsContext, args: ComplianceArgs): Promise<IncidentView> {
+export async function setIncidentCompliance(ctx: OpsContext, args: ComplianceArgs): Promise<IncidentView> {
   const flags: Partial<Record<keyof ComplianceFlags, true>> = {};
   for (const k of Object.keys(flagNames) as (keyof ComplianceFlags)[]) if (args[k] === true) flags[k] = true;
   const names = (Object.keys(flags) as (keyof ComplianceFlags)[]).map((k) => flagNames[k]);
@@ -180,7 +180,7 @@ export function setIncidentCompliance(ctx: OpsContext, args: ComplianceArgs): Pr
     const text =
       compliance === null
         ? 'compliance flags cleared; no compliance clock runs'
-        : `compliance: ${names.join(', ')}; aware since ${new Date(awareAt).toISOString()}; ${due.join('; ')}`;
+        : `compliance flags set: ${names.join(', ')}; aware since ${new Date(awareAt).toISOString()}; ${due.join('; ')}`;
     const event: TimelineEvent = { type: 'note', at, actor: args.actor, text };
     return commitChange(
       tx,
@@ -209,7 +209,7 @@ const appendable: readonly TimelineEventType[] = [
  * compliance reminders): appends their events to the timeline in one audited change. Allowed in every
  * status, closed included: they record what happened (a resolve message that failed to deliver).
  */
-export function appendIncidentEvents(
+export async function appendIncidentEvents(
   ctx: OpsContext,
   args: { id: string; actor: string; events: readonly TimelineEvent[] },
 ): Promise<IncidentView> {

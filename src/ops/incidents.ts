@@ -65,7 +65,7 @@ export interface OpenIncidentArgs extends Actor {
   readonly title: string;
   readonly class?: string | undefined;
   readonly severity?: string | undefined;
-  /** What the reporter saw; recorded as the manual signal that opened the incident. */
+  /** What the reporter saw; recorded as the incident's first note. */
   readonly summary?: string | undefined;
   /** When the harm started, if known and earlier than now: the start of MTTD. */
   readonly impactStartedAt?: number | undefined;
@@ -75,7 +75,8 @@ async function openInTx(
   ctx: OpsContext,
   tx: ControlTx,
   args: OpenIncidentArgs & { dedupKey?: string | undefined },
-  signal: Omit<SignalArgs, 'app' | 'title' | 'actor'>,
+  /** What opened it, after the opening event: the signal, or the reporter's words. */
+  first: (at: number) => TimelineEvent | null,
 ): Promise<IncidentRecord> {
   const at = ctx.now();
   const id = `INC-${(await tx.incidents.lastNumber()) + 1}`;
@@ -97,19 +98,21 @@ async function openInTx(
     openedBy: args.actor,
     updatedAt: at,
   };
-  const change = { incident: record, events: [...opened.events, signalEvent(signal, args.actor, at)] };
+  const event = first(at);
+  const change = { incident: record, events: event === null ? opened.events : [...opened.events, event] };
   return commitChange(tx, null, change, { actor: args.actor, action: 'open', at });
 }
 
-/** A manual report: a new incident in `detected`, numbered `INC-<n>`, its report the first signal. */
+/** A manual report: a new incident in `detected`, numbered `INC-<n>`, the report's words its first note. */
 export async function openIncident(ctx: OpsContext, args: OpenIncidentArgs): Promise<IncidentView> {
   scope(ctx, args.app, args.env);
   const { value } = await ctx.store.control.change(async (tx) => {
-    const incident = await openInTx(ctx, tx, args, {
-      source: 'manual',
-      summary: args.summary?.trim() ? args.summary.trim() : args.title.trim(),
-      observedAt: args.impactStartedAt,
-    });
+    // The report is a note, not a signal: a signal's time counts as harm seen (MTTD), and a report at
+    // detection says nothing about when the harm started (impactStartedAt does).
+    const summary = args.summary?.trim();
+    const incident = await openInTx(ctx, tx, args, (at) =>
+      summary ? { type: 'note', at, actor: args.actor, text: `reported: ${summary}` } : null,
+    );
     return viewInTx(ctx, tx, incident.id);
   });
   return value;
@@ -172,7 +175,7 @@ export async function recordSignal(
           ? await tx.incidents.openByDedupKey(args.dedupKey, now - (args.windowMs ?? 3_600_000))
           : undefined;
     if (existing === undefined) {
-      const opened = await openInTx(ctx, tx, args, args);
+      const opened = await openInTx(ctx, tx, args, (at) => signalEvent(args, args.actor, at));
       return { incident: await viewInTx(ctx, tx, opened.id), opened: true };
     }
     refuseClosed(existing);
@@ -260,7 +263,7 @@ export interface TriageArgs extends Actor {
 }
 
 /** Class and severity set, commander assigned: detected → triaged (in place after override containment). */
-export function triageIncident(ctx: OpsContext, args: TriageArgs): Promise<IncidentView> {
+export async function triageIncident(ctx: OpsContext, args: TriageArgs): Promise<IncidentView> {
   return lifecycleChange(ctx, args.id, 'triage', args, (incident, at) =>
     triage(incident, {
       at,
@@ -288,7 +291,7 @@ export interface TransitionArgs extends Actor {
 }
 
 /** Moves the incident to `to` where the lifecycle allows it (core/incidents/lifecycle.ts). */
-export function transitionIncident(ctx: OpsContext, args: TransitionArgs): Promise<IncidentView> {
+export async function transitionIncident(ctx: OpsContext, args: TransitionArgs): Promise<IncidentView> {
   const to = parseIncidentStatus(args.to);
   return changeIncident(ctx, args.id, async (tx, incident, at) => {
     const coreArgs = {
@@ -337,7 +340,7 @@ export interface ClassifyArgs extends Actor {
 }
 
 /** Changes class and/or severity after triage (an upgrade when in doubt). */
-export function classifyIncident(ctx: OpsContext, args: ClassifyArgs): Promise<IncidentView> {
+export async function classifyIncident(ctx: OpsContext, args: ClassifyArgs): Promise<IncidentView> {
   return lifecycleChange(ctx, args.id, 'classify', args, (incident, at) =>
     classify(incident, {
       at,
@@ -358,7 +361,7 @@ export interface AssignRoleArgs extends Actor {
 }
 
 /** Assigns, hands over or releases the commander or communications lead; the timeline records from → to. */
-export function assignIncidentRole(ctx: OpsContext, args: AssignRoleArgs): Promise<IncidentView> {
+export async function assignIncidentRole(ctx: OpsContext, args: AssignRoleArgs): Promise<IncidentView> {
   return lifecycleChange(ctx, args.id, 'role', args, (incident, at) =>
     assignRole(incident, {
       at,
@@ -377,14 +380,14 @@ export interface ResponderArgs extends Actor {
   readonly reason?: string | undefined;
 }
 
-export function changeIncidentResponders(ctx: OpsContext, args: ResponderArgs): Promise<IncidentView> {
+export async function changeIncidentResponders(ctx: OpsContext, args: ResponderArgs): Promise<IncidentView> {
   return lifecycleChange(ctx, args.id, 'responder', args, (incident, at) => {
     const r = { at, actor: args.actor, name: args.name, ...opt('reason', args.reason) };
     return args.remove === true ? removeResponder(incident, r) : addResponder(incident, r);
   });
 }
 
-export function addIncidentNote(
+export async function addIncidentNote(
   ctx: OpsContext,
   args: Actor & { id: string; text: string },
 ): Promise<IncidentView> {
