@@ -10,7 +10,7 @@ import {
 } from '../../src/core/guards/detectors/compliance.js';
 import { contentDetectors } from '../../src/core/guards/detectors/content.js';
 import { citation, facts, lexicalSupport, support } from '../../src/core/guards/detectors/integrity.js';
-import { mayContainProfanity, toxicity } from '../../src/core/guards/detectors/toxicity.js';
+import { mayContainProfanity, obscenityMatches, toxicity } from '../../src/core/guards/detectors/toxicity.js';
 import { GuardSet } from '../../src/core/guards/engine.js';
 import { parseGuardSettings, type GuardSettingsInput } from '../../src/core/guards/guard-settings.js';
 import type { Detection, Detector, GuardContext, GuardSettings, Stage } from '../../src/core/guards/types.js';
@@ -498,6 +498,57 @@ describe('toxicity', () => {
     expect(mayContainProfanity('We assert that the  assessment of assets is sound.')).toBe(false);
     // …but leet speak is not whitelisted.
     expect(mayContainProfanity('We a$$ert it.')).toBe(true);
+  });
+
+  it('runs obscenity on windows around the hits, finding exactly what it finds in the whole text', () => {
+    const matcher = new RegExpMatcher({ ...englishDataset.build(), ...englishRecommendedTransformers });
+    const written = [
+      '',
+      'fuck',
+      'A calm sentence, then some shit, then a long calm tail about the weather and the harvest.',
+      'Start: fuck. Middle: a$$ and b00bs. End: ƒuck',
+      'what the fuuuuuuck\n\nand sh1t\tand 𝐟𝐮𝐜𝐤 too',
+      // A whitelisted term across the place a window would start: `van dyke` holds `dyke`.
+      'the van dykefuck and the VAN  DYKEshit',
+      'kung fufuck, kung-fu, an al fuck',
+      // Patterns with a space or a wildcard in them.
+      'double penetration and f ck and f\nck',
+      // The separator the windows are joined with, in the text itself.
+      'fuck\n\tshit\n\tass',
+      'We assert that the assessment of assets is sound, you ass.',
+      'pen   is penis pen is',
+    ];
+    for (const text of written)
+      expect(obscenityMatches(text), text).toEqual(matcher.getAllMatches(text, true));
+    // And generated texts: profanity, whitelisted terms and plain words glued by assorted separators.
+    const words = (
+      'fuck|sh1t|ass|dyke|fu|anal|penis|cum|tit|f ck|m sturbate|cock|van dyke|kung fu|an al|pen is|' +
+      "assess|tetanus|cockney|s hit|who're|the|class|analysis|é|😀|ƒ|van|kung"
+    ).split('|');
+    const glue = ['', '', ' ', '  ', '-', "'", '\n', '.', '\t', '$', '(', '/'];
+    let seed = 42;
+    const next = (n: number) => {
+      seed = (Math.imul(seed, 1103515245) + 12345) >>> 0;
+      return (seed >>> 8) % n;
+    };
+    for (let i = 0; i < 2000; i++) {
+      let text = '';
+      for (let k = 1 + next(14); k > 0; k--) {
+        const w = words[next(words.length)] ?? '';
+        text += (next(6) === 0 ? w.toUpperCase() : w) + (glue[next(glue.length)] ?? '');
+      }
+      expect(obscenityMatches(text), text).toEqual(matcher.getAllMatches(text, true));
+    }
+  });
+
+  it('reports one finding per span, obscenity first, and at most 50', () => {
+    const many = 'fuck you idiot '.repeat(60);
+    const found = toxicity.detect(many, ctx());
+    expect(found).toHaveLength(50);
+    expect(new Set(found.map((d) => `${d.span?.start}:${d.span?.end}`)).size).toBe(50);
+    // obscenity's 60 words come first and fill the list: the lexicon's insults are not reached.
+    expect(found.every((d) => d.kind === 'profanity')).toBe(true);
+    expect(toxicity.detect('sh1t', ctx())).toHaveLength(1);
   });
 });
 

@@ -5,6 +5,7 @@ import {
   englishRecommendedWhitelistMatcherTransformers,
   RegExpMatcher,
   SyntaxKind,
+  type MatchPayload,
   type Node,
 } from 'obscenity';
 import type { Detection, Detector } from '../types.js';
@@ -108,29 +109,36 @@ interface PatternNode {
   any?: PatternNode;
   /** A pattern ends here; `boundary`: only at a word boundary. */
   end?: 'plain' | 'boundary';
+  /** The terms (obscenity's ids) whose patterns end here, and whether each needs a word boundary. */
+  terms?: { readonly id: number; readonly boundary: boolean }[];
 }
 
 const WILDCARD = -1;
 /** A dense array (a sparse one would fall back to slow dictionary elements). */
 const slots = (): (PatternNode | undefined)[] => new Array<PatternNode | undefined>(128).fill(undefined);
 
-/** Both tries: patterns that must start at a word boundary, and the rest. */
-function buildTries(): { readonly atBoundary: PatternNode; readonly anywhere: PatternNode } {
-  const atBoundary: PatternNode = { next: slots() };
-  const anywhere: PatternNode = { next: slots() };
+/** Every spelling of a pattern, optional parts in or out: character codes, WILDCARD for a wildcard. */
+function spellings(pattern: (typeof dataset.blacklistedTerms)[number]['pattern']): number[][] {
   const steps = (n: Node): number[][] =>
     n.kind === SyntaxKind.Literal
       ? [n.chars]
       : n.kind === SyntaxKind.Wildcard
         ? [[WILDCARD]]
         : [[], ...steps(n.childNode)];
-  for (const { pattern } of dataset.blacklistedTerms) {
-    let seqs: number[][] = [[]];
-    for (const n of pattern.nodes) {
-      const variants = steps(n);
-      seqs = seqs.flatMap((s) => variants.map((v) => [...s, ...v]));
-    }
-    for (const seq of seqs) {
+  let seqs: number[][] = [[]];
+  for (const n of pattern.nodes) {
+    const variants = steps(n);
+    seqs = seqs.flatMap((s) => variants.map((v) => [...s, ...v]));
+  }
+  return seqs;
+}
+
+/** Both tries: patterns that must start at a word boundary, and the rest. */
+function buildTries(): { readonly atBoundary: PatternNode; readonly anywhere: PatternNode } {
+  const atBoundary: PatternNode = { next: slots() };
+  const anywhere: PatternNode = { next: slots() };
+  for (const { id, pattern } of dataset.blacklistedTerms) {
+    for (const seq of spellings(pattern)) {
       let node = pattern.requireWordBoundaryAtStart ? atBoundary : anywhere;
       for (const c of seq) {
         let child = c === WILDCARD ? node.any : node.next[c];
@@ -143,6 +151,7 @@ function buildTries(): { readonly atBoundary: PatternNode; readonly anywhere: Pa
       }
       // A plain end makes a boundary end redundant (only "is there a match" is asked).
       if (node.end !== 'plain') node.end = pattern.requireWordBoundaryAtEnd ? 'boundary' : 'plain';
+      (node.terms ??= []).push({ id, boundary: pattern.requireWordBoundaryAtEnd });
     }
   }
   return { atBoundary, anywhere };
@@ -191,13 +200,25 @@ function isWordByte(c: number | undefined): boolean {
   );
 }
 
-/** Every end (exclusive, in the buffer) of a pattern that matches from `j`, into `ends`. */
-function collectEnds(node: PatternNode, buf: Uint8Array, j: number, n: number, ends: number[]): void {
+/**
+ * Every end (exclusive, in the buffer) of a pattern that matches from `j`, into `ends`, and the trie node
+ * it ends at into `nodes`.
+ */
+function collectEnds(
+  node: PatternNode,
+  buf: Uint8Array,
+  j: number,
+  n: number,
+  ends: number[],
+  nodes: PatternNode[],
+): void {
   for (;;) {
-    if (node.end === 'plain' || (node.end === 'boundary' && !isWordByte(j < n ? buf[j] : undefined)))
+    if (node.end === 'plain' || (node.end === 'boundary' && !isWordByte(j < n ? buf[j] : undefined))) {
       ends.push(j);
+      nodes.push(node);
+    }
     if (j >= n) return;
-    if (node.any) collectEnds(node.any, buf, j + 1, n, ends);
+    if (node.any) collectEnds(node.any, buf, j + 1, n, ends, nodes);
     const child = node.next[buf[j] ?? 0];
     if (!child) return;
     node = child;
@@ -258,14 +279,25 @@ function whitelistView(text: string): WhitelistView {
   return {
     text: collapsed,
     origin: (i) => {
-      let shift = 0;
-      for (const [from, by] of shifts) {
-        if (from > i) break;
-        shift = by;
-      }
-      return i + shift;
+      const at = lastAtOrBefore(shifts, i);
+      return i + (at < 0 ? 0 : (shifts[at]?.[1] ?? 0));
     },
   };
+}
+
+/**
+ * The index of the last pair whose first number is at most `x`, -1 when none is; the pairs sorted by
+ * their first number. A binary search, so the pre-check stays linear however many candidates a text has.
+ */
+function lastAtOrBefore(pairs: readonly (readonly [number, number])[], x: number): number {
+  let lo = 0;
+  let hi = pairs.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1;
+    if ((pairs[mid]?.[0] ?? 0) <= x) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo - 1;
 }
 
 /** Whether obscenity's whitelist covers the original range [start, end] (inclusive). */
@@ -287,7 +319,9 @@ function whitelisted(
         intervals.push([view.origin(at), view.origin(at + term.length - 1)]);
       found.set(term, intervals);
     }
-    if (intervals.some(([a, b]) => a <= start && end <= b)) return true;
+    // Occurrences of one term do not overlap: only the last one starting at or before `start` can hold it.
+    const at = lastAtOrBefore(intervals, start);
+    if (at >= 0 && end <= (intervals[at]?.[1] ?? -1)) return true;
   }
   return false;
 }
@@ -296,9 +330,29 @@ let scratch = new Uint8Array(4096);
 /** Where each buffer character came from in the text (its first UTF-16 unit). */
 let origins = new Int32Array(4096);
 
-/** False only when obscenity certainly finds nothing in `text`. */
-export function mayContainProfanity(text: string): boolean {
-  if (!precheckReady) return true;
+/**
+ * A place in the text where a pattern may match: `start` and `end` (inclusive, as obscenity counts) in the
+ * text, where in the trie the patterns that may match there end, and `live` unless obscenity's
+ * whitelist covers it (hits after the first live one are counted live unchecked).
+ */
+interface Hit {
+  readonly start: number;
+  readonly end: number;
+  /** The trie node the patterns end at, and whether a word boundary follows (for the terms that need one). */
+  readonly node: PatternNode | undefined;
+  readonly boundary: boolean;
+  readonly live: boolean;
+}
+
+/** The terms (obscenity's ids) whose patterns match at a hit. */
+function termsOf(hit: Hit): number[] {
+  const out: number[] = [];
+  for (const t of hit.node?.terms ?? []) if (hit.boundary || !t.boundary) out.push(t.id);
+  return out;
+}
+
+/** The text as obscenity's transformers leave it, into `scratch` (and `origins`); returns its length. */
+function transformInto(text: string): number {
   if (scratch.length < text.length) {
     scratch = new Uint8Array(text.length * 2);
     origins = new Int32Array(text.length * 2);
@@ -329,9 +383,26 @@ export function mayContainProfanity(text: string): boolean {
     from[n] = at;
     buf[n++] = c;
   }
+  return n;
+}
+
+/**
+ * The pre-check's hits in `text`, in order of start. Every match obscenity can find (whitelisted or not)
+ * is one of them, for the same term, with the same start and end: the buffer keeps every ASCII character
+ * obscenity keeps, at the same index, and every pattern starts and ends with an ASCII literal (probeJoin
+ * checks the ends; windows are not used without it). With `all`
+ * false, only the first live hit (or none); with `all`, every hit, live or not.
+ */
+function precheckHits(text: string, all: boolean): Hit[] {
+  const n = transformInto(text);
+  const buf = scratch;
+  const from = origins;
+  const hits: Hit[] = [];
+  let anyLive = false;
   let view: WhitelistView | undefined;
   const found = new Map<string, [number, number][]>();
   const ends: number[] = [];
+  const nodes: PatternNode[] = [];
   let next = code[buf[0] ?? 0] ?? 0;
   let after = code[buf[1] ?? 0] ?? 0;
   for (let i = 0; i < n; i++) {
@@ -340,20 +411,247 @@ export function mayContainProfanity(text: string): boolean {
     after = i + 2 < n ? (code[buf[i + 2] ?? 0] ?? 0) : 0;
     const pair = triples[(here * CODES + next) * CODES + after] ?? 0;
     if (pair === 0) continue;
-    ends.length = 0;
-    if (pair & 1) collectEnds(tries.anywhere, buf, i, n, ends);
+    // The ends found from here are appended (resetting the arrays costs more than letting them grow).
+    const first = ends.length;
+    if (pair & 1) collectEnds(tries.anywhere, buf, i, n, ends, nodes);
     if (pair & 2 && !isWordByte(i > 0 ? buf[i - 1] : undefined))
-      collectEnds(tries.atBoundary, buf, i, n, ends);
-    for (const e of ends) {
+      collectEnds(tries.atBoundary, buf, i, n, ends, nodes);
+    for (let k = first; k < ends.length; k++) {
+      const e = ends[k] ?? 0;
       const start = from[i] ?? 0;
       const lastAt = from[e - 1] ?? 0;
       // Inclusive end, on the low surrogate when the last character is outside the BMP (as obscenity).
       const end = lastAt + ((text.codePointAt(lastAt) ?? 0) > 0xffff ? 1 : 0);
+      // After the first live hit the whitelist is not consulted: a window around a whitelisted hit costs
+      // less than the check (and a text full of profanity has hundreds of hits).
       view ??= whitelistView(text);
-      if (!whitelisted(text, start, end, view, found)) return true;
+      const live: boolean = anyLive || !whitelisted(text, start, end, view, found);
+      const hit = { start, end, node: nodes[k], boundary: !isWordByte(e < n ? buf[e] : undefined), live };
+      if (!all) {
+        if (live) return [hit];
+        continue;
+      }
+      anyLive ||= live;
+      hits.push(hit);
     }
   }
+  return hits;
+}
+
+/** False only when obscenity certainly finds nothing in `text`. */
+export function mayContainProfanity(text: string): boolean {
+  return !precheckReady || precheckHits(text, false).length > 0;
+}
+
+/*
+ * When the pre-check says "maybe", obscenity's matcher runs on windows around the live hits only, not on
+ * the whole text: most of a 2 KB message is far from any hit, and the matcher costs about 0.15 µs a
+ * character on top of about 15 µs a call. A window is cut where cutting changes nothing obscenity sees:
+ * - it starts at a word character (after obscenity's transformers) after a non-word one, and ends at a
+ *   word character before a non-word one, both ASCII: the word boundaries its patterns test are the same,
+ *   and its repeat-collapsing starts afresh on both sides;
+ * - no hit (live or whitelisted) spans the cut: every possible match is a hit, so no match is split,
+ *   and each pattern's left-to-right scan, which skips past every match, resumes in step;
+ * - no occurrence of a whitelisted term spans it either (only a term holding the characters at the cut
+ *   can: `pen is`, `kung-fu`), so the whitelist finds the same occurrences.
+ * The windows are joined with two separator characters no pattern or whitelisted term contains, checked at
+ * load along with that no pattern starts or ends with a wildcard or has two in a row (so no match can take
+ * in a separator), and the matcher runs once over the join. Windows are found in one pass: linear.
+ */
+const SEPARATOR = '\n\t';
+
+function probeJoin(): boolean {
+  const seps = [SEPARATOR.charCodeAt(0), SEPARATOR.charCodeAt(1)];
+  if (SEPARATOR.length !== 2 || seps[0] === seps[1]) return false;
+  for (const s of seps) {
+    if (asciiTable[s] !== s || isWordByte(s)) return false;
+    if (whitelistedTerms.some((t) => t.includes(String.fromCharCode(s)))) return false;
+  }
+  // A match could take in a separator only by a literal naming it or a wildcard: one at either end of
+  // a spelling, or two in a row, could reach across the pair from a window.
+  return dataset.blacklistedTerms.every(({ pattern }) =>
+    spellings(pattern).every(
+      (seq) =>
+        seq[0] !== WILDCARD &&
+        seq[seq.length - 1] !== WILDCARD &&
+        seq.every((c, i) => !seps.includes(c) && !(c === WILDCARD && seq[i + 1] === WILDCARD)),
+    ),
+  );
+}
+const joinReady = precheckReady && whitelistReady && probeJoin();
+
+/** The whitelisted terms by each pair of adjacent characters in them (`n `, ` i` for `pen is`). */
+const termsByPair = new Map<number, { readonly term: string; readonly at: number }[]>();
+for (const term of whitelistedTerms)
+  for (let at = 1; at < term.length; at++) {
+    const key = term.charCodeAt(at - 1) * 0x10000 + term.charCodeAt(at);
+    const list = termsByPair.get(key) ?? [];
+    list.push({ term, at });
+    termsByPair.set(key, list);
+  }
+
+/** The whitelist's view of one character (ASCII lower case). */
+function lowerCode(c: number): number {
+  return c >= 65 && c <= 90 ? c + 32 : c;
+}
+
+/**
+ * Whether the whitelist's view of the text (lower case, runs of spaces collapsed), read from index `j`
+ * in direction `step`, spells `term` from its index `t` on in the same direction, to the term's end.
+ */
+function viewSpells(text: string, j: number, term: string, t: number, step: 1 | -1): boolean {
+  let last = -1;
+  for (; t >= 0 && t < term.length; t += step) {
+    let c: number;
+    do {
+      if (j < 0 || j >= text.length) return false;
+      c = lowerCode(text.charCodeAt(j));
+      j += step;
+    } while (c === 32 && last === 32);
+    if (c !== term.charCodeAt(t)) return false;
+    last = c;
+  }
+  return true;
+}
+
+/**
+ * Whether an occurrence of a whitelisted term spans the cut before `k`, where text[k - 1] and text[k]
+ * are ASCII and one of them is a word character (so the whitelist keeps both, side by side). Only the
+ * terms holding that pair of characters are tried, at that pair.
+ */
+function whitelistSpans(text: string, k: number): boolean {
+  const pairs = termsByPair.get(lowerCode(text.charCodeAt(k - 1)) * 0x10000 + lowerCode(text.charCodeAt(k)));
+  if (!pairs) return false;
+  for (const { term, at } of pairs)
+    if (viewSpells(text, k, term, at, 1) && viewSpells(text, k - 1, term, at - 1, -1)) return true;
   return false;
+}
+
+/** The word class of an ASCII code after obscenity's transformers; undefined outside ASCII. */
+function wordClass(c: number): boolean | undefined {
+  return c < 128 ? isWordByte(asciiTable[c]) : undefined;
+}
+
+let blockedScratch = new Int32Array(4096);
+
+/**
+ * Windows around the live hits, as [start, end) pairs in order, disjoint, every cut as described above;
+ * the whole text as one window when no cut fits.
+ */
+function windowsAround(text: string, hits: readonly Hit[]): number[] {
+  const n = text.length;
+  if (blockedScratch.length < n + 2) blockedScratch = new Int32Array((n + 2) * 2);
+  // blocked[k] > 0: a hit spans the cut before k (start < k <= end).
+  const blocked = blockedScratch;
+  blocked.fill(0, 0, n + 2);
+  for (const h of hits) {
+    blocked[h.start + 1] = (blocked[h.start + 1] ?? 0) + 1;
+    blocked[h.end + 1] = (blocked[h.end + 1] ?? 0) - 1;
+  }
+  for (let k = 1; k <= n; k++) blocked[k] = (blocked[k] ?? 0) + (blocked[k - 1] ?? 0);
+  const startsAt = (k: number): boolean =>
+    wordClass(text.charCodeAt(k - 1)) === false &&
+    wordClass(text.charCodeAt(k)) === true &&
+    blocked[k] === 0 &&
+    !whitelistSpans(text, k);
+  const endsAt = (k: number): boolean =>
+    k >= n ||
+    (wordClass(text.charCodeAt(k - 1)) === true &&
+      wordClass(text.charCodeAt(k)) === false &&
+      blocked[k] === 0 &&
+      !whitelistSpans(text, k));
+  const endFrom = (k: number): number => {
+    while (!endsAt(k)) k++;
+    return k;
+  };
+  const out: number[] = [];
+  for (const h of hits) {
+    if (!h.live) continue;
+    const end = out.length > 0 ? (out[out.length - 1] ?? 0) : -1;
+    if (h.start < end) {
+      // Starts inside the current window: maybe it reaches past it.
+      if (h.end >= end) out[out.length - 1] = endFrom(h.end + 1);
+      continue;
+    }
+    // Back from the hit to a start cut; none before the previous window's end means one window for both.
+    let k = h.start;
+    while (k > Math.max(end, 0) && !startsAt(k)) k--;
+    if (end >= 0 && k <= end) out[out.length - 1] = endFrom(h.end + 1);
+    else out.push(k, endFrom(h.end + 1));
+  }
+  return out;
+}
+
+/*
+ * obscenity's matcher runs each of its ~120 patterns over the text it is given, which costs more than the
+ * windows themselves: only the patterns of the hits in the windows are run, by a matcher built for just
+ * those terms (the same whitelist and transformers; a few dozen term sets are kept). Each pattern finds
+ * the same matches whatever else the matcher holds, and the matches are sorted the same way, so the
+ * result is the same; a pattern with no hit in the windows has no match there.
+ */
+const termsById = new Map(dataset.blacklistedTerms.map((t) => [t.id, t]));
+const matchersByTerms = new Map<string, RegExpMatcher>();
+const MAX_KEPT_MATCHERS = 64;
+/** Above this many terms, the matcher with all of them runs rather than another one being built. */
+const MAX_SUBSET_TERMS = 16;
+
+function matcherFor(ids: ReadonlySet<number>): RegExpMatcher {
+  if (ids.size > MAX_SUBSET_TERMS) return matcher;
+  const sorted = [...ids].sort((a, b) => a - b);
+  const key = sorted.join(',');
+  let m = matchersByTerms.get(key);
+  if (!m) {
+    const terms = sorted.map((id) => termsById.get(id));
+    if (!terms.every((t) => t !== undefined)) return matcher;
+    if (matchersByTerms.size >= MAX_KEPT_MATCHERS) {
+      const oldest = matchersByTerms.keys().next().value;
+      if (oldest !== undefined) matchersByTerms.delete(oldest);
+    }
+    m = new RegExpMatcher({
+      ...englishRecommendedTransformers,
+      blacklistedTerms: terms,
+      whitelistedTerms: [...whitelistedTerms],
+    });
+    matchersByTerms.set(key, m);
+  }
+  return m;
+}
+
+/** Every match obscenity's matcher finds in `text`, sorted, as `matcher.getAllMatches(text, true)` does. */
+export function obscenityMatches(text: string): MatchPayload[] {
+  if (!precheckReady) return matcher.getAllMatches(text, true);
+  const hits = precheckHits(text, true);
+  if (!hits.some((h) => h.live)) return [];
+  const windows = joinReady ? windowsAround(text, hits) : [0, text.length];
+  // The terms of every hit in a window (a hit lies wholly inside a window or wholly outside all).
+  const ids = new Set<number>();
+  let w = 0;
+  for (const h of hits) {
+    while (w < windows.length && (windows[w + 1] ?? 0) <= h.start) w += 2;
+    if (w >= windows.length) break;
+    if ((windows[w] ?? 0) <= h.start) for (const id of termsOf(h)) ids.add(id);
+  }
+  const m = matcherFor(ids);
+  if (windows.length === 2 && windows[0] === 0 && windows[1] === text.length)
+    return m.getAllMatches(text, true);
+  // Where each window starts in the joined text and in `text`.
+  const at: number[] = [];
+  const parts: string[] = [];
+  let length = 0;
+  for (let i = 0; i < windows.length; i += 2) {
+    const start = windows[i] ?? 0;
+    const part = text.slice(start, windows[i + 1]);
+    at.push(length, start);
+    parts.push(part);
+    length += part.length + SEPARATOR.length;
+  }
+  let i = 0;
+  return m.getAllMatches(parts.join(SEPARATOR), true).map((match) => {
+    // Sorted by start, so the window only ever moves forward.
+    while (i + 2 < at.length && (at[i + 2] ?? 0) <= match.startIndex) i += 2;
+    const shift = (at[i + 1] ?? 0) - (at[i] ?? 0);
+    return { ...match, startIndex: match.startIndex + shift, endIndex: match.endIndex + shift };
+  });
 }
 
 interface WordClass {
@@ -505,22 +803,6 @@ function innocent(text: string, start: number, end: number): boolean {
   return /^chinks?$/i.test(matched) && /^\s+in\s+(?:\w+\s+)?armou?r/i.test(after);
 }
 
-function obscenityDetections(text: string, out: Detection[]): void {
-  if (!mayContainProfanity(text)) return;
-  for (const m of matcher.getAllMatches(text, true)) {
-    const end = m.endIndex + 1;
-    if (innocent(text, m.startIndex, end)) continue;
-    const original = englishDataset.getPayloadWithPhraseMetadata(m).phraseMetadata?.originalWord ?? '';
-    const c = WORD_CLASSES[original] ?? PROFANITY;
-    out.push({
-      kind: c.kind,
-      score: c.score,
-      span: { start: m.startIndex, end },
-      message: messageFor(c.kind),
-    });
-  }
-}
-
 // ---------------------------------------------------------------------------------------------------
 // The lexicon
 // ---------------------------------------------------------------------------------------------------
@@ -615,27 +897,28 @@ export const toxicity: Detector = {
   description:
     'profanity, slurs, insults and threats (obscenity word list plus an insult and threat lexicon)',
   detect(text) {
-    const found: Detection[] = [];
-    obscenityDetections(text, found);
+    const out: Detection[] = [];
+    // obscenity reports a word once per pattern that matches it (`sh1t` twice): one detection per span,
+    // obscenity's first, and no more looking once the list is full.
+    const seen = new Set<string>();
+    const add = (kind: string, score: number, start: number, end: number): boolean => {
+      const key = `${start}:${end}`;
+      if (!seen.has(key)) {
+        seen.add(key);
+        out.push({ kind, score, span: { start, end }, message: messageFor(kind) });
+      }
+      return out.length < MAX_TOXICITY_FINDINGS;
+    };
+    for (const m of obscenityMatches(text)) {
+      const end = m.endIndex + 1;
+      if (innocent(text, m.startIndex, end)) continue;
+      const original = englishDataset.getPayloadWithPhraseMetadata(m).phraseMetadata?.originalWord ?? '';
+      const c = WORD_CLASSES[original] ?? PROFANITY;
+      if (!add(c.kind, c.score, m.startIndex, end)) return out;
+    }
     for (const m of text.matchAll(lexiconRegex)) {
       const r = LEXICON[firstGroup(m) - 1];
-      if (r)
-        found.push({
-          kind: r.kind,
-          score: r.score,
-          span: { start: m.index, end: m.index + m[0].length },
-          message: messageFor(r.kind),
-        });
-    }
-    // obscenity reports a word once per pattern that matches it (`sh1t` twice); keep one per span.
-    const seen = new Set<string>();
-    const out: Detection[] = [];
-    for (const d of found) {
-      const key = `${d.span?.start ?? -1}:${d.span?.end ?? -1}`;
-      if (seen.has(key)) continue;
-      seen.add(key);
-      out.push(d);
-      if (out.length >= MAX_TOXICITY_FINDINGS) break;
+      if (r && !add(r.kind, r.score, m.index, m.index + m[0].length)) return out;
     }
     return out;
   },
