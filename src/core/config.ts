@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { PAGERDUTY_EVENTS_URL } from './channels/pagerduty.js';
 import { releaseSpecSchema, toolName, toolRisks } from './release.js';
 import { simulatorConfigSchema } from './simulator-rules.js';
 
@@ -73,6 +74,30 @@ const keySchema = z
   .strictObject({ ...secretFields, app: name, env: name, name: z.string().optional() })
   .refine((k) => (k.key === undefined) !== (k.sha256 === undefined), 'give exactly one of key or sha256');
 
+/**
+ * Where incident messages go (issue 5 item 8): delivered from the outbox by the control replicas, with
+ * retries, never on the gateway's request path. `timeoutMs` bounds one attempt.
+ */
+const httpUrl = z.url({ protocol: /^https?$/, error: 'must be an http(s) URL' });
+const channelTimeout = z.number().int().min(100).max(120_000).default(10_000);
+export const channelConfigSchema = z.discriminatedUnion('type', [
+  z.strictObject({
+    type: z.literal('webhook'),
+    url: httpUrl,
+    /** HMAC-SHA256 signing secret (X-Firebreak-Signature); usually `${ENV_VAR}`. */
+    secret: z.string().min(16, 'signing secrets must be at least 16 characters'),
+    timeoutMs: channelTimeout,
+  }),
+  z.strictObject({ type: z.literal('slack'), url: httpUrl, timeoutMs: channelTimeout }),
+  z.strictObject({
+    type: z.literal('pagerduty'),
+    /** The Events API v2 integration key of the PagerDuty service. */
+    routingKey: z.string().trim().min(1, 'is required'),
+    url: httpUrl.default(PAGERDUTY_EVENTS_URL),
+    timeoutMs: channelTimeout,
+  }),
+]);
+
 export const roles = ['viewer', 'responder', 'commander', 'admin'] as const;
 export type Role = (typeof roles)[number];
 
@@ -133,6 +158,7 @@ export const configSchema = z
         reconcileIntervalMs: z.number().int().min(50).max(60_000).default(1_000),
       })
       .prefault({}),
+    channels: z.record(name, channelConfigSchema).default({}),
     keys: z.array(keySchema).default([]),
     tokens: z.array(tokenSchema).default([]),
     incidents: z
@@ -166,3 +192,4 @@ export const configSchema = z
 export type FirebreakConfig = z.infer<typeof configSchema>;
 export type ProviderConfig = z.infer<typeof providerConfigSchema>;
 export type AppConfig = z.infer<typeof appSchema>;
+export type ChannelConfig = z.infer<typeof channelConfigSchema>;

@@ -24,6 +24,9 @@ import { buildProviders } from '../providers/registry.js';
 import type { Store } from '../store/port.js';
 import type { OpsContext } from '../ops/context.js';
 import { startBackground } from './background.js';
+import { DeliverySender, deliveryTimerOptions } from './deliveries.js';
+import { TimerScheduler, type TimerSchedulerSettings } from './timers.js';
+import { DELIVERY_TIMER_KIND } from '../store/delivery-queries.js';
 import { registerHealthRoutes } from './health.js';
 
 /** Nesting allowed in a request body: far beyond any real request (tool JSON schemas included). */
@@ -47,6 +50,8 @@ export interface AppDeps {
   readonly logger: FastifyBaseLogger;
   readonly role?: ServerRole;
   readonly now?: () => number;
+  /** Timer loop settings (tests turn the loop off with `tickMs: 0` and call `timers.runDue()`). */
+  readonly timers?: TimerSchedulerSettings;
 }
 
 export interface FirebreakApp {
@@ -54,6 +59,11 @@ export interface FirebreakApp {
   readonly recorder: TraceRecorder;
   readonly control: ControlState;
   readonly ops: OpsContext;
+  /**
+   * Durable timers: `registerTimerHandler(kind, fn)`, `scheduleTimer`, `cancelTimer`, `runDue`. The loop
+   * runs on control replicas (role `all` or `control`); the `delivery` kind sends channel messages.
+   */
+  readonly timers: TimerScheduler;
   /** Stops accepting requests, waits for in-flight ones, flushes pending traces. Does not close the store. */
   close(flushDeadlineMs?: number): Promise<{ unflushed: number }>;
 }
@@ -178,14 +188,21 @@ export async function buildApp(config: FirebreakConfig, deps: AppDeps): Promise<
   await app.ready();
   recorder.start();
   const stopBackground = role === 'gateway' ? () => undefined : startBackground(ops, deps.logger);
+  const timers = new TimerScheduler(deps.store.timers, now, deps.logger, deps.timers);
+  const deliveries = new DeliverySender({ config, deliveries: deps.store.deliveries, now, log: deps.logger });
+  timers.registerTimerHandler(DELIVERY_TIMER_KIND, deliveries.handle, deliveryTimerOptions);
+  if (role !== 'gateway') timers.start();
 
   return {
     app,
     recorder,
     control,
     ops,
+    timers,
     async close(flushDeadlineMs = 10_000) {
       stopBackground();
+      await timers.stop();
+      await deliveries.close();
       control.stop();
       await app.close();
       return { unflushed: await recorder.drain(flushDeadlineMs) };

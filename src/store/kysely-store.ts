@@ -3,9 +3,11 @@ import { approvalQueries } from './approval-queries.js';
 import { controlQueries, type StateNotifier } from './control-queries.js';
 import { credentialQueries } from './credential-queries.js';
 import { incidentQueries } from './incident-queries.js';
+import { deliveryQueries } from './delivery-queries.js';
 import { migrationProvider } from './migrations.js';
 import type { Capabilities, Store } from './port.js';
 import type { Database, TraceMarksTable, TracesTable } from './schema.js';
+import { timerQueries } from './timer-queries.js';
 import { traceQueries } from './trace-queries.js';
 
 /** Builds the Store over any Kysely instance; each dialect folder only knows how to connect. */
@@ -41,6 +43,8 @@ export async function kyselyStore(
     control: controlQueries(db, capabilities, hooks.notifier),
     approvals: approvalQueries(db),
     incidents: incidentQueries(db, capabilities),
+    timers: timerQueries(db, capabilities),
+    deliveries: deliveryQueries(db),
     async ping() {
       await sql`select 1`.execute(db);
     },

@@ -3,6 +3,7 @@ import { approvalsMigration } from './migrations-approvals.js';
 import { blastRadiusMigration } from './migrations-blast-radius.js';
 import { controlPlaneMigration } from './migrations-control.js';
 import { incidentsMigration } from './migrations-incidents.js';
+import { timersMigration } from './migrations-timers.js';
 
 /**
  * Migrations in code, shared by both dialects (Kysely's schema builder emits each dialect's DDL).
@@ -75,6 +76,7 @@ const migrations: Record<string, Migration> = {
   '0003_approvals': approvalsMigration,
   '0004_incidents': incidentsMigration,
   '0005_blast_radius': blastRadiusMigration,
+  '0006_timers_and_deliveries': timersMigration,
 };
 
 export const migrationProvider: MigrationProvider = {

@@ -162,6 +162,52 @@ export interface ApprovalsTable {
   used_trace_id: string | null;
 }
 
+/** Durable timers (migrations-timers.ts). */
+export interface TimersTable {
+  id: string;
+  kind: string;
+  key: string;
+  due_at: number;
+  payload: string;
+  status: string;
+  attempts: number;
+  lease_owner: string | null;
+  lease_until: number | null;
+  last_error: string | null;
+  first_run_at: number | null;
+  created_at: number;
+  updated_at: number;
+}
+
+/** The channel outbox (migrations-timers.ts). */
+export interface DeliveriesTable {
+  id: string;
+  channel: string;
+  channel_type: string;
+  incident: string | null;
+  kind: string;
+  payload: string;
+  status: string;
+  attempts: number;
+  next_attempt_at: number | null;
+  last_status: number | null;
+  last_error: string | null;
+  first_attempt_at: number | null;
+  created_at: number;
+  sent_at: number | null;
+}
+
+export interface DeliveryAttemptsTable {
+  delivery_id: string;
+  attempt: number;
+  at: number;
+  duration_ms: number;
+  http_status: number | null;
+  outcome: string;
+  error: string | null;
+  next_attempt_at: number | null;
+}
+
 /** Incidents (migrations-incidents.ts); JSON as text. */
 export interface IncidentsTable {
   id: string;
@@ -223,4 +269,7 @@ export interface Database {
   incidents: IncidentsTable;
   incident_events: IncidentEventsTable;
   incident_containment: IncidentContainmentTable;
+  timers: TimersTable;
+  deliveries: DeliveriesTable;
+  delivery_attempts: DeliveryAttemptsTable;
 }
