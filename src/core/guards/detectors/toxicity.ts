@@ -264,8 +264,13 @@ interface WhitelistView {
   origin(i: number): number;
 }
 
+const NON_ASCII = /[^\0-\x7f]/;
+
 function whitelistView(text: string): WhitelistView {
-  const lower = text.replace(/[A-Z]+/g, (run) => run.toLowerCase());
+  // Only ASCII letters are lowered (toLowerCase does the same, faster, when there is nothing else).
+  const lower = NON_ASCII.test(text)
+    ? text.replace(/[A-Z]+/g, (run) => run.toLowerCase())
+    : text.toLowerCase();
   if (!lower.includes('  ')) return { text: lower, origin: (i) => i };
   // After a collapsed run, transformed index t is original index t + (spaces removed so far).
   const shifts: [number, number][] = [];
@@ -301,23 +306,24 @@ function lastAtOrBefore(pairs: readonly (readonly [number, number])[], x: number
 }
 
 /** Whether obscenity's whitelist covers the original range [start, end] (inclusive). */
-function whitelisted(
-  text: string,
-  start: number,
-  end: number,
-  view: WhitelistView,
-  found: Map<string, [number, number][]>,
-): boolean {
+/** What `whitelisted` works out once per text: the whitelist's view, and each term's occurrences. */
+interface WhitelistCache {
+  view?: WhitelistView;
+  readonly found: Map<string, [number, number][]>;
+}
+
+function whitelisted(text: string, start: number, end: number, cache: WhitelistCache): boolean {
   if (!whitelistReady) return false;
   const inner = whitelistView(text.slice(start, end + 1)).text;
   for (const term of whitelistedTerms) {
     if (!term.includes(inner)) continue;
-    let intervals = found.get(term);
+    let intervals = cache.found.get(term);
     if (!intervals) {
+      const view = (cache.view ??= whitelistView(text));
       intervals = [];
       for (let at = view.text.indexOf(term); at !== -1; at = view.text.indexOf(term, at + term.length))
         intervals.push([view.origin(at), view.origin(at + term.length - 1)]);
-      found.set(term, intervals);
+      cache.found.set(term, intervals);
     }
     // Occurrences of one term do not overlap: only the last one starting at or before `start` can hold it.
     const at = lastAtOrBefore(intervals, start);
@@ -399,8 +405,7 @@ function precheckHits(text: string, all: boolean): Hit[] {
   const from = origins;
   const hits: Hit[] = [];
   let anyLive = false;
-  let view: WhitelistView | undefined;
-  const found = new Map<string, [number, number][]>();
+  const whitelist: WhitelistCache = { found: new Map() };
   const ends: number[] = [];
   const nodes: PatternNode[] = [];
   let next = code[buf[0] ?? 0] ?? 0;
@@ -424,8 +429,7 @@ function precheckHits(text: string, all: boolean): Hit[] {
       const end = lastAt + ((text.codePointAt(lastAt) ?? 0) > 0xffff ? 1 : 0);
       // After the first live hit the whitelist is not consulted: a window around a whitelisted hit costs
       // less than the check (and a text full of profanity has hundreds of hits).
-      view ??= whitelistView(text);
-      const live: boolean = anyLive || !whitelisted(text, start, end, view, found);
+      const live: boolean = anyLive || !whitelisted(text, start, end, whitelist);
       const hit = { start, end, node: nodes[k], boundary: !isWordByte(e < n ? buf[e] : undefined), live };
       if (!all) {
         if (live) return [hit];
@@ -743,6 +747,18 @@ const WORD_CLASSES: Readonly<Record<string, WordClass>> = {
   scat: CLINICAL,
 };
 
+/** The class of the word a match is for, by obscenity's `originalWord` (looked up once per term). */
+const classByTerm = new Map<number, WordClass>();
+function classOfTerm(m: MatchPayload): WordClass {
+  let c = classByTerm.get(m.termId);
+  if (!c) {
+    const original = englishDataset.getPayloadWithPhraseMetadata(m).phraseMetadata?.originalWord ?? '';
+    c = WORD_CLASSES[original] ?? PROFANITY;
+    classByTerm.set(m.termId, c);
+  }
+  return c;
+}
+
 /**
  * Words obscenity flags that are innocent (found by probing, not in its whitelist): a match inside the
  * first letters of one of these words is dropped. Only inside that prefix, so `cockpitfuck` still counts.
@@ -912,8 +928,7 @@ export const toxicity: Detector = {
     for (const m of obscenityMatches(text)) {
       const end = m.endIndex + 1;
       if (innocent(text, m.startIndex, end)) continue;
-      const original = englishDataset.getPayloadWithPhraseMetadata(m).phraseMetadata?.originalWord ?? '';
-      const c = WORD_CLASSES[original] ?? PROFANITY;
+      const c = classOfTerm(m);
       if (!add(c.kind, c.score, m.startIndex, end)) return out;
     }
     for (const m of text.matchAll(lexiconRegex)) {
