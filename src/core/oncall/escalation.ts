@@ -23,6 +23,8 @@ export interface EscalationPolicy {
   readonly levels: readonly EscalationLevel[];
   /** How many more times the levels run after the first pass; 0 stops after the last level. */
   readonly repeat: number;
+  /** The channels (firebreak.yaml `channels`) every notification goes to; none records the page only. */
+  readonly channels?: readonly string[];
 }
 
 /** A target as it stands at one moment; a schedule with nobody on call has `user: undefined`. */

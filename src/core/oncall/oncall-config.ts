@@ -181,6 +181,8 @@ const policySchema = z.strictObject({
     .min(1, 'an escalation policy needs at least one level'),
   /** Further passes through the levels after the first. */
   repeat: z.number().int().min(0).max(9).default(0),
+  /** Channel names (firebreak.yaml `channels`) every notification of this policy goes to; config.ts checks them. */
+  channels: z.array(id).default([]),
 });
 
 function duplicates(ctx: Ctx, list: readonly { id: string }[], key: string, what: string): void {
@@ -203,6 +205,7 @@ export const onCallConfigSchema = z
     const policies = c.policies.map((p, pi): EscalationPolicy => ({
       id: p.id,
       repeat: p.repeat,
+      channels: p.channels,
       levels: p.levels.map((level, li) => ({
         waitMinutes: level.waitMinutes,
         targets: level.targets.flatMap((t, ti): EscalationTarget[] => {
@@ -218,6 +221,12 @@ export const onCallConfigSchema = z
         }),
       })),
     }));
+    c.policies.forEach((p, pi) => {
+      p.channels.forEach((ch, ci) => {
+        if (p.channels.indexOf(ch) < ci)
+          issue(ctx, ['policies', pi, 'channels', ci], `"${ch}" is listed twice`);
+      });
+    });
     const policyIds = new Set(c.policies.map((p) => p.id));
     for (const [app, policy] of Object.entries(c.apps)) {
       if (!policyIds.has(policy)) issue(ctx, ['apps', app], `unknown escalation policy "${policy}"`);
