@@ -2,6 +2,7 @@ import { z } from 'zod';
 import { PAGERDUTY_EVENTS_URL } from './channels/pagerduty.js';
 import { releaseSpecSchema, toolName, toolRisks } from './release.js';
 import { simulatorConfigSchema } from './simulator-rules.js';
+import { detectionConfigSchema } from './detection/rules-config.js';
 
 /**
  * firebreak.yaml, validated once at the edge (server/config-load.ts reads the file and interpolates
@@ -167,6 +168,8 @@ export const configSchema = z
         revertContainmentOnResolve: z.boolean().default(false),
       })
       .prefault({}),
+    /** Rules that turn signals into incidents, and the anomaly detector (core/detection/rules-config.ts). */
+    detection: detectionConfigSchema.prefault({}),
   })
   .superRefine((cfg, ctx) => {
     cfg.models.forEach((m, i) => {

@@ -49,7 +49,9 @@ export async function runChat(
   const judgements: ToolJudgement[] = [];
   const record = (args: FinishArgs) => {
     noteGuards(trace, guards, judgements);
-    ctx.recorder.record(trace.finish(args, requestBody, parsed.retrieved, parsed.request.messages));
+    const finished = trace.finish(args, requestBody, parsed.retrieved, parsed.request.messages);
+    ctx.recorder.record(finished);
+    if (guards) ctx.signals?.offer(finished, guards.findings);
   };
 
   const abort = parsed.request.stream ? new AbortController() : undefined;

@@ -6,6 +6,7 @@ import type { ModelRouter } from './model-router.js';
 import type { TraceRecorder } from './recorder.js';
 import type { GuardSets } from './call-guards.js';
 import type { ToolPolicyGate } from './tool-policy.js';
+import type { SignalOutbox } from './signal-outbox.js';
 
 /** What the gateway routes need, built once by buildApp. */
 export interface GatewayContext {
@@ -24,4 +25,6 @@ export interface GatewayContext {
    * calls `decide`); absent: calls the other rules let through are allowed.
    */
   readonly toolPolicy?: ToolPolicyGate;
+  /** Findings that a detection rule could act on go here, to be persisted off the request path. */
+  readonly signals?: SignalOutbox;
 }

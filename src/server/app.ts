@@ -28,6 +28,8 @@ import { DeliverySender, deliveryTimerOptions } from './deliveries.js';
 import { TimerScheduler, type TimerSchedulerSettings } from './timers.js';
 import { DELIVERY_TIMER_KIND } from '../store/delivery-queries.js';
 import { registerHealthRoutes } from './health.js';
+import { SignalOutbox } from '../gateway/signal-outbox.js';
+import { registerSignalTimerHandler, SIGNAL_TIMER_KIND, signalTimerKey } from '../ops/detection.js';
 
 /** Nesting allowed in a request body: far beyond any real request (tool JSON schemas included). */
 const MAX_JSON_DEPTH = 128;
@@ -64,6 +66,8 @@ export interface FirebreakApp {
    * runs on control replicas (role `all` or `control`); the `delivery` kind sends channel messages.
    */
   readonly timers: TimerScheduler;
+  /** Findings on their way to the `signal` timers (detection); `drain()` waits until they are stored. */
+  readonly signals: SignalOutbox;
   /** Stops accepting requests, waits for in-flight ones, flushes pending traces. Does not close the store. */
   close(flushDeadlineMs?: number): Promise<{ unflushed: number }>;
 }
@@ -157,6 +161,19 @@ export async function buildApp(config: FirebreakConfig, deps: AppDeps): Promise<
   });
 
   registerHealthRoutes(app, { role, store: deps.store, recorder, control });
+  // Findings a detection rule could act on become `signal` timers (gateway replicas included).
+  const signals = new SignalOutbox({
+    persist: (s) => {
+      const at = now();
+      return deps.store.timers.schedule(
+        { kind: SIGNAL_TIMER_KIND, key: signalTimerKey(s), dueAt: at, payload: s },
+        at,
+      );
+    },
+    rules: config.detection.rules,
+    now,
+    log: deps.logger,
+  });
   if (role !== 'control') {
     const router = new ModelRouter(config, buildProviders(config));
     await app.register(
@@ -171,6 +188,7 @@ export async function buildApp(config: FirebreakConfig, deps: AppDeps): Promise<
           log: deps.logger,
           guardSets: new GuardSets(),
           toolPolicy: new ToolPolicyGate({ approvals: deps.store.approvals, now, log: deps.logger }),
+          signals,
         }),
       {
         prefix: '/v1',
@@ -191,6 +209,7 @@ export async function buildApp(config: FirebreakConfig, deps: AppDeps): Promise<
   const timers = new TimerScheduler(deps.store.timers, now, deps.logger, deps.timers);
   const deliveries = new DeliverySender({ config, deliveries: deps.store.deliveries, now, log: deps.logger });
   timers.registerTimerHandler(DELIVERY_TIMER_KIND, deliveries.handle, deliveryTimerOptions);
+  if (role !== 'gateway') registerSignalTimerHandler(timers, ops, deps.logger);
   if (role !== 'gateway') timers.start();
 
   return {
@@ -199,12 +218,14 @@ export async function buildApp(config: FirebreakConfig, deps: AppDeps): Promise<
     control,
     ops,
     timers,
+    signals,
     async close(flushDeadlineMs = 10_000) {
       stopBackground();
       await timers.stop();
       await deliveries.close();
       control.stop();
       await app.close();
+      await signals.close(flushDeadlineMs);
       return { unflushed: await recorder.drain(flushDeadlineMs) };
     },
   };

@@ -57,6 +57,10 @@ const expectedMinRole: Record<string, Role> = {
   'POST /api/incidents/:id/compliance': 'commander',
   'GET /api/incidents/:id/metrics': 'viewer',
   'GET /api/incident-metrics': 'viewer',
+  'POST /api/feedback': 'responder',
+  'POST /api/alerts/generic': 'responder',
+  'POST /api/alerts/pagerduty': 'responder',
+  'POST /api/alerts/alertmanager': 'responder',
 };
 
 const tokenOf: Record<Role, string> = {

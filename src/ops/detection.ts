@@ -1,0 +1,221 @@
+import type { DetectionRule } from '../core/detection/rules-config.js';
+import { matchSignal } from '../core/detection/rules.js';
+import { decide, type DetectionAction, type GroupedIncident } from '../core/detection/grouping.js';
+import type { Signal } from '../core/detection/signal.js';
+import { FirebreakError } from '../core/errors.js';
+import type { OpsContext } from './context.js';
+import { containIncident, recordSignal } from './incidents.js';
+import { requireApp, requireEnv } from './releases.js';
+
+/**
+ * Detection (issue 5 items 1–2): a signal, wherever it came from, through the `detection:` rules of
+ * firebreak.yaml → attach to the live incident of its dedup key, or open one (actor `detection:<rule>`)
+ * → automatic containment, applied with the before-triage override.
+ *
+ * Findings reach here through the `signal` durable timer (gateway/signal-outbox.ts persists one per
+ * signal, off the request path); feedback and external alerts call `processSignal` directly from their
+ * routes. Every step is idempotent by the signal's fingerprint (the timeline's signal id), since a timer
+ * may run twice after a replica crash.
+ */
+
+export const SIGNAL_TIMER_KIND = 'signal';
+
+/** The timer key of a signal: one timer per fingerprint, so a signal offered twice is handled once. */
+export const signalTimerKey = (s: Signal): string => `signal:${s.fingerprint}`;
+
+/** Whether any rule would act on the signal: the gateway's cheap check before persisting anything. */
+export function anyRuleMatches(rules: readonly DetectionRule[], s: Signal): boolean {
+  return matchSignal(rules, s).length > 0;
+}
+
+/** The app (and env, when set) must exist: an unknown one is refused before anything is recorded. */
+export function checkSignalScope(ctx: OpsContext, s: Signal): void {
+  if (s.env !== null) requireEnv(ctx, s.app, s.env);
+  else requireApp(ctx, s.app);
+}
+
+export interface DetectionOutcome {
+  readonly action: DetectionAction['type'];
+  readonly rule: string;
+  readonly dedupKey: string;
+  readonly incident?: string;
+  /** The containment applied when the incident was opened, in words (`safe-mode handoff`). */
+  readonly contained?: string;
+  /** Why the rule's containment was not applied. */
+  readonly containSkipped?: string;
+  /** The signal was already on the incident (a rerun): nothing was added. */
+  readonly duplicate?: boolean;
+}
+
+const finished = new Set(['resolved', 'closed']);
+
+/** The open incidents opened under these keys, with the time of their latest signal. */
+async function groupedIncidents(
+  ctx: OpsContext,
+  app: string,
+  keys: ReadonlySet<string>,
+): Promise<{ grouped: GroupedIncident[]; signalIds: Map<string, Set<string>> }> {
+  const grouped: GroupedIncident[] = [];
+  const signalIds = new Map<string, Set<string>>();
+  const candidates = (await ctx.store.incidents.list({ app, limit: 200 })).filter(
+    (i) => i.dedupKey !== null && keys.has(i.dedupKey) && !finished.has(i.status),
+  );
+  for (const c of candidates) {
+    const found = await ctx.store.incidents.get(c.id);
+    if (!found) continue;
+    let last = found.incident.detectedAt;
+    const ids = new Set<string>();
+    for (const { event } of found.timeline)
+      if (event.type === 'signal') {
+        last = Math.max(last, event.at);
+        ids.add(event.signal);
+      }
+    signalIds.set(c.id, ids);
+    grouped.push({
+      id: c.id,
+      dedupKey: c.dedupKey,
+      openedAt: found.incident.detectedAt,
+      lastSignalAt: last,
+      status: found.incident.status,
+    });
+  }
+  return { grouped, signalIds };
+}
+
+/**
+ * Runs the rules on one signal and carries out what they decide. Rules with `minSignals` above 1 are
+ * counted from nothing (no per-key count is kept yet), so they report `count` and open nothing.
+ */
+export async function processSignal(ctx: OpsContext, signal: Signal): Promise<DetectionOutcome[]> {
+  const rules = ctx.config.detection.rules;
+  const matches = matchSignal(rules, signal);
+  if (matches.length === 0) return [];
+  checkSignalScope(ctx, signal);
+  const { grouped, signalIds } = await groupedIncidents(
+    ctx,
+    signal.app,
+    new Set(matches.map((m) => m.dedupKey)),
+  );
+  const actions = decide({ rules, signal, openIncidents: grouped, now: ctx.now() });
+  const out: DetectionOutcome[] = [];
+  for (const a of actions) {
+    const rule = rules.find((r) => r.id === a.rule);
+    const actor = `detection:${a.rule}`;
+    const base = {
+      actor,
+      source: signal.source,
+      summary: signal.title,
+      signal: signal.fingerprint,
+      observedAt: signal.observedAt,
+      ...(signal.traceId !== null ? { trace: signal.traceId } : {}),
+    };
+    if (a.type === 'count') {
+      out.push({ action: 'count', rule: a.rule, dedupKey: a.dedupKey });
+      continue;
+    }
+    if (a.type === 'attach') {
+      if (signalIds.get(a.incidentId)?.has(signal.fingerprint)) {
+        out.push({
+          action: 'attach',
+          rule: a.rule,
+          dedupKey: a.dedupKey,
+          incident: a.incidentId,
+          duplicate: true,
+        });
+        continue;
+      }
+      const { incident } = await recordSignal(ctx, {
+        ...base,
+        incident: a.incidentId,
+        app: signal.app,
+        title: signal.title,
+      });
+      out.push({ action: 'attach', rule: a.rule, dedupKey: a.dedupKey, incident: incident.id });
+      continue;
+    }
+    // open: recordSignal's own dedup (one transaction) makes two racing signals open one incident.
+    const { incident, opened } = await recordSignal(ctx, {
+      ...base,
+      app: a.app,
+      ...(a.env !== null ? { env: a.env } : {}),
+      title: a.title,
+      ...(a.class !== null ? { class: a.class } : {}),
+      ...(a.severity !== null ? { severity: a.severity } : {}),
+      dedupKey: a.dedupKey,
+      windowMs: rule?.group.windowMs,
+    });
+    if (!opened) {
+      out.push({ action: 'attach', rule: a.rule, dedupKey: a.dedupKey, incident: incident.id });
+      continue;
+    }
+    let contained: string | undefined;
+    if (a.contain !== null) {
+      const result = await containIncident(ctx, {
+        id: incident.id,
+        action: {
+          action: a.contain.action,
+          ...(a.contain.target !== undefined ? { target: a.contain.target } : {}),
+        },
+        actor,
+        override: true,
+        reason: `automatic containment by detection rule ${a.rule}`,
+      });
+      contained = result.containment.action;
+    }
+    out.push({
+      action: 'open',
+      rule: a.rule,
+      dedupKey: a.dedupKey,
+      incident: incident.id,
+      ...(contained !== undefined ? { contained } : {}),
+      ...(a.containSkipped !== undefined ? { containSkipped: a.containSkipped } : {}),
+    });
+  }
+  return out;
+}
+
+/** Refusals that a retry cannot fix (unknown app, bad signal): the timer ends failed rather than retrying. */
+export function isPermanent(error: unknown): boolean {
+  return (
+    error instanceof FirebreakError && (error.code === 'validation_failed' || error.code === 'not_found')
+  );
+}
+
+/** What registering the handler needs of the scheduler (server/timers.ts). */
+interface TimerRegistry {
+  registerTimerHandler(
+    kind: string,
+    handler: (t: {
+      readonly key: string;
+      readonly payload: unknown;
+    }) => Promise<
+      { readonly status: 'done' } | { readonly status: 'failed'; readonly error: string } | undefined
+    >,
+  ): void;
+}
+
+/**
+ * The `signal` timer handler, registered on every control replica: the stored signal through the rules.
+ * A refusal no retry can fix (an app no longer in the config) ends the timer failed; anything else
+ * (the store) throws and is retried by the scheduler.
+ */
+export function registerSignalTimerHandler(
+  timers: TimerRegistry,
+  ctx: OpsContext,
+  log: { info(obj: object, msg: string): void; warn(obj: object, msg: string): void },
+): void {
+  timers.registerTimerHandler(SIGNAL_TIMER_KIND, async (t) => {
+    const signal = t.payload as Signal;
+    try {
+      const outcomes = await processSignal(ctx, signal);
+      for (const o of outcomes)
+        if (o.action === 'open') log.info({ signal: t.key, ...o }, 'detection opened an incident');
+      return { status: 'done' };
+    } catch (error) {
+      if (!isPermanent(error)) throw error;
+      const message = error instanceof Error ? error.message : String(error);
+      log.warn({ signal: t.key, err: message }, 'signal refused');
+      return { status: 'failed', error: message };
+    }
+  });
+}
