@@ -10,6 +10,7 @@ import { registerApprovalRoutes } from './approval-routes.js';
 import { registerBlastRadiusRoutes } from './blast-radius-routes.js';
 import { registerControlRoutes } from './control-routes.js';
 import { registerIncidentRoutes } from './incident-routes.js';
+import { registerOnCallRoutes } from './oncall-routes.js';
 import { registerSignalRoutes } from './signal-routes.js';
 
 declare module 'fastify' {
@@ -93,5 +94,6 @@ export function registerApiRoutes(app: FastifyInstance, ctx: ApiContext): void {
   registerApprovalRoutes(app, ctx);
   registerBlastRadiusRoutes(app, ctx);
   registerIncidentRoutes(app, ctx);
+  registerOnCallRoutes(app, ctx);
   registerSignalRoutes(app, ctx);
 }

@@ -11,6 +11,7 @@ import { registerApprovalCommands } from './approval-commands.js';
 import { registerBlastRadiusCommand } from './blast-radius-command.js';
 import { registerControlCommands } from './control-commands.js';
 import { registerIncidentCommands } from './incident-commands.js';
+import { registerOnCallCommands } from './oncall-commands.js';
 import { registerScanCommand } from './scan-command.js';
 import { apiGet, RemoteError } from './remote.js';
 import { formatTraceDetail, formatTraceTable } from './trace-format.js';
@@ -184,6 +185,7 @@ export async function main(
   registerApprovalCommands(program, cli);
   registerBlastRadiusCommand(program, { ...cli, write: out });
   registerIncidentCommands(program, cli);
+  registerOnCallCommands(program, cli);
 
   try {
     await program.parseAsync(argv);

@@ -3,6 +3,7 @@ import { PAGERDUTY_EVENTS_URL } from './channels/pagerduty.js';
 import { releaseSpecSchema, toolName, toolRisks } from './release.js';
 import { simulatorConfigSchema } from './simulator-rules.js';
 import { detectionConfigSchema } from './detection/rules-config.js';
+import { onCallConfigSchema } from './oncall/oncall-config.js';
 
 /**
  * firebreak.yaml, validated once at the edge (server/config-load.ts reads the file and interpolates
@@ -170,6 +171,8 @@ export const configSchema = z
       .prefault({}),
     /** Rules that turn signals into incidents, and the anomaly detector (core/detection/rules-config.ts). */
     detection: detectionConfigSchema.prefault({}),
+    /** Schedules, escalation policies and which policy each app pages (core/oncall/oncall-config.ts). */
+    oncall: onCallConfigSchema.prefault({}),
   })
   .superRefine((cfg, ctx) => {
     cfg.models.forEach((m, i) => {
@@ -189,6 +192,19 @@ export const configSchema = z
           path: ['keys', i, 'env'],
           message: `app "${k.app}" has no environment "${k.env}" (has ${app.environments.join(', ')})`,
         });
+    });
+    for (const app of Object.keys(cfg.oncall.apps))
+      if (!Object.hasOwn(cfg.apps, app))
+        ctx.addIssue({ code: 'custom', path: ['oncall', 'apps', app], message: `unknown app "${app}"` });
+    cfg.oncall.policies.forEach((p, i) => {
+      (p.channels ?? []).forEach((ch, j) => {
+        if (!Object.hasOwn(cfg.channels, ch))
+          ctx.addIssue({
+            code: 'custom',
+            path: ['oncall', 'policies', i, 'channels', j],
+            message: `unknown channel "${ch}"`,
+          });
+      });
     });
   });
 

@@ -27,6 +27,7 @@ import { startBackground } from './background.js';
 import { DeliverySender, deliveryTimerOptions } from './deliveries.js';
 import { TimerScheduler, type TimerSchedulerSettings } from './timers.js';
 import { DELIVERY_TIMER_KIND } from '../store/delivery-queries.js';
+import { ESCALATE_TIMER_KIND, runEscalation } from '../ops/paging.js';
 import { registerHealthRoutes } from './health.js';
 import { SignalOutbox } from '../gateway/signal-outbox.js';
 import { registerSignalTimerHandler, SIGNAL_TIMER_KIND, signalTimerKey } from '../ops/detection.js';
@@ -209,6 +210,13 @@ export async function buildApp(config: FirebreakConfig, deps: AppDeps): Promise<
   const timers = new TimerScheduler(deps.store.timers, now, deps.logger, deps.timers);
   const deliveries = new DeliverySender({ config, deliveries: deps.store.deliveries, now, log: deps.logger });
   timers.registerTimerHandler(DELIVERY_TIMER_KIND, deliveries.handle, deliveryTimerOptions);
+  // Escalations of unacknowledged pages (ops/paging.ts); idempotent by the timer's key.
+  timers.registerTimerHandler(ESCALATE_TIMER_KIND, async (t) => {
+    const outcome = await runEscalation(ops, t.payload);
+    if (outcome.status === 'stopped' && outcome.reason !== 'acknowledged')
+      deps.logger.info({ timer: t.key, reason: outcome.reason }, 'escalation stopped');
+    return { status: 'done' };
+  });
   if (role !== 'gateway') registerSignalTimerHandler(timers, ops, deps.logger);
   if (role !== 'gateway') timers.start();
 

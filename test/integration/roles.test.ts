@@ -57,6 +57,8 @@ const expectedMinRole: Record<string, Role> = {
   'POST /api/incidents/:id/compliance': 'commander',
   'GET /api/incidents/:id/metrics': 'viewer',
   'GET /api/incident-metrics': 'viewer',
+  'POST /api/incidents/:id/acknowledge': 'responder',
+  'GET /api/oncall/now': 'viewer',
   'POST /api/feedback': 'responder',
   'POST /api/alerts/generic': 'responder',
   'POST /api/alerts/pagerduty': 'responder',
