@@ -2,7 +2,7 @@ import { z } from 'zod';
 import { PAGERDUTY_EVENTS_URL } from './channels/pagerduty.js';
 import { releaseSpecSchema, toolName, toolRisks } from './release.js';
 import { simulatorConfigSchema } from './simulator-rules.js';
-import { detectionConfigSchema } from './detection/rules-config.js';
+import { detectionConfigSchema, detectionReferenceIssues } from './detection/rules-config.js';
 import { onCallConfigSchema } from './oncall/oncall-config.js';
 
 /**
@@ -196,6 +196,14 @@ export const configSchema = z
     for (const app of Object.keys(cfg.oncall.apps))
       if (!Object.hasOwn(cfg.apps, app))
         ctx.addIssue({ code: 'custom', path: ['oncall', 'apps', app], message: `unknown app "${app}"` });
+    for (const issue of detectionReferenceIssues(cfg.detection, {
+      apps: cfg.apps,
+      tools: Object.keys(cfg.tools),
+      modelFamilies: [...new Set(cfg.models.map((m) => m.family ?? m.name))],
+      policies: cfg.oncall.policies.map((p) => p.id),
+      appPolicies: cfg.oncall.apps,
+    }))
+      ctx.addIssue({ code: 'custom', path: ['detection', ...issue.path], message: issue.message });
     cfg.oncall.policies.forEach((p, i) => {
       (p.channels ?? []).forEach((ch, j) => {
         if (!Object.hasOwn(cfg.channels, ch))

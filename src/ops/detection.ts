@@ -5,6 +5,7 @@ import type { Signal } from '../core/detection/signal.js';
 import { FirebreakError } from '../core/errors.js';
 import type { OpsContext } from './context.js';
 import { containIncident, recordSignal } from './incidents.js';
+import { pageIncident } from './paging.js';
 import { requireApp, requireEnv } from './releases.js';
 
 /**
@@ -43,6 +44,9 @@ export interface DetectionOutcome {
   readonly contained?: string;
   /** Why the rule's containment was not applied. */
   readonly containSkipped?: string;
+  /** The page sent for a new incident (its id), or why paging failed (the incident stays open). */
+  readonly paged?: string;
+  readonly pageError?: string;
   /** The signal was already on the incident (a rerun): nothing was added. */
   readonly duplicate?: boolean;
 }
@@ -162,8 +166,27 @@ export async function processSignal(ctx: OpsContext, signal: Signal): Promise<De
       });
       contained = result.containment.action;
     }
+    // Paging never undoes detection: a failure is reported (and logged by the caller), not thrown.
+    let paged: string | undefined;
+    let pageError: string | undefined;
+    if (a.page.kind !== 'none') {
+      try {
+        const page = await pageIncident(ctx, {
+          incidentId: incident.id,
+          app: a.app,
+          policy: a.page.kind === 'policy' ? a.page.policy : undefined,
+          at: ctx.now(),
+          actor,
+        });
+        paged = page.page;
+      } catch (error) {
+        pageError = error instanceof Error ? error.message : String(error);
+      }
+    }
     out.push({
       action: 'open',
+      ...(paged !== undefined ? { paged } : {}),
+      ...(pageError !== undefined ? { pageError } : {}),
       rule: a.rule,
       dedupKey: a.dedupKey,
       incident: incident.id,
@@ -208,8 +231,10 @@ export function registerSignalTimerHandler(
     const signal = t.payload as Signal;
     try {
       const outcomes = await processSignal(ctx, signal);
-      for (const o of outcomes)
+      for (const o of outcomes) {
         if (o.action === 'open') log.info({ signal: t.key, ...o }, 'detection opened an incident');
+        if (o.pageError !== undefined) log.warn({ signal: t.key, ...o }, 'detection could not page');
+      }
       return { status: 'done' };
     } catch (error) {
       if (!isPermanent(error)) throw error;

@@ -1,6 +1,8 @@
+import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import pino from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { validatePagerDutyEvent } from '../../src/core/channels/pagerduty.js';
 import { deploy } from '../../src/ops/deployments.js';
 import { getIncident, listIncidents, revertIncidentContainment } from '../../src/ops/incidents.js';
 import { createRelease } from '../../src/ops/releases.js';
@@ -37,7 +39,7 @@ detection:
       match: { source: finding, detector: canary }
       group: { by: [app, env, detector], window: 30m }
       incident: { class: privacy, severity: SEV1, title: 'Canary leak in {app}/{env}' }
-      page: false
+      page: true
       contain: { action: safe-mode, mode: handoff }
     - id: user-reports
       match: { source: feedback }
@@ -68,10 +70,33 @@ function must<T>(value: T | undefined | null, what: string): T {
   return value;
 }
 
-function yaml(): string {
+const ROUTING_KEY = 'R0UT1NGKEY0123456789abcdef012345';
+
+/** On-call for support-bot: one level, paged on a PagerDuty channel pointed at a local receiver. */
+function oncall(receiverUrl: string): string {
+  return `
+channels:
+  pd: { type: pagerduty, routingKey: '${ROUTING_KEY}', url: '${receiverUrl}' }
+oncall:
+  schedules:
+    - id: primary
+      timeZone: UTC
+      layers:
+        - { participants: [alice], rotation: daily, handoff: '09:00', start: '2026-01-01' }
+  policies:
+    - id: support
+      channels: [pd]
+      levels:
+        - { targets: [{ schedule: primary }], waitMinutes: 5 }
+  apps:
+    support-bot: support
+`;
+}
+
+function yaml(receiverUrl: string): string {
   return testConfigYaml(EXTRA).replace(
     '\napps:',
-    `\nmodels:\n  - { name: guarded, provider: guarded, model: guarded-1 }\n${DETECTION}\napps:`,
+    `\nmodels:\n  - { name: guarded, provider: guarded, model: guarded-1 }\n${DETECTION}${oncall(receiverUrl)}\napps:`,
   );
 }
 
@@ -89,8 +114,21 @@ describe.each(storeKinds)('detection: signals to incidents (%s)', (kind) => {
       await new Promise((r) => setTimeout(r, 10));
   }
 
+  const pages: Record<string, unknown>[] = [];
+  const receiver = createServer((req, res) => {
+    const chunks: Buffer[] = [];
+    req.on('data', (c: Buffer) => chunks.push(c));
+    req.on('end', () => {
+      pages.push(JSON.parse(Buffer.concat(chunks).toString('utf8')) as Record<string, unknown>);
+      res.writeHead(202, { 'content-type': 'application/json' });
+      res.end('{"status":"success"}');
+    });
+  });
+
   beforeAll(async () => {
-    const config = parseConfig(yaml(), 'test config', {});
+    await new Promise<void>((resolve) => receiver.listen(0, '127.0.0.1', resolve));
+    const rx = `http://127.0.0.1:${(receiver.address() as AddressInfo).port}/pd`;
+    const config = parseConfig(yaml(rx), 'test config', {});
     store = await openStore(await freshDatabaseUrl(kind));
     fb = await buildApp(config, { store, logger: pino({ level: 'silent' }), now, timers: { tickMs: 0 } });
     await fb.app.listen({ port: 0, host: '127.0.0.1' });
@@ -110,6 +148,8 @@ describe.each(storeKinds)('detection: signals to incidents (%s)', (kind) => {
   afterAll(async () => {
     await (fb as FirebreakApp | undefined)?.close(5_000);
     await (store as Store | undefined)?.close();
+    receiver.closeAllConnections();
+    await new Promise<void>((resolve) => receiver.close(() => resolve()));
   });
 
   async function chat(content: string, stream: boolean): Promise<{ body: string; traceId: string }> {
@@ -180,6 +220,20 @@ describe.each(storeKinds)('detection: signals to incidents (%s)', (kind) => {
     expect(open?.at).toBe(incident.detectedAt);
     expect(must(contained, 'contained').at).toBeGreaterThanOrEqual(incident.detectedAt);
     expect(must(contained, 'contained').at - harm).toBeLessThan(2_000);
+
+    // On-call paged: the PagerDuty delivery (a timer too) goes out in the Events v2 shape.
+    const paged = events.find((e) => e.type === 'page_sent');
+    expect(paged).toMatchObject({ actor: 'detection:canary-leak' });
+    expect(must(paged, 'a page').at - harm).toBeLessThan(2_000);
+    for (let i = 0; i < 20 && pages.length === 0; i++) await fb.timers.runDue();
+    const [trigger] = pages;
+    expect(() => validatePagerDutyEvent(trigger)).not.toThrow();
+    expect(trigger).toMatchObject({
+      routing_key: ROUTING_KEY,
+      event_action: 'trigger',
+      dedup_key: `firebreak:${incident.id}`,
+      payload: { severity: 'critical' },
+    });
 
     // Safe mode in force: the next request for that app is the handoff message, not the model.
     await caughtUp();
