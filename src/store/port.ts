@@ -44,11 +44,11 @@ export interface TraceStore {
   count(filter: TraceFilter): Promise<number>;
   /** Exact distinct users, tenants and calls matching a blast radius filter (blast-radius-queries.ts). */
   blastRadius(query: BlastRadiusQuery): Promise<BlastRadiusCounts>;
-  /** The affected users, one row per (user, tenant), in that order after `after`; at most `limit`. */
-  affectedUsers(
-    query: BlastRadiusQuery,
-    page: { readonly after?: AffectedUserKey; readonly limit: number },
-  ): Promise<AffectedUser[]>;
+  /**
+   * The affected users, one row per (user, tenant) in that order, in pages of `pageSize`. The matching
+   * calls are aggregated once; stop iterating to end early (what it holds is released).
+   */
+  affectedUsers(query: BlastRadiusQuery, pageSize: number): AsyncGenerator<AffectedUser[]>;
 }
 
 /** A blast radius filter as the store runs it: the window resolved to epoch ms, `[since, until)`. */
@@ -74,12 +74,9 @@ export interface BlastRadiusCounts {
   readonly tracesWithoutUser: number;
 }
 
-export interface AffectedUserKey {
+export interface AffectedUser {
   readonly userId: string;
   readonly tenantId: string | null;
-}
-
-export interface AffectedUser extends AffectedUserKey {
   readonly firstSeen: number;
   readonly lastSeen: number;
   readonly traces: number;
