@@ -265,6 +265,7 @@ function ipv4Score(parts: readonly number[]): number {
   return 0.9;
 }
 
+const MAYBE_IPV6 = /::|[0-9A-Fa-f]:[0-9A-Fa-f]{1,4}:/;
 const IPV6 = /(?<![\w:.])[0-9A-Fa-f]{0,4}(?::[0-9A-Fa-f]{0,4}){2,7}(?![\w:])/g;
 
 function validIpv6(s: string): boolean {
@@ -289,7 +290,9 @@ export function findIps(text: string): PiiMatch[] {
       if (score === 0 || VERSION_BEFORE.test(text.slice(Math.max(0, m.index - 10), m.index))) continue;
       out.push({ kind: 'ip', start: m.index, end: m.index + m[0].length, score });
     }
-  if (text.includes(':'))
+  // Every valid IPv6 address has `::` or eight full groups, so this cheap scan gates the full one
+  // (whose optional first group can start a match attempt at any character of a text with a colon).
+  if (MAYBE_IPV6.test(text))
     for (const m of text.matchAll(IPV6)) {
       if (!validIpv6(m[0])) continue;
       const link = /^fe[89ab]/i.test(m[0]) || /^f[cd]/i.test(m[0]);
