@@ -1,5 +1,5 @@
-import { userInfo } from 'node:os';
 import { InvalidArgumentError, type Command } from 'commander';
+import { cliActor, type CliOpts } from './cli-kit.js';
 import { decideApproval, getApproval, listApprovals, type ApprovalView } from '../ops/approvals.js';
 import type { OpsContext } from '../ops/context.js';
 import type { Runtime } from '../server/runtime.js';
@@ -17,23 +17,7 @@ export interface ApprovalCliContext {
   withRuntime<T>(config: string | undefined, fn: (rt: Runtime) => Promise<T>): Promise<T>;
 }
 
-interface Opts {
-  config?: string;
-  server?: string;
-  token?: string;
-  json?: boolean;
-}
-
-/** Who decided when run in-process: the operating-system user (the API uses the token's name). */
-function cliActor(): string {
-  let name: string;
-  try {
-    name = userInfo().username;
-  } catch {
-    name = process.env['USER'] ?? 'unknown';
-  }
-  return `cli:${name}`;
-}
+type Opts = CliOpts;
 
 const iso = (ms: number | null) => (ms === null ? '-' : new Date(ms).toISOString());
 

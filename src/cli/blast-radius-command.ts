@@ -1,4 +1,5 @@
 import { Option, type Command } from 'commander';
+import type { CliOpts } from './cli-kit.js';
 import { incidentClasses } from '../core/guards/types.js';
 import { traceStatuses } from '../core/trace.js';
 import {
@@ -21,11 +22,7 @@ export interface BlastRadiusCliContext extends CliContext {
   write(s: string): void;
 }
 
-interface Opts {
-  config?: string;
-  server?: string;
-  token?: string;
-  json?: boolean;
+interface Opts extends CliOpts {
   export?: 'csv' | 'json';
   app?: string;
   env?: string;

@@ -1,5 +1,5 @@
 import { remoteOptions } from './options.js';
-import { userInfo } from 'node:os';
+import { cliActor, type CliOpts, type Remote } from './cli-kit.js';
 import { InvalidArgumentError, type Command } from 'commander';
 import type { AuditEntry } from '../core/audit.js';
 import type { Flag } from '../core/flags.js';
@@ -43,28 +43,7 @@ export interface CliContext {
   setExitCode(code: number): void;
 }
 
-interface Opts {
-  config?: string;
-  server?: string;
-  token?: string;
-  json?: boolean;
-}
-
-type Remote = {
-  get(path: string, query?: Record<string, string | undefined>): Promise<unknown>;
-  post(path: string, body: Record<string, unknown>): Promise<unknown>;
-};
-
-/** Who made a change when run in-process: the operating-system user (the API uses the token's name). */
-function cliActor(): string {
-  let name: string;
-  try {
-    name = userInfo().username;
-  } catch {
-    name = process.env['USER'] ?? 'unknown';
-  }
-  return `cli:${name}`;
-}
+type Opts = CliOpts;
 
 const wholeNumber = (min: number) => (v: string) => {
   if (!/^\d{1,9}$/.test(v) || Number(v) < min) throw new InvalidArgumentError(`a whole number ≥ ${min}`);

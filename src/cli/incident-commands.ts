@@ -1,5 +1,5 @@
-import { userInfo } from 'node:os';
 import { InvalidArgumentError, Option, type Command } from 'commander';
+import { cliActor, type CliOpts, type Remote } from './cli-kit.js';
 import { FirebreakError } from '../core/errors.js';
 import type { OpsContext } from '../ops/context.js';
 import {
@@ -40,27 +40,7 @@ import { apiGet, apiPost } from './remote.js';
  * store, or the same /api routes with --server, printing the same either way (the API's JSON with
  * --json). Times are read as the API reads them, so both paths accept the same input.
  */
-interface Opts {
-  config?: string;
-  server?: string;
-  token?: string;
-  json?: boolean;
-}
-
-type Remote = {
-  get(path: string, query?: Record<string, string | undefined>): Promise<unknown>;
-  post(path: string, body: Record<string, unknown>): Promise<unknown>;
-};
-
-function cliActor(): string {
-  let name: string;
-  try {
-    name = userInfo().username;
-  } catch {
-    name = process.env['USER'] ?? 'unknown';
-  }
-  return `cli:${name}`;
-}
+type Opts = CliOpts;
 
 const wholeNumber = (min: number) => (v: string) => {
   if (!/^\d{1,12}$/.test(v) || Number(v) < min) throw new InvalidArgumentError(`a whole number ≥ ${min}`);

@@ -1,5 +1,5 @@
-import { userInfo } from 'node:os';
 import type { Command } from 'commander';
+import { cliActor, type CliOpts } from './cli-kit.js';
 import type { ResolvedTarget } from '../core/oncall/escalation.js';
 import { parseTimeInput } from '../ops/incidents.js';
 import { acknowledgeIncident, onCallNow, type AcknowledgeResult, type OnCallNow } from '../ops/paging.js';
@@ -13,22 +13,7 @@ import { apiGet, apiPost } from './remote.js';
  * `firebreak incident ack INC-7` / `firebreak ack INC-7` (acknowledge the page, stopping escalation):
  * in-process on the configured store, or the same /api routes with --server.
  */
-interface Opts {
-  config?: string;
-  server?: string;
-  token?: string;
-  json?: boolean;
-}
-
-function cliActor(): string {
-  let name: string;
-  try {
-    name = userInfo().username;
-  } catch {
-    name = process.env['USER'] ?? 'unknown';
-  }
-  return `cli:${name}`;
-}
+type Opts = CliOpts;
 
 function targetText(t: ResolvedTarget): string {
   if (t.kind === 'user') return `${t.user} (direct)`;
