@@ -1,7 +1,8 @@
 import { PassThrough } from 'node:stream';
-import type { FastifyInstance } from 'fastify';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import {
   blastRadius,
+  type BlastRadiusExportFormat,
   type BlastRadiusFilter,
   blastRadiusExport,
   parseExportFormat,
@@ -26,36 +27,49 @@ export function registerBlastRadiusRoutes(app: FastifyInstance, ctx: ApiContext)
     // Everything is checked before the status line goes out, so a bad filter is a 400 envelope.
     const fmt = parseExportFormat(format);
     const filter = resolveBlastRadiusFilter(ctx.ops, query);
-    const body = new PassThrough();
-    // A page is written only once the previous one has drained (or the client has gone).
-    const write = (chunk: string): Promise<void> | undefined => {
-      if (body.destroyed) throw new Error('the client closed the export');
-      if (body.write(chunk)) return undefined;
-      return new Promise((resolve) => {
-        const done = () => {
-          body.off('drain', done);
-          body.off('close', done);
-          resolve();
-        };
-        body.on('drain', done);
-        body.on('close', done);
-      });
-    };
-    blastRadiusExport(ctx.ops, filter, fmt, write).then(
-      () => body.end(),
-      (error: unknown) => {
-        if (!body.destroyed) req.log.error({ err: error }, 'blast radius export failed midway');
-        body.destroy(error instanceof Error ? error : new Error(String(error)));
-      },
-    );
     const stamp = new Date(filter.since).toISOString().replaceAll(':', '').slice(0, 15);
-    return reply
-      .header('content-type', fmt === 'csv' ? 'text/csv; charset=utf-8' : 'application/json; charset=utf-8')
-      .header(
-        'content-disposition',
-        `attachment; filename="blast-radius-${filter.app ?? 'all'}-${stamp}.${fmt}"`,
-      )
-      .header('cache-control', 'no-store')
-      .send(body);
+    return streamExport(req, reply, fmt, `blast-radius-${filter.app ?? 'all'}-${stamp}`, (write) =>
+      blastRadiusExport(ctx.ops, filter, fmt, write),
+    );
   });
+}
+
+/**
+ * Sends an export as it is produced: `run` writes through `write`, a page at a time, and the next page
+ * is produced only once the previous one has drained (or the client has gone). Call it only once the
+ * input is checked: after this the status line is 200, and a failure midway cuts the body.
+ */
+export function streamExport(
+  req: FastifyRequest,
+  reply: FastifyReply,
+  fmt: BlastRadiusExportFormat,
+  filename: string,
+  run: (write: (chunk: string) => Promise<void> | undefined) => Promise<unknown>,
+): FastifyReply {
+  const body = new PassThrough();
+  const write = (chunk: string): Promise<void> | undefined => {
+    if (body.destroyed) throw new Error('the client closed the export');
+    if (body.write(chunk)) return undefined;
+    return new Promise((resolve) => {
+      const done = () => {
+        body.off('drain', done);
+        body.off('close', done);
+        resolve();
+      };
+      body.on('drain', done);
+      body.on('close', done);
+    });
+  };
+  run(write).then(
+    () => body.end(),
+    (error: unknown) => {
+      if (!body.destroyed) req.log.error({ err: error }, 'blast radius export failed midway');
+      body.destroy(error instanceof Error ? error : new Error(String(error)));
+    },
+  );
+  return reply
+    .header('content-type', fmt === 'csv' ? 'text/csv; charset=utf-8' : 'application/json; charset=utf-8')
+    .header('content-disposition', `attachment; filename="${filename}.${fmt}"`)
+    .header('cache-control', 'no-store')
+    .send(body);
 }

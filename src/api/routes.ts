@@ -9,6 +9,7 @@ import { getTrace, searchTraces } from '../ops/traces.js';
 import { registerApprovalRoutes } from './approval-routes.js';
 import { registerBlastRadiusRoutes } from './blast-radius-routes.js';
 import { registerControlRoutes } from './control-routes.js';
+import { registerIncidentImpactRoutes } from './incident-impact-routes.js';
 import { registerIncidentRoutes } from './incident-routes.js';
 import { registerOnCallRoutes } from './oncall-routes.js';
 import { registerSignalRoutes } from './signal-routes.js';
@@ -94,6 +95,7 @@ export function registerApiRoutes(app: FastifyInstance, ctx: ApiContext): void {
   registerApprovalRoutes(app, ctx);
   registerBlastRadiusRoutes(app, ctx);
   registerIncidentRoutes(app, ctx);
+  registerIncidentImpactRoutes(app, ctx);
   registerOnCallRoutes(app, ctx);
   registerSignalRoutes(app, ctx);
 }

@@ -92,15 +92,16 @@ export function formatBlastRadius(r: BlastRadius): string {
   ].join('\n');
 }
 
-/** The export from a server, streamed through as it arrives. */
-async function remoteExport(
+/** An export from a server (`path`, e.g. api/blast-radius/export), streamed through as it arrives. */
+export async function remoteExport(
   server: string,
   token: string | undefined,
   query: Record<string, string>,
-  write: (s: string) => void,
+  write: (s: string) => void | Promise<void>,
+  path = 'api/blast-radius/export',
 ): Promise<void> {
   if (!token) throw new RemoteError('--server needs an API token: pass --token or set FIREBREAK_TOKEN');
-  const url = new URL('api/blast-radius/export', server.endsWith('/') ? server : `${server}/`);
+  const url = new URL(path, server.endsWith('/') ? server : `${server}/`);
   for (const [k, v] of Object.entries(query)) url.searchParams.set(k, v);
   let res: Response;
   try {
@@ -121,14 +122,14 @@ async function remoteExport(
   const decoder = new TextDecoder();
   try {
     for await (const chunk of res.body as AsyncIterable<Uint8Array>)
-      write(decoder.decode(chunk, { stream: true }));
+      await write(decoder.decode(chunk, { stream: true }));
   } catch (error) {
     throw new RemoteError(
       `the export was cut off: ${error instanceof Error ? error.message : String(error)}`,
     );
   }
   const rest = decoder.decode();
-  if (rest !== '') write(rest);
+  if (rest !== '') await write(rest);
 }
 
 export function registerBlastRadiusCommand(program: Command, cli: BlastRadiusCliContext): void {

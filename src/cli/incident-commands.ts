@@ -23,6 +23,8 @@ import {
   type IncidentView,
 } from '../ops/incidents.js';
 import type { CliContext } from './control-commands.js';
+import { registerIncidentBlastRadiusCommand } from './incident-blast-radius-command.js';
+import { registerIncidentDeliveriesCommand } from './incident-deliveries-command.js';
 import {
   formatContained,
   formatIncident,
@@ -94,8 +96,10 @@ export function registerIncidentCommands(program: Command, cli: CliContext): voi
   const incident = program
     .command('incident')
     .description(
-      'incidents: open, list, show, triage, transition, assign, note, update, metrics, compliance',
+      'incidents: open, list, show, triage, transition, assign, note, update, metrics, compliance, blast-radius, deliveries',
     );
+  registerIncidentBlastRadiusCommand(incident, cli);
+  registerIncidentDeliveriesCommand(incident, cli);
 
   remoteOptions(
     incident

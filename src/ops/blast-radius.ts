@@ -273,7 +273,7 @@ export function parseExportFormat(value: unknown): BlastRadiusExportFormat {
  * matching call (ISO 8601), number of matching calls, and the X-AI-Trace-Id of the latest one. Written
  * through `write` a page at a time (awaited, so a slow reader holds the next page back): memory stays
  * at one page, and the store aggregates the matching calls once (affectedUsers). CSV: a header line,
- * CRLF line ends. JSON: `{window, filters, users: [...]}`, times as ISO 8601. Returns how many lines
+ * CRLF line ends. JSON: `{...meta, window, filters, users: [...]}`, times as ISO 8601. Returns how many lines
  * were written. Validation errors are thrown before the first write.
  */
 export async function blastRadiusExport(
@@ -281,15 +281,19 @@ export async function blastRadiusExport(
   filter: BlastRadiusFilter,
   format: string,
   write: (chunk: string) => void | Promise<void>,
+  /** JSON only: fields written before `window` (an incident's id and where its filter came from). */
+  meta: Readonly<Record<string, unknown>> = {},
 ): Promise<{ users: number }> {
   const fmt = parseExportFormat(format);
   const f = resolveBlastRadiusFilter(ctx, filter);
   const query = toQuery(f);
   if (fmt === 'csv') await write(`${CSV_HEADER}\r\n`);
-  else
+  else {
+    const head = JSON.stringify(meta).slice(1, -1);
     await write(
-      `{"window":${JSON.stringify({ since: iso(f.since), until: iso(f.until) })},"filters":${JSON.stringify(f)},"users":[`,
+      `{${head === '' ? '' : `${head},`}"window":${JSON.stringify({ since: iso(f.since), until: iso(f.until) })},"filters":${JSON.stringify(f)},"users":[`,
     );
+  }
   let n = 0;
   for await (const page of ctx.store.traces.affectedUsers(query, EXPORT_PAGE)) {
     let chunk = '';
