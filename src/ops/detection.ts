@@ -1,9 +1,12 @@
 import type { DetectionRule } from '../core/detection/rules-config.js';
-import { matchSignal } from '../core/detection/rules.js';
+import { matchSignal, type RuleMatchResult } from '../core/detection/rules.js';
 import { decide, type DetectionAction, type GroupedIncident } from '../core/detection/grouping.js';
 import type { Signal } from '../core/detection/signal.js';
 import { FirebreakError } from '../core/errors.js';
+import type { SignalEvent } from '../core/incidents/timeline.js';
+import type { CountedSignal } from '../store/port.js';
 import type { OpsContext } from './context.js';
+import { commitChange, loadIncident } from './incident-change.js';
 import { containIncident, recordSignal } from './incidents.js';
 import { pageIncident } from './paging.js';
 import { requireApp, requireEnv } from './releases.js';
@@ -14,9 +17,21 @@ import { requireApp, requireEnv } from './releases.js';
  * → automatic containment, applied with the before-triage override.
  *
  * Findings reach here through the `signal` durable timer (gateway/signal-outbox.ts persists one per
- * signal, off the request path); feedback and external alerts call `processSignal` directly from their
- * routes. Every step is idempotent by the signal's fingerprint (the timeline's signal id), since a timer
- * may run twice after a replica crash.
+ * signal, off the request path), anomalies through the same timer (ops/anomaly-job.ts); feedback and
+ * external alerts call `processSignal` directly from their routes. Every step is idempotent by the
+ * signal's fingerprint (the timeline's signal id), since a timer may run twice after a replica crash.
+ *
+ * Rules with `minSignals` above 1 count in the store (`detection_signals`, one row per dedup key and
+ * fingerprint, so a replayed signal counts once): the signals received within the rule's window that
+ * went to no incident yet. The one that reaches the threshold opens the incident, and every counted
+ * signal is put on its timeline and marked as gone to it, so a later incident of the key counts afresh.
+ *
+ * Why the count comes before the incidents are read: two replicas with the 3rd and 4th signal. If the
+ * 4th's count misses rows the 3rd already marked, that marking (and so the 3rd's incident) committed
+ * before the count, so the incident read that follows sees the incident and the 4th attaches. If the
+ * count sees them, both decide to open and recordSignal's one transaction (the control-plane lock)
+ * makes the later one attach. Putting counted signals on a timeline is also one locked change that
+ * skips those already there, so racing replicas and reruns never add one twice.
  */
 
 export const SIGNAL_TIMER_KIND = 'signal';
@@ -49,6 +64,10 @@ export interface DetectionOutcome {
   readonly pageError?: string;
   /** The signal was already on the incident (a rerun): nothing was added. */
   readonly duplicate?: boolean;
+  /** Rules with `minSignals` above 1: the signals counted in the window, this one included. */
+  readonly signals?: number;
+  /** Counted signals put on the incident's timeline besides this one. */
+  readonly attachedCounted?: number;
 }
 
 const finished = new Set(['resolved', 'closed']);
@@ -86,25 +105,119 @@ async function groupedIncidents(
   return { grouped, signalIds };
 }
 
+/** The row that counts `signal` under a rule's key until the rule's window has passed. */
+function countedRow(m: RuleMatchResult, signal: Signal): Omit<CountedSignal, 'incident'> {
+  return {
+    dedupKey: m.dedupKey,
+    fingerprint: signal.fingerprint,
+    rule: m.rule.id,
+    app: signal.app,
+    source: signal.source,
+    summary: signal.title,
+    traceId: signal.traceId,
+    observedAt: signal.observedAt,
+    at: signal.receivedAt,
+    expiresAt: signal.receivedAt + m.rule.group.windowMs,
+  };
+}
+
 /**
- * Runs the rules on one signal and carries out what they decide. Rules with `minSignals` above 1 are
- * counted from nothing (no per-key count is kept yet), so they report `count` and open nothing.
+ * Puts the counted signals that are not on the incident's timeline yet on it (one locked change, so
+ * racing replicas add each once), then marks them all as gone to the incident. Returns how many it added.
  */
+async function attachCounted(
+  ctx: OpsContext,
+  incidentId: string,
+  dedupKey: string,
+  rows: readonly CountedSignal[],
+  actor: string,
+  known: ReadonlySet<string>,
+): Promise<number> {
+  // The usual case (nothing counted that is not on the timeline already) takes no lock.
+  if (rows.every((r) => known.has(r.fingerprint))) {
+    await ctx.store.detection.markCounted(
+      dedupKey,
+      rows.map((r) => r.fingerprint),
+      incidentId,
+    );
+    return 0;
+  }
+  const { value: added } = await ctx.store.control.change(async (tx) => {
+    const incident = await loadIncident(tx, incidentId);
+    const seen = new Set<string>();
+    for (const { event } of await tx.incidents.timeline(incidentId))
+      if (event.type === 'signal') seen.add(event.signal);
+    const now = ctx.now();
+    const events: SignalEvent[] = rows
+      .filter((r) => !seen.has(r.fingerprint))
+      .map((r) => ({
+        type: 'signal',
+        at: now,
+        actor,
+        signal: r.fingerprint,
+        source: r.source as SignalEvent['source'],
+        summary: r.summary,
+        ...(r.observedAt <= now ? { observedAt: r.observedAt } : {}),
+        ...(r.traceId !== null ? { trace: r.traceId } : {}),
+      }));
+    if (events.length === 0 || incident.status === 'closed') tx.unchanged(0);
+    await commitChange(ctx, tx, incident, { incident, events }, { actor, action: 'signal', at: now });
+    return events.length;
+  });
+  await ctx.store.detection.markCounted(
+    dedupKey,
+    rows.map((r) => r.fingerprint),
+    incidentId,
+  );
+  return added;
+}
+
+/** Runs the rules on one signal and carries out what they decide. */
 export async function processSignal(ctx: OpsContext, signal: Signal): Promise<DetectionOutcome[]> {
   const rules = ctx.config.detection.rules;
   const matches = matchSignal(rules, signal);
   if (matches.length === 0) return [];
   checkSignalScope(ctx, signal);
+  // Counted first, incidents read after: see the note at the top.
+  const counted = new Map<string, CountedSignal[]>();
+  for (const m of matches)
+    if (m.rule.minSignals > 1)
+      counted.set(
+        m.dedupKey,
+        await ctx.store.detection.countSignal(
+          countedRow(m, signal),
+          signal.receivedAt - m.rule.group.windowMs,
+          ctx.now(),
+        ),
+      );
+  const priorSignals = new Map(
+    [...counted].map(([key, rows]) => [key, rows.filter((r) => r.fingerprint !== signal.fingerprint).length]),
+  );
   const { grouped, signalIds } = await groupedIncidents(
     ctx,
     signal.app,
     new Set(matches.map((m) => m.dedupKey)),
   );
-  const actions = decide({ rules, signal, openIncidents: grouped, now: ctx.now() });
+  const actions = decide({ rules, signal, openIncidents: grouped, priorSignals, now: ctx.now() });
   const out: DetectionOutcome[] = [];
   for (const a of actions) {
     const rule = rules.find((r) => r.id === a.rule);
     const actor = `detection:${a.rule}`;
+    const rows = counted.get(a.dedupKey);
+    const countedOn = async (incidentId: string) =>
+      rows === undefined
+        ? {}
+        : {
+            signals: rows.length,
+            attachedCounted: await attachCounted(
+              ctx,
+              incidentId,
+              a.dedupKey,
+              rows,
+              actor,
+              new Set([signal.fingerprint, ...(signalIds.get(incidentId) ?? [])]),
+            ),
+          };
     const base = {
       actor,
       source: signal.source,
@@ -114,7 +227,7 @@ export async function processSignal(ctx: OpsContext, signal: Signal): Promise<De
       ...(signal.traceId !== null ? { trace: signal.traceId } : {}),
     };
     if (a.type === 'count') {
-      out.push({ action: 'count', rule: a.rule, dedupKey: a.dedupKey });
+      out.push({ action: 'count', rule: a.rule, dedupKey: a.dedupKey, signals: a.signals });
       continue;
     }
     if (a.type === 'attach') {
@@ -125,6 +238,8 @@ export async function processSignal(ctx: OpsContext, signal: Signal): Promise<De
           dedupKey: a.dedupKey,
           incident: a.incidentId,
           duplicate: true,
+          // A rerun after a crash between opening and attaching the counted signals finishes the job.
+          ...(await countedOn(a.incidentId)),
         });
         continue;
       }
@@ -134,7 +249,13 @@ export async function processSignal(ctx: OpsContext, signal: Signal): Promise<De
         app: signal.app,
         title: signal.title,
       });
-      out.push({ action: 'attach', rule: a.rule, dedupKey: a.dedupKey, incident: incident.id });
+      out.push({
+        action: 'attach',
+        rule: a.rule,
+        dedupKey: a.dedupKey,
+        incident: incident.id,
+        ...(await countedOn(incident.id)),
+      });
       continue;
     }
     // open: recordSignal's own dedup (one transaction) makes two racing signals open one incident.
@@ -148,8 +269,15 @@ export async function processSignal(ctx: OpsContext, signal: Signal): Promise<De
       dedupKey: a.dedupKey,
       windowMs: rule?.group.windowMs,
     });
+    const counts = await countedOn(incident.id);
     if (!opened) {
-      out.push({ action: 'attach', rule: a.rule, dedupKey: a.dedupKey, incident: incident.id });
+      out.push({
+        action: 'attach',
+        rule: a.rule,
+        dedupKey: a.dedupKey,
+        incident: incident.id,
+        ...counts,
+      });
       continue;
     }
     let contained: string | undefined;
@@ -190,6 +318,7 @@ export async function processSignal(ctx: OpsContext, signal: Signal): Promise<De
       rule: a.rule,
       dedupKey: a.dedupKey,
       incident: incident.id,
+      ...counts,
       ...(contained !== undefined ? { contained } : {}),
       ...(a.containSkipped !== undefined ? { containSkipped: a.containSkipped } : {}),
     });

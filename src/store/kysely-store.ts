@@ -4,6 +4,7 @@ import { controlQueries, type StateNotifier } from './control-queries.js';
 import { credentialQueries } from './credential-queries.js';
 import { incidentQueries } from './incident-queries.js';
 import { deliveryQueries } from './delivery-queries.js';
+import { detectionQueries } from './detection-queries.js';
 import { migrationProvider } from './migrations.js';
 import type { Capabilities, Store } from './port.js';
 import type { Database, TraceMarksTable, TracesTable } from './schema.js';
@@ -45,6 +46,7 @@ export async function kyselyStore(
     incidents: incidentQueries(db, capabilities),
     timers: timerQueries(db, capabilities),
     deliveries: deliveryQueries(db),
+    detection: detectionQueries(db),
     async ping() {
       await sql`select 1`.execute(db);
     },

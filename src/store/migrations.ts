@@ -2,6 +2,7 @@ import { sql, type Kysely, type Migration, type MigrationProvider } from 'kysely
 import { approvalsMigration } from './migrations-approvals.js';
 import { blastRadiusMigration } from './migrations-blast-radius.js';
 import { controlPlaneMigration } from './migrations-control.js';
+import { detectionMigration } from './migrations-detection.js';
 import { incidentsMigration } from './migrations-incidents.js';
 import { timersMigration } from './migrations-timers.js';
 
@@ -77,6 +78,7 @@ const migrations: Record<string, Migration> = {
   '0004_incidents': incidentsMigration,
   '0005_blast_radius': blastRadiusMigration,
   '0006_timers_and_deliveries': timersMigration,
+  '0007_detection': detectionMigration,
 };
 
 export const migrationProvider: MigrationProvider = {

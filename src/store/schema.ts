@@ -254,6 +254,32 @@ export interface IncidentContainmentTable {
   reverted_by: string | null;
 }
 
+/** Signals counted towards a rule's minSignals (migrations-detection.ts). */
+export interface DetectionSignalsTable {
+  dedup_key: string;
+  fingerprint: string;
+  rule: string;
+  app: string;
+  source: string;
+  summary: string;
+  trace_id: string | null;
+  observed_at: number;
+  at: number;
+  expires_at: number;
+  incident: string | null;
+}
+
+/** The anomaly detector's state per series (migrations-detection.ts); `state` is JSON. */
+export interface AnomalySeriesTable {
+  app: string;
+  env: string;
+  release: string;
+  metric: string;
+  state: string;
+  last_at: number;
+  updated_at: number;
+}
+
 export interface Database {
   traces: TracesTable;
   trace_marks: TraceMarksTable;
@@ -272,4 +298,6 @@ export interface Database {
   timers: TimersTable;
   deliveries: DeliveriesTable;
   delivery_attempts: DeliveryAttemptsTable;
+  detection_signals: DetectionSignalsTable;
+  anomaly_series: AnomalySeriesTable;
 }
