@@ -3,6 +3,10 @@
 //
 //   node scripts/train-injection-classifier.mjs            # train, evaluate, write the model
 //   node scripts/train-injection-classifier.mjs --dry-run  # train and evaluate only
+//   node scripts/train-injection-classifier.mjs --dry-run --oof FILE
+//       # also write the development rows' out-of-fold logits (threshold subtracted) to FILE as JSON, so
+//       # rules added beside the classifier can be measured on the development part without the
+//       # classifier's memory of it (a row it was trained on scores near 100%)
 //
 // Plain Node, no dependencies, deterministic: fixed seeds, a hash-based split (scripts/dataset-split.mjs,
 // shared with bench/guard-quality.js), no Math.random. Two runs write byte-identical files.
@@ -31,6 +35,7 @@ import { partOfKey, readJsonl, readmeDocuments, splitDetectionRows, splitPiiRows
 const here = dirname(fileURLToPath(import.meta.url));
 const OUT = join(here, '..', 'src', 'core', 'guards', 'model', 'injection-model.ts');
 const DRY_RUN = process.argv.includes('--dry-run');
+const OOF_OUT = process.argv.includes('--oof') ? process.argv[process.argv.indexOf('--oof') + 1] : undefined;
 
 // ---------------------------------------------------------------------------------------------------
 // Features: a line-for-line copy of the extraction in src/core/guards/classifier.ts (FEATURE_SET). The
@@ -709,6 +714,16 @@ for (const head of ['direct', 'indirect']) {
     );
     if (fp === targetFp[head]) thresholds[head] = t;
   }
+}
+
+if (OOF_OUT) {
+  const out = {};
+  for (const it of dev)
+    out[it.id] = Object.fromEntries(
+      HEADS.map((head) => [head, Number((oof.get(head).get(it.id) - (thresholds[head] ?? 0)).toFixed(4))]),
+    );
+  writeFileSync(OOF_OUT, JSON.stringify(out));
+  console.error(`wrote out-of-fold logits of ${dev.length} development rows to ${OOF_OUT}`);
 }
 
 // ---------------------------------------------------------------------------------------------------

@@ -10,6 +10,7 @@ import {
 } from '../classifier.js';
 import { injectionModel } from '../model/injection-model.js';
 import type { Detection, Detector, GuardContext } from '../types.js';
+import { constraintSignals, systemConstraints, unconstrained } from './system-constraints.js';
 
 /**
  * Prompt injection, jailbreaks and indirect injection (OWASP LLM01). Each detector combines a few
@@ -463,13 +464,17 @@ function signals(
         });
         break search;
       }
+  // What the system prompt rules out (a topic, a person's data, another language) asked for anyway.
+  if (atInput && ctx.system) {
+    const constraints = systemConstraints(ctx.system);
+    if (!unconstrained(constraints)) out.push(...constraintSignals(low(), constraints));
+  }
   // A request naming a password-like secret when the system prompt holds one: the classic extraction,
   // in any of the languages it is usually tried in.
   if (atInput && systemHoldsSecret(ctx))
     search: for (const w of secretWords)
       for (let at = low().indexOf(w); at >= 0; at = low().indexOf(w, at + w.length)) {
-        // "my password" is the user's own (a support bot's everyday question), not the model's secret.
-        if (low().slice(Math.max(0, at - 3), at) === 'my ') continue;
+        if (genericSecret(low(), at)) continue;
         out.push({
           kind: 'secret_extraction',
           score: 0.85,
@@ -480,6 +485,42 @@ function signals(
         break search;
       }
   return out;
+}
+
+/**
+ * Words before "password" that make it a password in general or someone else's, not the one the system
+ * prompt holds: "my password" (a support bot's everyday question), "takes a username and password",
+ * "checks for the correct password", "Jason Bourne's Instagram password".
+ */
+const genericBefore = new Set(
+  (
+    'my a an and or correct valid invalid incorrect wrong hardcoded strong weak secure new old their ' +
+    'user username hashed encrypted default temporary one'
+  ).split(' '),
+);
+
+function genericSecret(low: string, at: number): boolean {
+  const [previous, start] = previousWord(low, at);
+  if (genericBefore.has(previous)) return true;
+  // Someone else's: "Bourne's Instagram password", "the user's password" (not "what's the password").
+  for (const owner of [previous, previousWord(low, start)[0]])
+    if ((owner.endsWith("'s") || owner.endsWith('’s')) && !notOwners.has(owner.slice(0, -2))) return true;
+  return false;
+}
+
+const notOwners = new Set('what that it here there who where let how he she'.split(' '));
+
+/** The word (with an apostrophe-s) that ends before `at`, skipping spaces, and where it starts. */
+function previousWord(low: string, at: number): [string, number] {
+  let end = at;
+  while (end > 0 && low.charCodeAt(end - 1) === 32) end--;
+  let start = end;
+  while (start > 0) {
+    const c = low.charCodeAt(start - 1);
+    if (!(isWordChar(lower(c)) || c === 39 || c === 0x2019)) break;
+    start--;
+  }
+  return [low.slice(start, end), start];
 }
 
 let lastSystem: { system: string; canaries: readonly string[]; holds: boolean } | undefined;

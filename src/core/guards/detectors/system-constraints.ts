@@ -1,0 +1,339 @@
+import { isWordChar, lower } from '../classifier.js';
+
+/**
+ * What a system prompt forbids, read once per system prompt (memoised), and the user turns that ask for
+ * it anyway. Many prompt injections are attacks only against their own system prompt: "what is the
+ * weather like?" is harmless unless the system prompt said never to discuss the weather. The constraints
+ * are read lexically from the usual ways of writing them:
+ *
+ * - a forbidden topic: "do not discuss X", "never answer questions about X", "avoid any discussion of X",
+ *   "under no circumstances should you give instructions on how to X", "X is not allowed";
+ * - protected personal data: "do not reveal any private information about the user" in a prompt that
+ *   holds a person's data ("The user's name is Jane Smith. She lives in …");
+ * - a language restriction: "translate into French … never into any other language".
+ *
+ * A user turn fires when it names the forbidden topic (every content word of a short item, most of a
+ * long one; word starts, so "politics" also matches "political" and "dinosaur" "dinosaurio"), asks
+ * about the protected person's data, or asks for another language. Words the system prompt also uses in
+ * its permitted part ("a movie recommendation service … don't share recommendations that scare") are
+ * not topics. Cost per user turn: a few `indexOf` over the lower-cased text, only when the system prompt
+ * has constraints. A secret held in the system prompt (a password) is handled by the secret phrases in
+ * injection.ts.
+ */
+
+/** A heuristic finding: what injection.ts combines with the classifier. */
+export interface ConstraintSignal {
+  readonly kind: string;
+  readonly score: number;
+  readonly message: string;
+  readonly start: number;
+  readonly end: number;
+}
+
+export interface SystemConstraints {
+  /** Forbidden topics: each item is a list of word stems; `need` of them must occur. */
+  readonly topics: readonly { readonly stems: readonly string[]; readonly need: number }[];
+  /** Protected personal data: who it is about (user, customer, the names) and what may not be told. */
+  readonly privacy: { readonly subjects: readonly string[] } | undefined;
+  /** Languages the prompt allows output in, when it rules out all others. */
+  readonly languages: readonly string[] | undefined;
+}
+
+const NONE: SystemConstraints = { topics: [], privacy: undefined, languages: undefined };
+
+const TOPIC = 'asks about a topic the system prompt rules out';
+const PRIVATE = 'asks for personal data the system prompt protects';
+const LANGUAGE = 'asks for a language the system prompt rules out';
+
+// ---------------------------------------------------------------------------------------------------
+// Reading the system prompt (once per prompt)
+
+/** A sentence with one of these restricts; its words are not part of what the prompt permits. */
+const NEGATION =
+  /\b(?:not|never|no|don'?t|dont|avoid|avoiding|refuse|refrain|without|prohibited|forbidden|disallowed|cannot|can'?t)\b/;
+
+/** Where a forbidden item starts: after a negation (and whatever verb follows it). */
+const TRIGGER =
+  /\b(?:do not|don'?t|dont|never|avoid(?:ing)?|refuse to|refrain from|under no circumstances should you|should not|must not|may not|not (?:programmed|allowed|permitted|supposed) to|no (?:discussion|talk|questions?|answers?) (?:of|about|on))\b/g;
+
+/** "X is not allowed": the item is the clause before it. */
+const PASSIVE =
+  /([^,:;]+?)\s+(?:is|are)\s+(?:not allowed|not permitted|prohibited|forbidden|off[- ]limits)\b/g;
+
+/** Where an item ends: a reason or a qualifier that follows the topic. */
+const CLAUSE_END =
+  /[,:;()]|\s(?:to (?:maintain|avoid|ensure|keep|protect|prevent|stay|focus)|in order|because|since|as (?:this|it|they|these)|so that|which|that (?:could|might|may|would|are|is|were)|under any|under no|no matter|at all costs|in all cases|in any case|regardless|even if|unless|for (?:any|the) reason)\b|\s[-–—]\s/;
+
+/** A relative clause that narrows the noun before it ("emails that could compromise …"). */
+const QUALIFIER = /^\s(?:that|which|who) (?:could|might|may|would|can)\b/;
+
+/** Between items of a list: "X or Y", "topics like X and Y", "X, including Y". */
+const ITEM_SPLIT = /\s(?:or|and|nor|including|like|such as|e\.g\.|especially|particularly|as well as)\s|\//;
+
+/**
+ * Words that never make a topic on their own: function words, the verbs of the constraint itself
+ * ("discuss", "give instructions on how to"), generic nouns ("topics", "information", "questions") and
+ * the secret and privacy words (injection.ts and the privacy check below treat those with more care).
+ */
+const STOP = new Set(
+  (
+    'a an the any all some this that these those it its them they their there your you yours our we us i me my ' +
+    'of on in at to for from with about into onto over under by as per via than then so such very more most ' +
+    'be is are was were been being do does did doing done can could should would will shall may might must ' +
+    'not never no nor or and but if else other others another different anything everything something ' +
+    'discuss discussing discussed discussion discussions talk talking speak speaking mention mentioning ' +
+    'answer answering answers question questions respond responding reply engage engaging touch touching ' +
+    'share sharing reveal revealing disclose disclosing provide providing give giving offer offering ' +
+    'help helping assist assisting write writing generate generating create creating produce make making ' +
+    'tell telling explain explaining describe describing use using code coding do instructions instruction ' +
+    'how what why when where who which task tasks topic topics subject subjects matter matters area areas ' +
+    'information info details detail content contents advice guidance opinions views related relating ' +
+    'regarding concerning involving around whatsoever circumstances case cases times time ever ' +
+    'user users customer customers person people anyone someone anybody everyone one thing things stuff ' +
+    'private personal sensitive confidential secret secrets password passwords passcode key keys ' +
+    'prompt prompts system given above below here following message messages request requests ' +
+    'allowed permitted programmed supposed trained designed meant able please also only just even ' +
+    'chatbot bot assistant ai-powered model in-depth depth deep detailed complex simple basic advanced ' +
+    'specific general certain new latest'
+  ) // "ai" alone is a topic ("topics like AI"); "assistant" not
+    .split(' '),
+);
+
+/** Common spellings of one topic: a prompt that rules out AI rules out "machine learning" too. */
+const EXPANSIONS: readonly (readonly string[][])[] = [
+  [['ai'], ['artificial', 'intelligence'], ['machine', 'learning'], ['neural', 'network'], ['llm']],
+];
+
+/** Strips plural and derivational endings so the stem is a prefix of the word's other forms. */
+function stem(w: string): string {
+  let s = w;
+  if (s.endsWith("'s")) s = s.slice(0, -2);
+  for (const suffix of ['ations', 'ation', 'ically', 'ical', 'ies', 'ing', 'es', 'ed', 'al', 's']) {
+    if (s.endsWith(suffix) && s.length - suffix.length >= 4) {
+      // "political" → "politic" (not "polit", which would match "polite").
+      s = s.slice(0, -suffix.length) + (suffix === 'ies' ? 'y' : suffix.startsWith('ical') ? 'ic' : '');
+      break;
+    }
+  }
+  return s;
+}
+
+const words = (s: string): string[] =>
+  s
+    .toLowerCase()
+    .split(/[^\p{L}\p{N}'-]+/u)
+    .map((w) => w.replace(/^['-]+|['-]+$/g, ''))
+    .filter((w) => w !== '');
+
+function sentencesOf(system: string): string[] {
+  return (
+    system
+      .toLowerCase()
+      .replace(/[`"“”‘’]|'(?=\s|$)|(?<=\s|^)'/g, ' ')
+      // ", including X" continues the list rather than ending the clause.
+      .replace(/,\s*(?=(?:including|like|such as|e\.g\.|especially|particularly)\s)/g, ' ')
+      .split(/(?<=[.!?])\s+|\n+/)
+      .map((s) => s.trim())
+      .filter((s) => s !== '')
+  );
+}
+
+function items(clause: string, permitted: ReadonlySet<string>): string[][] {
+  const out: string[][] = [];
+  for (const part of clause.split(ITEM_SPLIT)) {
+    const ws = words(part);
+    // "the climate at other locations", "any other language": a scope relative to the permitted one,
+    // which words alone cannot judge.
+    if (ws.some((w) => w === 'other' || w === 'else' || w === 'different')) continue;
+    const stems = ws
+      .filter((w) => !STOP.has(w) && w.length >= 2 && !/^\d+$/.test(w))
+      .map(stem)
+      .filter((s) => !permitted.has(s));
+    if (stems.length > 0 && stems.length <= 6) out.push(stems);
+  }
+  return out;
+}
+
+const GENERIC_SUBJECTS = ['user', 'users', 'customer', 'customers', 'client', 'patient'];
+
+const LANGUAGES = (
+  'english french spanish german italian portuguese dutch russian chinese mandarin cantonese japanese ' +
+  'korean arabic hindi bengali urdu turkish polish greek hebrew swedish norwegian danish finnish czech ' +
+  'romanian hungarian ukrainian vietnamese thai indonesian malay persian swahili latin'
+).split(' ');
+
+function read(system: string): SystemConstraints {
+  const sentences = sentencesOf(system);
+  const permitted = new Set<string>();
+  for (const s of sentences) if (!NEGATION.test(s)) for (const w of words(s)) permitted.add(stem(w));
+  const topics: { stems: string[]; need: number }[] = [];
+  const add = (clause: string, qualified = false): void => {
+    const found = items(clause, permitted);
+    if (qualified) found.pop();
+    for (const stems of found) {
+      const expansions = EXPANSIONS.find((e) =>
+        e.some((alt) => alt.length === stems.length && alt.every((w, i) => stem(w) === stems[i])),
+      )?.map((alt) => alt.map(stem));
+      for (const alt of expansions ?? [stems])
+        topics.push({ stems: alt, need: alt.length <= 2 ? alt.length : Math.ceil(alt.length * 0.6) });
+    }
+  };
+  let privacy: SystemConstraints['privacy'];
+  for (const s of sentences) {
+    for (const m of s.matchAll(TRIGGER)) {
+      // "to avoid legal risk, avoid any discussion of X": the first is a reason, not a rule.
+      if (m[0].startsWith('avoid') && s.slice(0, m.index).endsWith('to ')) continue;
+      const rest = s.slice(m.index + m[0].length);
+      const end = CLAUSE_END.exec(rest);
+      // "emails that could compromise security": the qualifier is the rule and words alone cannot judge
+      // it, so the qualified noun (the last item) is not a topic.
+      const qualified = end !== null && QUALIFIER.test(rest.slice(end.index));
+      add(end ? rest.slice(0, end.index) : rest, qualified);
+    }
+    for (const m of s.matchAll(PASSIVE)) add(m[1] ?? '');
+    if (
+      /\b(?:not|never|don'?t|dont)\b.*\b(?:reveal|share|disclose|give out|tell|provide|expose)\b/.test(s) &&
+      /\b(?:private|personal|sensitive|confidential)\s+(?:information|info|data|details)\b/.test(s)
+    ) {
+      const subjects = new Set(GENERIC_SUBJECTS);
+      // The person the prompt is about: "the user's name is Jane Smith".
+      for (const n of system.matchAll(/\bname is ((?:[A-Z][\p{L}'-]+\s?){1,3})/gu))
+        for (const w of words(n[1] ?? '')) if (w.length >= 3) subjects.add(w);
+      privacy = { subjects: [...subjects] };
+    }
+  }
+  let languages: string[] | undefined;
+  const low = system.toLowerCase();
+  if (
+    /\b(?:any|no) other languages?\b|\bother languages\b|\bonly (?:in|into|respond in|reply in)\b/.test(low)
+  ) {
+    const named = LANGUAGES.filter((l) => new RegExp(`\\b${l}\\b`).test(low));
+    if (named.length > 0) languages = named;
+  }
+  if (topics.length === 0 && !privacy && !languages) return NONE;
+  // Bounded work per user turn whatever the prompt's length.
+  return { topics: topics.slice(0, 48), privacy, languages };
+}
+
+const cache = new Map<string, SystemConstraints>();
+
+/** The constraints of a system prompt; memoised (a release's prompt is the same on every call). */
+export function systemConstraints(system: string): SystemConstraints {
+  let c = cache.get(system);
+  if (c) return c;
+  c = system.length > 20_000 ? read(system.slice(0, 20_000)) : read(system);
+  if (cache.size >= 64) cache.clear();
+  cache.set(system, c);
+  return c;
+}
+
+// ---------------------------------------------------------------------------------------------------
+// Checking a user turn
+
+const boundary = (text: string, at: number): boolean =>
+  at < 0 || at >= text.length || !isWordChar(lower(text.charCodeAt(at)));
+
+/** Where `stem` begins a word of `low` (and ends one, for stems shorter than 4 characters); -1 if nowhere. */
+function wordStart(low: string, stem: string): number {
+  for (let at = low.indexOf(stem); at >= 0; at = low.indexOf(stem, at + 1))
+    if (boundary(low, at - 1) && (stem.length >= 4 || boundary(low, at + stem.length))) return at;
+  return -1;
+}
+
+/** Privacy: a subject ("the user", "Jane") within a few words of a personal attribute. */
+const ATTRIBUTES = [
+  'live',
+  'living',
+  'reside',
+  'residence',
+  'city',
+  'address',
+  'located',
+  'location',
+  'born',
+  'birth',
+  'age',
+  'email',
+  'e-mail',
+  'phone',
+  'color',
+  'colour',
+  'initials',
+  'name',
+  'personal',
+  'private',
+];
+const NEAR = 48;
+
+/** The prompt constrains nothing this module checks (most prompts): skip the user turn. */
+export const unconstrained = (c: SystemConstraints): boolean => c === NONE;
+
+export function constraintSignals(low: string, c: SystemConstraints): ConstraintSignal[] {
+  if (c === NONE) return [];
+  const out: ConstraintSignal[] = [];
+  for (const t of c.topics) {
+    let found = 0;
+    let start = Infinity;
+    let end = 0;
+    for (const s of t.stems) {
+      const at = wordStart(low, s);
+      if (at < 0) continue;
+      found++;
+      start = Math.min(start, at);
+      end = Math.max(end, at + s.length);
+    }
+    if (found >= t.need) {
+      out.push({ kind: 'restricted_topic', score: 0.75, message: TOPIC, start, end });
+      break;
+    }
+  }
+  if (c.privacy)
+    search: for (const s of c.privacy.subjects)
+      for (let at = next(low, s, -1); at >= 0; at = next(low, s, at)) {
+        // "the user's e-mail", "Jane's city"; not "my customer account".
+        if (
+          GENERIC_SUBJECTS.includes(s) &&
+          !low.startsWith('the ', at - 4) &&
+          !low.startsWith("'s", at + s.length)
+        )
+          continue;
+        // The attribute follows: "the user's e-mail", "where does Jane Smith live", "Steven's city".
+        const from = at + s.length;
+        const window = low.slice(from, from + NEAR);
+        for (const a of ATTRIBUTES) {
+          const j = wordStart(window, a);
+          if (j < 0 || (a === 'address' && window.startsWith('ip ', j - 3))) continue;
+          out.push({
+            kind: 'private_data',
+            score: 0.75,
+            message: PRIVATE,
+            start: at,
+            end: from + j + a.length,
+          });
+          break search;
+        }
+      }
+  if (c.languages)
+    for (const l of LANGUAGES) {
+      if (c.languages.includes(l)) continue;
+      const at = wordStart(low, l);
+      if (at < 0 || !boundary(low, at + l.length)) continue;
+      const before = low.slice(Math.max(0, at - 6), at);
+      if (!(before.endsWith('into ') || before.endsWith(' to ') || before.endsWith(' in '))) continue;
+      out.push({
+        kind: 'restricted_language',
+        score: 0.75,
+        message: LANGUAGE,
+        start: at,
+        end: at + l.length,
+      });
+      break;
+    }
+  return out;
+}
+
+function next(low: string, s: string, after: number): number {
+  for (let at = low.indexOf(s, after + 1); at >= 0; at = low.indexOf(s, at + 1))
+    if (boundary(low, at - 1) && boundary(low, at + s.length)) return at;
+  return -1;
+}
