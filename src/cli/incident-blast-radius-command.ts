@@ -64,13 +64,18 @@ export function formatIncidentBlastRadius(r: IncidentBlastRadius): string {
   const shown = rows.filter(
     ([name, , source]) => source !== undefined || ['app', 'env', 'since', 'until', 'class'].includes(name),
   );
-  const [, ...body] = formatBlastRadius(r).split('\n');
+  const width = Math.max(...shown.map(([, value]) => value.length));
+  // The counts as the plain blast radius prints them, without its scope line and notes (shown below).
+  const [, ...counts] = formatBlastRadius({ ...r, notes: [] }).split('\n');
   return [
     `blast radius of ${r.incident}`,
-    ...body,
+    ...counts,
     'filter used:',
-    ...shown.map(([name, value, source]) => `  ${name.padEnd(8)} ${value}${source ? `  (${source})` : ''}`),
+    ...shown.map(([name, value, source]) =>
+      `  ${name.padEnd(8)} ${source ? `${value.padEnd(width)}  (${source})` : value}`.trimEnd(),
+    ),
     ...(r.signalTraces.length > 0 ? [`signal traces: ${r.signalTraces.join(', ')}`] : []),
+    ...r.notes.map((n) => `note: ${n}`),
   ].join('\n');
 }
 
