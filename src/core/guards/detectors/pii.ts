@@ -290,15 +290,37 @@ export function findIps(text: string): PiiMatch[] {
       if (score === 0 || VERSION_BEFORE.test(text.slice(Math.max(0, m.index - 10), m.index))) continue;
       out.push({ kind: 'ip', start: m.index, end: m.index + m[0].length, score });
     }
-  // Every valid IPv6 address has `::` or eight full groups, so this cheap scan gates the full one
-  // (whose optional first group can start a match attempt at any character of a text with a colon).
+  // Every valid IPv6 address has `::` or eight full groups, so this cheap scan gates the full one.
   if (MAYBE_IPV6.test(text))
-    for (const m of text.matchAll(IPV6)) {
+    for (const m of ipv6Candidates(text)) {
       if (!validIpv6(m[0])) continue;
       const link = /^fe[89ab]/i.test(m[0]) || /^f[cd]/i.test(m[0]);
       out.push({ kind: 'ip', start: m.index, end: m.index + m[0].length, score: link ? 0.4 : 0.9 });
     }
   return out;
+}
+
+const IPV6_AT = new RegExp(IPV6.source, 'y');
+
+/**
+ * The matches of IPV6 (as `text.matchAll(IPV6)` finds them), tried only where one can start: a match's
+ * first colon comes after at most four hex digits that follow no word character, so each colon names
+ * the one place a match through it can start (the start of the word before it). The global expression,
+ * whose optional first group lets a match attempt start at any character, cost more than all the other
+ * PII matchers together on a text with a colon.
+ */
+function* ipv6Candidates(text: string): Generator<RegExpExecArray> {
+  let covered = 0;
+  for (let c = text.indexOf(':'); c >= 0; c = text.indexOf(':', c + 1)) {
+    let p = c;
+    while (p > 0 && c - p <= 4 && isWordChar(text.charCodeAt(p - 1))) p--;
+    if (p < covered || (p > 0 && isWordChar(text.charCodeAt(p - 1)))) continue;
+    IPV6_AT.lastIndex = p;
+    const m = IPV6_AT.exec(text);
+    if (!m) continue;
+    covered = p + m[0].length;
+    yield m;
+  }
 }
 
 // ---------------------------------------------------------------------------------------------------
@@ -433,6 +455,12 @@ interface Token {
 /** One token (a number or a word in any script) at the sticky position, after spaces and tabs. */
 const TOKEN = /[ \t]*(?:(\d{1,6}[A-Za-z]?(?![\p{L}\d]))|(\p{L}[\p{L}\p{M}'’-]{0,30}\.?))/uy;
 
+/** A word lower-cased without its full stop (`St.` → `st`). */
+function lowerWord(t: string): string {
+  const w = t.toLowerCase();
+  return w.endsWith('.') ? w.slice(0, -1) : w;
+}
+
 function tokensAfter(text: string, from: number, max: number): Token[] {
   const out: Token[] = [];
   TOKEN.lastIndex = from;
@@ -443,7 +471,7 @@ function tokensAfter(text: string, from: number, max: number): Token[] {
     const end = TOKEN.lastIndex;
     out.push({
       text: t,
-      lower: t.toLowerCase().replace(/\.$/, ''),
+      lower: lowerWord(t),
       start: end - t.length,
       end,
       num: m[1] !== undefined,
@@ -471,7 +499,7 @@ function wordBefore(text: string, at: number): Token | undefined {
   while (s < e && !/\p{L}/u.test(text[s] ?? '')) s++;
   if (s >= e || text.charCodeAt(s) === 46) return undefined;
   const t = text.slice(s, e);
-  return { text: t, lower: t.toLowerCase().replace(/\.$/, ''), start: s, end: e, num: false };
+  return { text: t, lower: lowerWord(t), start: s, end: e, num: false };
 }
 
 /** The lower-cased letters just before `at`, across spaces, `:` and `#` (`box`, `zip`, `ae`). */
@@ -787,14 +815,31 @@ export function findPii(text: string, kinds: readonly PiiKind[]): PiiMatch[] {
   const out: PiiMatch[] = [];
   for (const kind of kinds) {
     if (kind === 'email' ? !hasAt : !hasDigit) continue;
-    out.push(...piiFinders[kind](text));
+    out.push(...matchesOf(text, kind));
   }
   if (!out.some((m) => m.kind === 'phone')) return out;
   // Only when a phone candidate exists: is it really a card, IBAN, SSN or IP address?
   const strong = out.filter((m) => m.kind !== 'phone' && m.kind !== 'email' && m.kind !== 'address');
   for (const kind of ['card', 'iban', 'ssn', 'ip'] as const)
-    if (!kinds.includes(kind)) strong.push(...piiFinders[kind](text));
+    if (!kinds.includes(kind)) strong.push(...matchesOf(text, kind));
   return out.filter((m) => m.kind !== 'phone' || !strong.some((s) => overlaps(m, s)));
+}
+
+/**
+ * The last text's matches per kind: the `pii` and `financial-id` detectors scan the same text one after
+ * the other (and `pii` also looks for cards, IBANs and SSNs when it has a phone candidate), so each
+ * finder runs once per text. The finders are pure and their matches immutable, so this changes nothing
+ * but the cost.
+ */
+let memoText: string | undefined;
+let memo: Partial<Record<PiiKind, readonly PiiMatch[]>> = {};
+
+function matchesOf(text: string, kind: PiiKind): readonly PiiMatch[] {
+  if (text !== memoText) {
+    memoText = text;
+    memo = {};
+  }
+  return (memo[kind] ??= piiFinders[kind](text));
 }
 
 // ---------------------------------------------------------------------------------------------------

@@ -1,3 +1,4 @@
+import { keywordScanner } from './keyword-scan.js';
 import { secretRules } from './secret-rules.js';
 
 /**
@@ -5,9 +6,9 @@ import { secretRules } from './secret-rules.js';
  * password, `Authorization` headers and `password=`/`api_key:` assignments with a random-looking value.
  * Shared by the `secrets` detector (privacy.ts) and trace redaction (core/redact.ts).
  *
- * Cost model: one pass of a single keyword expression over the lower-cased text finds which rules can
- * match at all; a text with no keyword costs that pass and nothing else. Structural matchers (PEM,
- * assignments, URL credentials, headers) start at their keyword's position instead of scanning.
+ * Cost model: one pass of a keyword automaton over the text finds which rules can match at all; a text
+ * with no keyword costs that pass and nothing else. Structural matchers (PEM, assignments, URL
+ * credentials, headers) start at their keyword's position instead of scanning.
  */
 
 export interface SecretMatch {
@@ -54,19 +55,13 @@ const STRUCTURAL_KEYWORDS = ['-----begin', 'eyj', '://', 'bearer', 'basic', ...A
 
 const allKeywords = [...new Set([...secretRules.flatMap((r) => r.keywords), ...STRUCTURAL_KEYWORDS])];
 
-const escape = (s: string): string => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 /**
- * All keywords in one case-insensitive alternation, longest first, run once over the text. (Measured
- * against a hand-written scan indexed by the keywords' first characters: the regular expression engine
- * walks a 2 KB text about twice as fast, ~12 µs.)
+ * All keywords in one automaton (keyword-scan.ts), run once over the text: one table lookup per
+ * character. (It replaced one case-insensitive alternation of the keywords, longest first, retried at
+ * every position, which cost about 12-15 µs per 2 KB and was the secrets detector's largest cost; the
+ * hits are the same: the longest keyword starting at each position.)
  */
-const KEYWORDS = new RegExp(
-  [...allKeywords]
-    .sort((a, b) => b.length - a.length)
-    .map(escape)
-    .join('|'),
-  'gi',
-);
+const KEYWORDS = keywordScanner(allKeywords);
 
 interface Hits {
   readonly found: ReadonlySet<string>;
@@ -78,16 +73,14 @@ const NO_HITS: Hits = { found: new Set(), at: new Map() };
 /** Every occurrence of every keyword (case-insensitive, overlapping); allocates only on a hit. */
 function scanKeywords(text: string): Hits {
   let at: Map<string, number[]> | undefined;
-  KEYWORDS.lastIndex = 0;
-  for (let m = KEYWORDS.exec(text); m !== null; m = KEYWORDS.exec(text)) {
-    const k = m[0].toLowerCase();
+  // Overlapping keywords (`aws_secret_access_key` holds `aws`, `secret` and `access_key`) all count.
+  KEYWORDS.scan(text, (start, w) => {
+    const k = allKeywords[w] ?? '';
     at ??= new Map();
     const list = at.get(k);
-    if (list) list.push(m.index);
-    else at.set(k, [m.index]);
-    // Overlapping keywords (`aws_secret_access_key` holds `aws`, `secret` and `access_key`) all count.
-    KEYWORDS.lastIndex = m.index + 1;
-  }
+    if (list) list.push(start);
+    else at.set(k, [start]);
+  });
   return at ? { found: new Set(at.keys()), at } : NO_HITS;
 }
 
