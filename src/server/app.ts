@@ -31,6 +31,7 @@ import { ESCALATE_TIMER_KIND, runEscalation } from '../ops/paging.js';
 import { registerHealthRoutes } from './health.js';
 import { SignalOutbox } from '../gateway/signal-outbox.js';
 import { registerSignalTimerHandler, SIGNAL_TIMER_KIND, signalTimerKey } from '../ops/detection.js';
+import { registerAnomalyJob } from '../ops/anomaly-job.js';
 
 /** Nesting allowed in a request body: far beyond any real request (tool JSON schemas included). */
 const MAX_JSON_DEPTH = 128;
@@ -218,6 +219,8 @@ export async function buildApp(config: FirebreakConfig, deps: AppDeps): Promise<
     return { status: 'done' };
   });
   if (role !== 'gateway') registerSignalTimerHandler(timers, ops, deps.logger);
+  // The anomaly detector, once per interval across replicas (ops/anomaly-job.ts).
+  if (role !== 'gateway') await registerAnomalyJob(timers, ops, deps.logger);
   if (role !== 'gateway') timers.start();
 
   return {

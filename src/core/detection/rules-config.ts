@@ -40,7 +40,11 @@ import { groupFields, titleFields, type GroupField } from './signal-fields.js';
  *       match: { source: external, minSeverity: SEV2 }
  *       group: { by: [app, alert], window: 2h }
  *       incident: { class: integrity, severity: from-signal, defaultSeverity: SEV2 }
- *   anomaly: { interval: 5m, metrics: [findings, blocks, errors, handoffs, cost], zThreshold: 4, minVolume: 50 }
+ *     - id: error-spike
+ *       match: { source: anomaly, kind: errors }           # kind: the anomaly's metric
+ *       group: { by: [app, env, release], window: 1h }
+ *       incident: { class: integrity, severity: SEV2 }
+ *   anomaly: { interval: 5m, delay: 30s, metrics: [findings, blocks, errors, handoffs, cost], zThreshold: 4, minVolume: 50 }
  * ```
  *
  * `match` conditions (all must hold; a list means any of its values): `source`, `app`, `env`,
@@ -65,6 +69,13 @@ import { groupFields, titleFields, type GroupField } from './signal-fields.js';
  * signal's user or tenant), `{action: rollback}` (to known-good). `from-signal` is reserved: a tool
  * literally named so cannot be named here. It is applied to an incident that is still `detected`, which
  * is the lifecycle's containment-before-triage override, recorded as such on the timeline.
+ *
+ * `anomaly`: the spike detector (anomaly.ts) run by a job on control replicas (ops/anomaly-job.ts) every
+ * `interval` (10s to 1d, default 5m), `delay` (0s to 1h, default 30s) after the interval ends, per app,
+ * env, release and metric: calls with findings, blocked calls, errors and safe-mode answers per
+ * request, and `cost` as tokens per request. `alpha`, `zThreshold`, `warmup`, `minVolume` and
+ * `minIncrease` are the detector's settings. The job runs only when some rule can match
+ * `source: anomaly`; what it finds goes through the rules like any other signal.
  *
  * Defaults: `group: {by: [app, env], window: 1h}`, class and severity from the signal, title `{title}`,
  * `page: true` (an incident nobody hears about stops no damage), no containment, `minSignals: 1`,
@@ -120,6 +131,12 @@ export interface DetectionRule {
 export interface AnomalyConfig {
   readonly interval: string;
   readonly intervalMs: number;
+  /**
+   * How long after an interval ends it is evaluated: traces reach the store in background batches, so
+   * the last seconds of an interval are not all there at its end.
+   */
+  readonly delay: string;
+  readonly delayMs: number;
   readonly metrics: readonly AnomalyMetric[];
   readonly alpha: number;
   readonly zThreshold: number;
@@ -351,6 +368,7 @@ const ruleSchema = z
 const anomalySchema = z
   .strictObject({
     interval: duration(10_000, 86_400_000, '1d').default({ text: '5m', ms: 300_000 }),
+    delay: duration(0, 3_600_000, '1h').default({ text: '30s', ms: 30_000 }),
     metrics: z.array(oneOf(anomalyMetrics, 'metric')).default([...anomalyMetrics]),
     alpha: z.number().gt(0).max(1).default(defaultAnomalySettings.alpha),
     zThreshold: z.number().min(1).max(100).default(defaultAnomalySettings.zThreshold),
@@ -362,6 +380,8 @@ const anomalySchema = z
     ...a,
     interval: a.interval.text,
     intervalMs: a.interval.ms,
+    delay: a.delay.text,
+    delayMs: a.delay.ms,
     metrics: a.metrics.filter((m, i) => a.metrics.indexOf(m) === i),
   }));
 
