@@ -26,6 +26,13 @@ import {
 } from '../../src/core/detection/rules-config.js';
 import { dedupKey, describeContainment, matchSignal } from '../../src/core/detection/rules.js';
 import {
+  anomalyRulesExist,
+  evaluateInterval,
+  metricValue,
+  seriesKey,
+  type SeriesCounts,
+} from '../../src/core/detection/anomaly-run.js';
+import {
   buildSignal,
   signalFromFeedback,
   signalFromFinding,
@@ -717,6 +724,8 @@ describe('the detection: block', () => {
     expect(config().anomaly).toEqual({
       interval: '5m',
       intervalMs: 5 * MIN,
+      delay: '30s',
+      delayMs: 30_000,
       metrics: [...anomalyMetrics],
       alpha: 0.1,
       zThreshold: 4,
@@ -1366,5 +1375,88 @@ describe('the spike detector', () => {
       type: 'open',
       severity: 'SEV3',
     });
+  });
+});
+
+describe('one run of the anomaly job over an interval', () => {
+  const counts = (over: Partial<SeriesCounts> = {}): SeriesCounts => ({
+    env: 'prod',
+    release: 'support-bot@1',
+    requests: 100,
+    findings: 3,
+    blocked: 2,
+    errors: 1,
+    safeMode: 0,
+    tokens: 5000,
+    ...over,
+  });
+  const anomaly = config({ anomaly: { interval: '1m', warmup: 3, minVolume: 20 } }).anomaly;
+
+  it('reads each metric per request, and nothing from an interval without calls or tokens', () => {
+    expect(metricValue('findings', counts())).toBe(0.03);
+    expect(metricValue('blocks', counts())).toBe(0.02);
+    expect(metricValue('errors', counts())).toBe(0.01);
+    expect(metricValue('handoffs', counts())).toBe(0);
+    expect(metricValue('cost', counts())).toBe(50);
+    expect(metricValue('cost', counts({ tokens: null }))).toBeNull();
+    expect(metricValue('errors', counts({ requests: 0 }))).toBeNull();
+  });
+
+  it('learns a baseline, raises a spike once as a signal, and ignores a replayed interval', () => {
+    let states = new Map<string, unknown>();
+    const step = (i: number, c: SeriesCounts) => {
+      const result = evaluateInterval({
+        app: 'support-bot',
+        from: T0 + i * MIN,
+        to: T0 + (i + 1) * MIN,
+        counts: [c],
+        states,
+        config: { ...anomaly, metrics: ['errors'] },
+        now: T0 + (i + 1) * MIN + 5 * SEC,
+      });
+      return result;
+    };
+    for (let i = 0; i < 6; i++) {
+      const r = step(i, counts());
+      expect(r.signals).toEqual([]);
+      states = new Map(r.states.map((x) => [seriesKey(x.env, x.release, x.metric), x.state]));
+    }
+    const spike = step(6, counts({ errors: 40 }));
+    expect(spike.signals).toHaveLength(1);
+    expect(spike.signals[0]).toMatchObject({
+      source: 'anomaly',
+      kind: 'errors',
+      app: 'support-bot',
+      env: 'prod',
+      release: 'support-bot@1',
+      observedAt: T0 + 6 * MIN,
+    });
+    const learned = new Map(spike.states.map((x) => [seriesKey(x.env, x.release, x.metric), x.state]));
+    // The same interval again (a rerun): no state change, no signal.
+    states = learned;
+    expect(step(6, counts({ errors: 40 }))).toEqual({ states: [], signals: [] });
+    // Too few calls: the interval is passed over (lastAt moves), whatever its errors.
+    const quiet = step(7, counts({ requests: 10, errors: 10 }));
+    expect(quiet.signals).toEqual([]);
+    expect(quiet.states[0]?.state).toMatchObject({ n: 7, lastAt: T0 + 8 * MIN });
+  });
+
+  it('runs only when a rule can match an anomaly signal', () => {
+    expect(anomalyRulesExist(rulesOf())).toBe(false);
+    expect(
+      anomalyRulesExist(
+        rulesOf({ rules: [{ id: 'spikes', match: { source: ['finding', 'anomaly'] }, page: false }] }),
+      ),
+    ).toBe(true);
+    // No source condition, and nothing only findings or alerts carry: it matches anomalies too.
+    expect(anomalyRulesExist(rulesOf({ rules: [{ id: 'any', match: { app: 'support-bot' } }] }))).toBe(true);
+    expect(anomalyRulesExist(rulesOf({ rules: [{ id: 'leaks', match: { detector: 'canary' } }] }))).toBe(
+      false,
+    );
+  });
+
+  it('takes the delay after an interval, from 0s to 1h', () => {
+    expect(config({ anomaly: { delay: '0s' } }).anomaly).toMatchObject({ delay: '0s', delayMs: 0 });
+    expect(() => config({ anomaly: { delay: '2h' } })).toThrow(/out of range/);
   });
 });
