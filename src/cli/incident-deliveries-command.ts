@@ -45,8 +45,8 @@ function attemptLine(a: DeliveryListItem['attemptLog'][number]): string {
   return `    #${a.attempt} ${iso(a.at)}  ${http}  ${a.outcome}${a.error ? `  ${a.error}` : ''}`;
 }
 
-export function formatDeliveries(incident: string, list: DeliveryList): string {
-  if (list.data.length === 0) return `no deliveries about ${incident}`;
+export function formatDeliveries(incident: string, list: DeliveryList, filter = ''): string {
+  if (list.data.length === 0) return `no deliveries about ${incident}${filter ? ` (${filter})` : ''}`;
   const rows = list.data.map((d) => [
     d.id,
     `${d.channel} (${d.channelType})`,
@@ -97,6 +97,16 @@ export function registerIncidentDeliveriesCommand(incident: Command, cli: CliCon
             query,
           )) as DeliveryList & { incident: string })
         : await cli.withRuntime(o.config, (rt) => incidentDeliveries(rt.ops, id, query));
-    cli.print(o.json ? JSON.stringify(r, null, 2) : formatDeliveries(r.incident, r));
+    cli.print(
+      o.json
+        ? JSON.stringify(r, null, 2)
+        : formatDeliveries(
+            r.incident,
+            r,
+            Object.entries(query)
+              .map(([k, v]) => `${k} ${v}`)
+              .join(', '),
+          ),
+    );
   });
 }

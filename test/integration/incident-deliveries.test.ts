@@ -301,6 +301,9 @@ channels:
       data: [{ id: ids.sent, status: 'sent' }],
     });
     expect((await run(['INC-3', '--config', file])).out).toBe('no deliveries about INC-3\n');
+    expect((await run(['INC-3', '--config', file, '--status', 'failed'])).out).toBe(
+      'no deliveries about INC-3 (status failed)\n',
+    );
 
     expect(await run(['INC-42', '--config', file])).toEqual({ code: 1, out: '' });
     expect((await run(['INC-42', '--server', url, '--token', VIEWER_TOKEN])).code).toBe(1);
