@@ -4,6 +4,7 @@ import { releaseSpecSchema, toolName, toolRisks } from './release.js';
 import { simulatorConfigSchema } from './simulator-rules.js';
 import { detectionConfigSchema, detectionReferenceIssues } from './detection/rules-config.js';
 import { onCallConfigSchema } from './oncall/oncall-config.js';
+import { severities, type Severity } from './incidents/incident.js';
 
 /**
  * firebreak.yaml, validated once at the edge (server/config-load.ts reads the file and interpolates
@@ -167,6 +168,25 @@ export const configSchema = z
       .strictObject({
         /** Revert every containment action still in force when an incident is resolved. */
         revertContainmentOnResolve: z.boolean().default(false),
+        /**
+         * Where incident communication goes, by audience (channel names). Internal channels also get
+         * status changes, containment, hand-overs and the reminders (overdue updates, compliance clocks).
+         */
+        channels: z
+          .strictObject({
+            internal: z.array(name).default([]),
+            external: z.array(name).default([]),
+            responders: z.array(name).default([]),
+          })
+          .prefault({}),
+        /** Minutes between internal updates, per severity (null: none owed); defaults in core/incidents/cadence.ts. */
+        updateCadenceMinutes: z
+          .strictObject(
+            Object.fromEntries(
+              severities.map((s) => [s, z.number().int().min(1).max(10_080).nullable().optional()]),
+            ) as Record<Severity, z.ZodOptional<z.ZodNullable<z.ZodNumber>>>,
+          )
+          .prefault({}),
       })
       .prefault({}),
     /** Rules that turn signals into incidents, and the anomaly detector (core/detection/rules-config.ts). */
@@ -204,6 +224,18 @@ export const configSchema = z
       appPolicies: cfg.oncall.apps,
     }))
       ctx.addIssue({ code: 'custom', path: ['detection', ...issue.path], message: issue.message });
+    for (const [audience, list] of Object.entries(cfg.incidents.channels))
+      list.forEach((ch, j) => {
+        const channel = cfg.channels[ch];
+        if (!channel || channel.type === 'pagerduty')
+          ctx.addIssue({
+            code: 'custom',
+            path: ['incidents', 'channels', audience, j],
+            message: channel
+              ? `channel "${ch}" is PagerDuty, which takes pages (trigger, acknowledge, resolve), not updates; page through oncall.policies[].channels`
+              : `unknown channel "${ch}"`,
+          });
+      });
     cfg.oncall.policies.forEach((p, i) => {
       (p.channels ?? []).forEach((ch, j) => {
         if (!Object.hasOwn(cfg.channels, ch))

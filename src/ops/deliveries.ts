@@ -11,7 +11,7 @@ import type { ChannelConfig } from '../core/config.js';
 import { FirebreakError } from '../core/errors.js';
 import type { Incident } from '../core/incidents/incident.js';
 import { describeEvent, type TimelineEvent } from '../core/incidents/timeline.js';
-import type { Delivery, DeliveryAttempt, DeliveryKind, DeliveryStatus } from '../store/port.js';
+import type { Delivery, DeliveryAttempt, DeliveryKind, DeliveryStatus, NewDelivery } from '../store/port.js';
 import type { OpsContext } from './context.js';
 
 /**
@@ -112,8 +112,8 @@ function deliveryId(createdAt: number): string {
   return `dlv_${time}${sequence.toString(36).padStart(4, '0')}${randomBytes(5).toString('hex')}`;
 }
 
-/** Builds the message for the channel and puts it in the outbox; returns the pending delivery. */
-export async function enqueueDelivery(ctx: OpsContext, args: EnqueueDeliveryArgs): Promise<Delivery> {
+/** Builds the message for the channel (validated, id assigned), ready for an outbox. */
+export function buildDelivery(ctx: OpsContext, args: EnqueueDeliveryArgs): NewDelivery {
   const channel = channelOf(ctx, args.channel);
   const kind = args.kind ?? deliveryKindOf(args.event);
   if (!channelAccepts(channel.type, kind))
@@ -139,7 +139,7 @@ export async function enqueueDelivery(ctx: OpsContext, args: EnqueueDeliveryArgs
       payload = pagerDutyPayload(args, kind, channel.routingKey);
       break;
   }
-  return ctx.store.deliveries.enqueue({
+  return {
     id,
     channel: args.channel,
     channelType: channel.type,
@@ -147,7 +147,12 @@ export async function enqueueDelivery(ctx: OpsContext, args: EnqueueDeliveryArgs
     kind,
     payload,
     createdAt,
-  });
+  };
+}
+
+/** Builds the message for the channel and puts it in the outbox; returns the pending delivery. */
+export async function enqueueDelivery(ctx: OpsContext, args: EnqueueDeliveryArgs): Promise<Delivery> {
+  return ctx.store.deliveries.enqueue(buildDelivery(ctx, args));
 }
 
 /** A delivery with every attempt made so far, oldest first. */

@@ -1,11 +1,5 @@
 import { FirebreakError } from '../core/errors.js';
-import {
-  lastInternalUpdateAt,
-  nextUpdateDue,
-  overdue,
-  resolveCadence,
-  updatesOwed,
-} from '../core/incidents/cadence.js';
+import { lastInternalUpdateAt, nextUpdateDue, overdue, updatesOwed } from '../core/incidents/cadence.js';
 import {
   deadlines,
   reminders,
@@ -18,6 +12,7 @@ import { incidentMetrics, type IncidentMetrics } from '../core/incidents/metrics
 import { describeEvent, type TimelineEvent } from '../core/incidents/timeline.js';
 import type { ContainmentRecord, ControlTx, IncidentRecord, TimelineEntry } from '../store/port.js';
 import type { OpsContext } from './context.js';
+import { cadenceOf, followUpChange } from './incident-outbox.js';
 
 /**
  * What every incident operation shares: loading the incident inside the change (404 when unknown),
@@ -48,9 +43,6 @@ export interface IncidentView extends IncidentRecord {
   readonly deadlines: readonly DeadlineView[];
   readonly metrics: IncidentMetrics;
 }
-
-/** The cadence of internal updates (product.md §1 defaults). */
-export const cadence = resolveCadence();
 
 export function noIncident(id: string): FirebreakError {
   return new FirebreakError(
@@ -99,8 +91,12 @@ export interface AuditNote {
   readonly extra?: Record<string, unknown>;
 }
 
-/** Writes the incident, appends the change's events and records the audit entry, in the caller's change. */
+/**
+ * Writes the incident, appends the change's events, records the audit entry and puts the change's
+ * messages and reminders in the outbox, all in the caller's change.
+ */
 export async function commitChange(
+  ctx: OpsContext,
   tx: ControlTx,
   before: IncidentRecord | null,
   change: Change<IncidentRecord>,
@@ -120,15 +116,20 @@ export async function commitChange(
     reason: note.reason?.trim() ? note.reason.trim() : null,
     incident: incident.id,
   });
+  // Its messages and reminders, in the same transaction (ops/incident-outbox.ts).
+  const timeline = (await tx.incidents.timeline(incident.id)).map((e) => e.event);
+  await followUpChange(ctx, tx, before, incident, timeline, change.events, note.at);
   return incident;
 }
 
 export function incidentView(
+  ctx: OpsContext,
   incident: IncidentRecord,
   entries: readonly TimelineEntry[],
   containmentActions: readonly ContainmentRecord[],
-  now: number,
 ): IncidentView {
+  const now = ctx.now();
+  const cadence = cadenceOf(ctx.config);
   const events = entries.map((e) => e.event);
   const last = lastInternalUpdateAt(events);
   const clocks = incident.compliance ? deadlines(incident.compliance.flags, incident.compliance.awareAt) : [];
@@ -154,12 +155,7 @@ export function incidentView(
 /** The incident as the change left it, read on the change's own transaction. */
 export async function viewInTx(ctx: OpsContext, tx: ControlTx, id: string): Promise<IncidentView> {
   const incident = await loadIncident(tx, id);
-  return incidentView(
-    incident,
-    await tx.incidents.timeline(id),
-    await tx.incidents.containmentOf(id),
-    ctx.now(),
-  );
+  return incidentView(ctx, incident, await tx.incidents.timeline(id), await tx.incidents.containmentOf(id));
 }
 
 /**

@@ -293,7 +293,7 @@ export async function containIncident(ctx: OpsContext, args: ContainArgs): Promi
       revertedBy: null,
     };
     await tx.incidents.insertContainment(containment);
-    await commitChange(tx, incident, change, {
+    await commitChange(ctx, tx, incident, change, {
       actor: args.actor,
       action: 'contain',
       at,
@@ -448,7 +448,7 @@ export async function revertIncidentContainment(ctx: OpsContext, args: RevertArg
     const incident = await loadIncident(tx, args.id);
     const at = ctx.now();
     const reverted = await revertInTx(ctx, tx, incident, args.ref, { ...args, at });
-    await commitChange(tx, incident, reverted, {
+    await commitChange(ctx, tx, incident, reverted, {
       actor: args.actor,
       action: 'revert',
       at,

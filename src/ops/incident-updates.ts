@@ -11,7 +11,8 @@ import {
 } from '../core/incidents/timeline.js';
 import type { IncidentCompliance, IncidentRecord } from '../store/port.js';
 import type { OpsContext } from './context.js';
-import { cadence, changeIncident, commitChange, refuseClosed, type IncidentView } from './incident-change.js';
+import { changeIncident, commitChange, refuseClosed, type IncidentView } from './incident-change.js';
+import { cadenceOf, updateChannels } from './incident-outbox.js';
 
 /**
  * Communication and bookkeeping on an incident: updates written by the core's templates, compliance
@@ -107,15 +108,15 @@ function updateText(
 
 /**
  * Writes an update from the core's template and records it on the timeline (`update_posted`). An
- * internal update restarts the cadence; the text names when the next one is due. Posting it to
- * channels is the channels' job: they read the event (channels: [] until then).
+ * internal update restarts the cadence; the text names when the next one is due. It goes to the
+ * audience's channels (`incidents.channels`), named on the event, in the same change.
  */
 export async function postIncidentUpdate(ctx: OpsContext, args: UpdateArgs): Promise<IncidentView> {
   const audience = audienceOf(args);
   return changeIncident(ctx, args.id, async (tx, incident, at) => {
     refuseClosed(incident);
     const last = lastInternalUpdateAt((await tx.incidents.timeline(incident.id)).map((e) => e.event));
-    const next = nextUpdateDue(incident, audience === 'internal' ? at : last, cadence);
+    const next = nextUpdateDue(incident, audience === 'internal' ? at : last, cadenceOf(ctx.config));
     const text = updateText(incident, audience, args, at, next);
     const event: TimelineEvent = {
       type: 'update_posted',
@@ -123,9 +124,10 @@ export async function postIncidentUpdate(ctx: OpsContext, args: UpdateArgs): Pro
       actor: args.actor,
       audience,
       text,
-      channels: [],
+      channels: updateChannels(ctx.config, audience),
     };
     return commitChange(
+      ctx,
       tx,
       incident,
       { incident, events: [event] },
@@ -183,6 +185,7 @@ export async function setIncidentCompliance(ctx: OpsContext, args: ComplianceArg
         : `compliance flags set: ${names.join(', ')}; aware since ${new Date(awareAt).toISOString()}; ${due.join('; ')}`;
     const event: TimelineEvent = { type: 'note', at, actor: args.actor, text };
     return commitChange(
+      ctx,
       tx,
       incident,
       { incident: { ...incident, compliance }, events: [event] },
@@ -200,6 +203,7 @@ const appendable: readonly TimelineEventType[] = [
   'page_acknowledged',
   'escalated',
   'delivery_failed',
+  'update_overdue',
   'clock_reminder',
   'clock_due',
 ];
@@ -222,6 +226,7 @@ export async function appendIncidentEvents(
       );
   return changeIncident(ctx, args.id, (tx, incident, at) =>
     commitChange(
+      ctx,
       tx,
       incident,
       { incident, events: args.events },

@@ -100,7 +100,7 @@ async function openInTx(
   };
   const event = first(at);
   const change = { incident: record, events: event === null ? opened.events : [...opened.events, event] };
-  return commitChange(tx, null, change, { actor: args.actor, action: 'open', at });
+  return commitChange(ctx, tx, null, change, { actor: args.actor, action: 'open', at });
 }
 
 /** A manual report: a new incident in `detected`, numbered `INC-<n>`, the report's words its first note. */
@@ -180,6 +180,7 @@ export async function recordSignal(
     }
     refuseClosed(existing);
     await commitChange(
+      ctx,
       tx,
       existing,
       { incident: existing, events: [signalEvent(args, args.actor, now)] },
@@ -197,7 +198,7 @@ function raise(error: Error): never {
 export async function getIncident(ctx: OpsContext, id: string): Promise<IncidentView> {
   const found = isIncidentId(id) ? await ctx.store.incidents.get(id) : undefined;
   if (!found) throw noIncident(id);
-  return incidentView(found.incident, found.timeline, found.containment, ctx.now());
+  return incidentView(ctx, found.incident, found.timeline, found.containment);
 }
 
 export interface IncidentListArgs {
@@ -250,7 +251,7 @@ function lifecycleChange(
   fn: (incident: IncidentRecord, at: number) => Change<IncidentRecord>,
 ): Promise<IncidentView> {
   return changeIncident(ctx, id, (tx, incident, at) =>
-    commitChange(tx, incident, fn(incident, at), { actor: args.actor, action, at, reason: args.reason }),
+    commitChange(ctx, tx, incident, fn(incident, at), { actor: args.actor, action, at, reason: args.reason }),
   );
 }
 
@@ -323,7 +324,7 @@ export async function transitionIncident(ctx: OpsContext, args: TransitionArgs):
       const resolved = transition(current, to, coreArgs);
       change = { incident: resolved.incident, events: [...events, ...resolved.events] };
     }
-    return commitChange(tx, incident, change, {
+    return commitChange(ctx, tx, incident, change, {
       actor: args.actor,
       action: 'transition',
       at,
@@ -396,6 +397,7 @@ export async function addIncidentNote(
     refuseClosed(incident);
     const event: TimelineEvent = { type: 'note', at, actor: args.actor, text: args.text.trim() };
     return commitChange(
+      ctx,
       tx,
       incident,
       { incident, events: [event] },

@@ -10,9 +10,10 @@ import {
 } from '../core/oncall/escalation.js';
 import { policyForApp, whoIsOnCallForApp } from '../core/oncall/oncall-now.js';
 import type { OpsContext } from './context.js';
-import { channelAccepts, enqueueDelivery } from './deliveries.js';
-import { appendIncidentEvents, getIncident, type IncidentView } from './incidents.js';
-import { cancelTimer, scheduleTimer } from './timers.js';
+import type { ControlTx, IncidentRecord } from '../store/port.js';
+import { buildDelivery, channelAccepts } from './deliveries.js';
+import { commitChange, loadIncident } from './incident-change.js';
+import { checkTimer } from './timers.js';
 
 /**
  * Paging (issue 5 item 7): an incident's page notifies level 1 of an escalation policy on the policy's
@@ -94,12 +95,12 @@ interface PageState {
 }
 
 /** The incident's pages, oldest first, read from its timeline. */
-export function pagesOf(incident: IncidentView): PageState[] {
+export function pagesOf(timeline: readonly TimelineEvent[]): PageState[] {
   const pages = new Map<
     string,
     { pagedAt: number; channels: string[]; acknowledged: boolean; sent: number }
   >();
-  for (const e of incident.timeline) {
+  for (const e of timeline) {
     if (e.type === 'page_sent') {
       const p = pages.get(e.page) ?? { pagedAt: e.at, channels: [], acknowledged: false, sent: 1 };
       if (e.channel !== NO_CHANNEL && !p.channels.includes(e.channel)) p.channels.push(e.channel);
@@ -115,20 +116,53 @@ export function pagesOf(incident: IncidentView): PageState[] {
   return [...pages].map(([page, p]) => ({ page, ...p }));
 }
 
-/** Sends one notification on every channel; returns the delivery ids. */
+/** Sends one notification on every channel, in the change; returns the delivery ids. */
 async function deliver(
   ctx: OpsContext,
+  tx: ControlTx,
   incident: Incident,
   channels: readonly string[],
   event: (channel: string) => TimelineEvent,
-  details: Readonly<Record<string, unknown>>,
+  details?: Readonly<Record<string, unknown>>,
 ): Promise<string[]> {
   const ids: string[] = [];
   for (const channel of channels) {
-    const d = await enqueueDelivery(ctx, { channel, incident, event: event(channel), details });
+    const d = await tx.outbox.enqueueDelivery(
+      buildDelivery(ctx, {
+        channel,
+        incident,
+        event: event(channel),
+        ...(details === undefined ? {} : { details }),
+      }),
+    );
     ids.push(d.id);
   }
   return ids;
+}
+
+/** The incident and its timeline as this change sees them (the control lock serialises changes). */
+async function loadWithTimeline(
+  tx: ControlTx,
+  id: string,
+): Promise<{ incident: IncidentRecord; timeline: TimelineEvent[] }> {
+  const incident = await loadIncident(tx, id);
+  return { incident, timeline: (await tx.incidents.timeline(incident.id)).map((e) => e.event) };
+}
+
+async function scheduleEscalation(
+  ctx: OpsContext,
+  tx: ControlTx,
+  payload: EscalateTimerPayload,
+  dueAt: number,
+) {
+  const timer = {
+    kind: ESCALATE_TIMER_KIND,
+    key: timerKey(payload.incident, payload.page, payload.n),
+    dueAt,
+    payload,
+  };
+  checkTimer(timer);
+  await tx.outbox.schedule(timer, ctx.now());
 }
 
 function detailsOf(policy: string, n: Notification): Record<string, unknown> {
@@ -142,85 +176,81 @@ function detailsOf(policy: string, n: Notification): Record<string, unknown> {
  * page starts over at level 1.
  */
 export async function pageIncident(ctx: OpsContext, args: PageIncidentArgs): Promise<PageResult> {
-  const incident = await getIncident(ctx, args.incidentId);
-  if (incident.app !== args.app)
-    throw new FirebreakError(
-      'validation_failed',
-      `${incident.id} belongs to app "${incident.app}", not "${args.app}"`,
-      { path: 'app' },
-    );
-  const policyId = args.policy ?? policyForApp(ctx.config.oncall, args.app);
-  if (policyId === undefined)
-    throw new FirebreakError('not_found', `app "${args.app}" has no escalation policy (oncall.apps)`, {
-      path: 'app',
-    });
-  const policy = policyById(ctx, policyId);
   if (!Number.isSafeInteger(args.at) || args.at < 0)
     throw new FirebreakError('validation_failed', 'at: epoch milliseconds', { path: 'at' });
-  const channels = policy.channels ?? [];
+  // One change: the check for a page already out and the new page (events, messages, the first
+  // escalation) are serialised with every other incident change, so two racing pages send one.
+  const { value } = await ctx.store.control.change(async (tx): Promise<PageResult> => {
+    const { incident, timeline } = await loadWithTimeline(tx, args.incidentId);
+    if (incident.app !== args.app)
+      throw new FirebreakError(
+        'validation_failed',
+        `${incident.id} belongs to app "${incident.app}", not "${args.app}"`,
+        { path: 'app' },
+      );
+    const policyId = args.policy ?? policyForApp(ctx.config.oncall, args.app);
+    if (policyId === undefined)
+      throw new FirebreakError('not_found', `app "${args.app}" has no escalation policy (oncall.apps)`, {
+        path: 'app',
+      });
+    const policy = policyById(ctx, policyId);
+    const channels = policy.channels ?? [];
 
-  const pages = pagesOf(incident);
-  const open = pages.find((p) => !p.acknowledged);
-  if (open) {
-    const first = escalationPlan(policy, open.pagedAt)[0];
+    const pages = pagesOf(timeline);
+    const open = pages.find((p) => !p.acknowledged);
+    if (open) {
+      const first = escalationPlan(policy, open.pagedAt)[0];
+      return tx.unchanged({
+        incident: incident.id,
+        page: open.page,
+        policy: policy.id,
+        level: first?.level ?? 1,
+        users: first?.users ?? [],
+        channels: open.channels,
+        deliveries: [],
+        nextEscalationAt: nextEscalationAt(policy, open.pagedAt, ctx.now()) ?? null,
+        sent: false,
+      } satisfies PageResult);
+    }
+
+    const page = `page-${pages.length + 1}`;
+    const plan = escalationPlan(policy, args.at);
+    const first = plan[0];
+    if (!first) throw new Error(`escalation policy "${policy.id}" has no levels`);
+    const actor = args.actor ?? 'system';
+    const eventFor = (channel: string): TimelineEvent => ({
+      type: 'page_sent',
+      at: args.at,
+      actor,
+      page,
+      target: who(first.users),
+      level: first.level,
+      channel,
+    });
+    const events = (channels.length ? channels : [NO_CHANNEL]).map(eventFor);
+    await commitChange(ctx, tx, incident, { incident, events }, { actor, action: 'page', at: ctx.now() });
+    const deliveries = await deliver(ctx, tx, incident, channels, eventFor, detailsOf(policy.id, first));
+    const next = nextEscalationAt(policy, args.at, args.at);
+    if (next !== undefined)
+      await scheduleEscalation(
+        ctx,
+        tx,
+        { incident: incident.id, page, policy: policy.id, pagedAt: args.at, n: 2 },
+        next,
+      );
     return {
-      incident: incident.id,
-      page: open.page,
-      policy: policy.id,
-      level: first?.level ?? 1,
-      users: first?.users ?? [],
-      channels: open.channels,
-      deliveries: [],
-      nextEscalationAt: nextEscalationAt(policy, open.pagedAt, ctx.now()) ?? null,
-      sent: false,
-    };
-  }
-
-  const page = `page-${pages.length + 1}`;
-  const plan = escalationPlan(policy, args.at);
-  const first = plan[0];
-  if (!first) throw new Error(`escalation policy "${policy.id}" has no levels`);
-  const actor = args.actor ?? 'system';
-  const eventFor = (channel: string): TimelineEvent => ({
-    type: 'page_sent',
-    at: args.at,
-    actor,
-    page,
-    target: who(first.users),
-    level: first.level,
-    channel,
-  });
-  const events = (channels.length ? channels : [NO_CHANNEL]).map(eventFor);
-  // Timeline first: a delivery is about an event that is on record; a failed append sends nothing.
-  await appendIncidentEvents(ctx, { id: incident.id, actor, events });
-  const deliveries = await deliver(ctx, incident, channels, eventFor, detailsOf(policy.id, first));
-  const next = nextEscalationAt(policy, args.at, args.at);
-  if (next !== undefined) {
-    const payload: EscalateTimerPayload = {
       incident: incident.id,
       page,
       policy: policy.id,
-      pagedAt: args.at,
-      n: 2,
+      level: first.level,
+      users: first.users,
+      channels,
+      deliveries,
+      nextEscalationAt: next ?? null,
+      sent: true,
     };
-    await scheduleTimer(ctx, {
-      kind: ESCALATE_TIMER_KIND,
-      key: timerKey(incident.id, page, 2),
-      dueAt: next,
-      payload,
-    });
-  }
-  return {
-    incident: incident.id,
-    page,
-    policy: policy.id,
-    level: first.level,
-    users: first.users,
-    channels,
-    deliveries,
-    nextEscalationAt: next ?? null,
-    sent: true,
-  };
+  });
+  return value;
 }
 
 function isPayload(value: unknown): value is EscalateTimerPayload {
@@ -246,54 +276,53 @@ export type EscalationOutcome =
  */
 export async function runEscalation(ctx: OpsContext, payload: unknown): Promise<EscalationOutcome> {
   if (!isPayload(payload)) return { status: 'stopped', reason: 'escalate timer without a valid payload' };
-  let incident: IncidentView;
+  const stop = (tx: ControlTx, reason: string): never => tx.unchanged({ status: 'stopped', reason });
   try {
-    incident = await getIncident(ctx, payload.incident);
+    const { value } = await ctx.store.control.change(async (tx): Promise<EscalationOutcome> => {
+      const { incident, timeline } = await loadWithTimeline(tx, payload.incident);
+      const state = pagesOf(timeline).find((p) => p.page === payload.page);
+      if (!state) return stop(tx, `${payload.incident} has no ${payload.page}`);
+      if (state.acknowledged) return stop(tx, 'acknowledged');
+      // A resolved incident needs nobody woken up, acknowledged or not.
+      if (incident.status === 'resolved' || incident.status === 'closed')
+        return stop(tx, `${incident.id} is ${incident.status}`);
+      const policy = ctx.config.oncall.policies.find((p) => p.id === payload.policy);
+      if (!policy) return stop(tx, `escalation policy "${payload.policy}" is no longer configured`);
+
+      const plan = escalationPlan(policy, payload.pagedAt);
+      const current = plan[payload.n - 1];
+      const previous = plan[payload.n - 2];
+      if (!current || !previous) return stop(tx, 'no notification left');
+      // Already sent (a run repeated after a crash): nothing to do; the next timer is scheduled.
+      if (state.sent >= payload.n) return stop(tx, 'already escalated');
+      const channels = state.channels.length ? state.channels : (policy.channels ?? []);
+      const event: TimelineEvent = {
+        type: 'escalated',
+        at: current.at,
+        actor: 'system',
+        page: payload.page,
+        fromLevel: previous.level,
+        toLevel: current.level,
+        target: who(current.users),
+      };
+      await commitChange(
+        ctx,
+        tx,
+        incident,
+        { incident, events: [event] },
+        { actor: 'system', action: 'escalate', at: ctx.now() },
+      );
+      await deliver(ctx, tx, incident, channels, () => event, detailsOf(policy.id, current));
+      const next = plan[payload.n];
+      if (next) await scheduleEscalation(ctx, tx, { ...payload, n: payload.n + 1 }, next.at);
+      return { status: 'escalated', level: current.level, users: current.users };
+    });
+    return value;
   } catch (error) {
     if (error instanceof FirebreakError && error.code === 'not_found')
       return { status: 'stopped', reason: error.message };
     throw error; // the store: the scheduler retries
   }
-  const state = pagesOf(incident).find((p) => p.page === payload.page);
-  if (!state) return { status: 'stopped', reason: `${payload.incident} has no ${payload.page}` };
-  if (state.acknowledged) return { status: 'stopped', reason: 'acknowledged' };
-  // A resolved incident needs nobody woken up, acknowledged or not.
-  if (incident.status === 'resolved' || incident.status === 'closed')
-    return { status: 'stopped', reason: `${incident.id} is ${incident.status}` };
-  const policy = ctx.config.oncall.policies.find((p) => p.id === payload.policy);
-  if (!policy)
-    return { status: 'stopped', reason: `escalation policy "${payload.policy}" is no longer configured` };
-
-  const plan = escalationPlan(policy, payload.pagedAt);
-  const current = plan[payload.n - 1];
-  const previous = plan[payload.n - 2];
-  if (!current || !previous) return { status: 'stopped', reason: 'no notification left' };
-  const channels = state.channels.length ? state.channels : (policy.channels ?? []);
-
-  if (state.sent < payload.n) {
-    const event: TimelineEvent = {
-      type: 'escalated',
-      at: current.at,
-      actor: 'system',
-      page: payload.page,
-      fromLevel: previous.level,
-      toLevel: current.level,
-      target: who(current.users),
-    };
-    await appendIncidentEvents(ctx, { id: incident.id, actor: 'system', events: [event] });
-    await deliver(ctx, incident, channels, () => event, detailsOf(policy.id, current));
-  }
-  const next = plan[payload.n];
-  if (next) {
-    const nextPayload: EscalateTimerPayload = { ...payload, n: payload.n + 1 };
-    await scheduleTimer(ctx, {
-      kind: ESCALATE_TIMER_KIND,
-      key: timerKey(incident.id, payload.page, payload.n + 1),
-      dueAt: next.at,
-      payload: nextPayload,
-    });
-  }
-  return { status: 'escalated', level: current.level, users: current.users };
 }
 
 export interface AcknowledgeArgs {
@@ -319,35 +348,44 @@ export async function acknowledgeIncident(
   ctx: OpsContext,
   args: AcknowledgeArgs,
 ): Promise<AcknowledgeResult> {
-  const incident = await getIncident(ctx, args.incidentId);
-  const open = pagesOf(incident).filter((p) => !p.acknowledged);
-  if (open.length === 0)
-    throw new FirebreakError(
-      'conflict',
-      `${incident.id} has no unacknowledged page${pagesOf(incident).length ? ' (already acknowledged)' : ''}`,
+  const { value } = await ctx.store.control.change(async (tx): Promise<AcknowledgeResult> => {
+    const { incident, timeline } = await loadWithTimeline(tx, args.incidentId);
+    const pages = pagesOf(timeline);
+    const open = pages.filter((p) => !p.acknowledged);
+    if (open.length === 0)
+      throw new FirebreakError(
+        'conflict',
+        `${incident.id} has no unacknowledged page${pages.length ? ' (already acknowledged)' : ''}`,
+      );
+    const events = open.map((p): TimelineEvent => ({
+      type: 'page_acknowledged',
+      at: args.at,
+      actor: args.actor,
+      page: p.page,
+    }));
+    await commitChange(
+      ctx,
+      tx,
+      incident,
+      { incident, events },
+      { actor: args.actor, action: 'acknowledge', at: ctx.now() },
     );
-  const events = open.map((p): TimelineEvent => ({
-    type: 'page_acknowledged',
-    at: args.at,
-    actor: args.actor,
-    page: p.page,
-  }));
-  await appendIncidentEvents(ctx, { id: incident.id, actor: args.actor, events });
-  const deliveries: string[] = [];
-  for (const [i, p] of open.entries()) {
-    // The pending timer is the next notification; its neighbours too, in case one was mid-run.
-    for (const n of [p.sent, p.sent + 1, p.sent + 2])
-      await cancelTimer(ctx, timerKey(incident.id, p.page, n));
-    const event = events[i];
-    if (!event) continue;
-    for (const channel of p.channels) {
-      const type = ctx.config.channels[channel]?.type;
-      if (type === undefined || !channelAccepts(type, 'acknowledge')) continue;
-      const d = await enqueueDelivery(ctx, { channel, incident, event });
-      deliveries.push(d.id);
+    const deliveries: string[] = [];
+    for (const [i, p] of open.entries()) {
+      // The pending timer is the next notification; its neighbours too, in case one was mid-run.
+      for (const n of [p.sent, p.sent + 1, p.sent + 2])
+        await tx.outbox.cancel(timerKey(incident.id, p.page, n), ctx.now());
+      const event = events[i];
+      if (!event) continue;
+      const accepting = p.channels.filter((channel) => {
+        const type = ctx.config.channels[channel]?.type;
+        return type !== undefined && channelAccepts(type, 'acknowledge');
+      });
+      deliveries.push(...(await deliver(ctx, tx, incident, accepting, () => event)));
     }
-  }
-  return { incident: incident.id, pages: open.map((p) => p.page), deliveries, acknowledgedAt: args.at };
+    return { incident: incident.id, pages: open.map((p) => p.page), deliveries, acknowledgedAt: args.at };
+  });
+  return value;
 }
 
 export interface OnCallNow {

@@ -29,6 +29,9 @@ import { TimerScheduler, type TimerSchedulerSettings } from './timers.js';
 import { DELIVERY_TIMER_KIND } from '../store/delivery-queries.js';
 import { ESCALATE_TIMER_KIND, runEscalation } from '../ops/paging.js';
 import { registerHealthRoutes } from './health.js';
+import { recordDeliveryFailure } from '../ops/delivery-failures.js';
+import { INCIDENT_REMINDER_TIMER_KIND } from '../ops/incident-outbox.js';
+import { runIncidentReminder } from '../ops/incident-reminders.js';
 import { SignalOutbox } from '../gateway/signal-outbox.js';
 import { registerSignalTimerHandler, SIGNAL_TIMER_KIND, signalTimerKey } from '../ops/detection.js';
 import { registerAnomalyJob } from '../ops/anomaly-job.js';
@@ -209,7 +212,13 @@ export async function buildApp(config: FirebreakConfig, deps: AppDeps): Promise<
   recorder.start();
   const stopBackground = role === 'gateway' ? () => undefined : startBackground(ops, deps.logger);
   const timers = new TimerScheduler(deps.store.timers, now, deps.logger, deps.timers);
-  const deliveries = new DeliverySender({ config, deliveries: deps.store.deliveries, now, log: deps.logger });
+  const deliveries = new DeliverySender({
+    config,
+    deliveries: deps.store.deliveries,
+    now,
+    log: deps.logger,
+    onAttempt: (d, attempt) => recordDeliveryFailure(ops, d, attempt).then(() => undefined),
+  });
   timers.registerTimerHandler(DELIVERY_TIMER_KIND, deliveries.handle, deliveryTimerOptions);
   // Escalations of unacknowledged pages (ops/paging.ts); idempotent by the timer's key.
   timers.registerTimerHandler(ESCALATE_TIMER_KIND, async (t) => {
@@ -217,6 +226,11 @@ export async function buildApp(config: FirebreakConfig, deps: AppDeps): Promise<
     if (outcome.status === 'stopped' && outcome.reason !== 'acknowledged')
       deps.logger.info({ timer: t.key, reason: outcome.reason }, 'escalation stopped');
     return { status: 'done' };
+  });
+  // Overdue-update and compliance-clock reminders (ops/incident-reminders.ts); idempotent.
+  timers.registerTimerHandler(INCIDENT_REMINDER_TIMER_KIND, async (t) => {
+    const next = await runIncidentReminder(ops, t.payload);
+    return next === null ? { status: 'done' } : { status: 'later', at: next };
   });
   if (role !== 'gateway') registerSignalTimerHandler(timers, ops, deps.logger);
   // The anomaly detector, once per interval across replicas (ops/anomaly-job.ts).

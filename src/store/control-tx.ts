@@ -4,7 +4,9 @@ import { auditHashInput, GENESIS_HASH } from '../core/audit.js';
 import { canonicalJson } from '../core/canonical-json.js';
 import { approvalById } from './approval-queries.js';
 import { flagRow, toDeployment, toFlag, toKnownGood, toRelease } from './control-rows.js';
+import { insertDelivery } from './delivery-queries.js';
 import { incidentTx } from './incident-queries.js';
+import { cancelTimerRow, scheduleTimerRow } from './timer-queries.js';
 import type { ControlTx } from './port.js';
 import type { Database } from './schema.js';
 
@@ -174,5 +176,10 @@ export function controlTx(trx: Transaction<Database> | Kysely<Database>, stateVe
       return Number(r.numUpdatedRows) === 1;
     },
     incidents: incidentTx(trx),
+    outbox: {
+      schedule: (t, now, options) => scheduleTimerRow(trx, t, now, options),
+      cancel: (key, now) => cancelTimerRow(trx, key, now),
+      enqueueDelivery: (d) => insertDelivery(trx, d),
+    },
   };
 }

@@ -6,6 +6,7 @@ import type {
   DeliveryKind,
   DeliveryStatus,
   DeliveryStore,
+  NewDelivery,
 } from './port.js';
 import type { Database, DeliveriesTable, DeliveryAttemptsTable } from './schema.js';
 import { scheduleTimerRow } from './timer-queries.js';
@@ -51,35 +52,42 @@ const toAttempt = (r: Selectable<DeliveryAttemptsTable>): DeliveryAttempt => ({
   nextAttemptAt: r.next_attempt_at,
 });
 
+/**
+ * Writes the delivery and the `delivery` timer that sends it (due now) on `db`, which must be a
+ * transaction (DeliveryStore.enqueue opens one; an incident change passes its own, so the message
+ * commits with the event it is about).
+ */
+export async function insertDelivery(db: Kysely<Database>, d: NewDelivery): Promise<Delivery> {
+  const row: DeliveriesTable = {
+    id: d.id,
+    channel: d.channel,
+    channel_type: d.channelType,
+    incident: d.incident,
+    kind: d.kind,
+    payload: JSON.stringify(d.payload),
+    status: 'pending',
+    attempts: 0,
+    next_attempt_at: d.createdAt,
+    last_status: null,
+    last_error: null,
+    first_attempt_at: null,
+    created_at: d.createdAt,
+    sent_at: null,
+  };
+  await db.insertInto('deliveries').values(row).execute();
+  const payload: DeliveryTimerPayload = { delivery: d.id };
+  await scheduleTimerRow(
+    db,
+    { kind: DELIVERY_TIMER_KIND, key: deliveryTimerKey(d.id), dueAt: d.createdAt, payload },
+    d.createdAt,
+  );
+  return toDelivery(row);
+}
+
 export function deliveryQueries(db: Kysely<Database>): DeliveryStore {
   return {
     async enqueue(d) {
-      const row: DeliveriesTable = {
-        id: d.id,
-        channel: d.channel,
-        channel_type: d.channelType,
-        incident: d.incident,
-        kind: d.kind,
-        payload: JSON.stringify(d.payload),
-        status: 'pending',
-        attempts: 0,
-        next_attempt_at: d.createdAt,
-        last_status: null,
-        last_error: null,
-        first_attempt_at: null,
-        created_at: d.createdAt,
-        sent_at: null,
-      };
-      await db.transaction().execute(async (trx) => {
-        await trx.insertInto('deliveries').values(row).execute();
-        const payload: DeliveryTimerPayload = { delivery: d.id };
-        await scheduleTimerRow(
-          trx,
-          { kind: DELIVERY_TIMER_KIND, key: deliveryTimerKey(d.id), dueAt: d.createdAt, payload },
-          d.createdAt,
-        );
-      });
-      return toDelivery(row);
+      return db.transaction().execute((trx) => insertDelivery(trx, d));
     },
     async get(id) {
       const r = await db.selectFrom('deliveries').selectAll().where('id', '=', id).executeTakeFirst();

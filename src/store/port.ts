@@ -221,6 +221,17 @@ export interface ControlTx {
   ): Promise<boolean>;
   /** Incident writes: only inside a change, so an incident and the flags it set commit together. */
   readonly incidents: IncidentTx;
+  /**
+   * Timers and channel messages that belong to the change (an incident's reminders, the message about
+   * an update): they commit with it, or not at all.
+   */
+  readonly outbox: ChangeOutbox;
+}
+
+export interface ChangeOutbox {
+  schedule(t: NewTimer, now: number, options?: ScheduleOptions): Promise<Timer>;
+  cancel(key: string, now: number): Promise<boolean>;
+  enqueueDelivery(d: NewDelivery): Promise<Delivery>;
 }
 
 export interface ControlStore {
@@ -290,13 +301,21 @@ export interface TimerLease {
   readonly attempts: number;
 }
 
+export interface ScheduleOptions {
+  /**
+   * Revive a done timer too. For timers that stand for a state rather than a one-shot event (an
+   * incident's "next update due" reminder), which fire, end, and are armed again when the state returns.
+   */
+  readonly rearm?: boolean;
+}
+
 export interface TimerStore {
   /**
    * Creates the timer, or moves the one with this key: due time and payload are replaced and a failed or
    * cancelled timer is pending again (attempts reset); a done timer is left as it is, and a running one
    * keeps running (its run ends it). Returns the row as it stands.
    */
-  schedule(t: NewTimer, now: number): Promise<Timer>;
+  schedule(t: NewTimer, now: number, options?: ScheduleOptions): Promise<Timer>;
   /** Cancels a pending or running timer; false when there is none (unknown, done, failed, cancelled). */
   cancel(key: string, now: number): Promise<boolean>;
   get(key: string): Promise<Timer | undefined>;

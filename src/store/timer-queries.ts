@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { sql, type ExpressionBuilder, type Kysely, type Selectable, type Transaction } from 'kysely';
-import type { Capabilities, NewTimer, Timer, TimerStatus, TimerStore } from './port.js';
+import type { Capabilities, NewTimer, ScheduleOptions, Timer, TimerStatus, TimerStore } from './port.js';
 import type { Database, TimersTable } from './schema.js';
 
 /**
@@ -42,7 +42,12 @@ async function timerByKey(db: Db, key: string): Promise<Timer | undefined> {
  * scheduling the same key at once end with one row. Usable inside another transaction (the outbox
  * writes a delivery and its timer together).
  */
-export async function scheduleTimerRow(db: Db, t: NewTimer, now: number): Promise<Timer> {
+export async function scheduleTimerRow(
+  db: Db,
+  t: NewTimer,
+  now: number,
+  options: ScheduleOptions = {},
+): Promise<Timer> {
   const row: TimersTable = {
     id: `tmr_${randomBytes(8).toString('hex')}`,
     kind: t.kind,
@@ -58,26 +63,27 @@ export async function scheduleTimerRow(db: Db, t: NewTimer, now: number): Promis
     created_at: now,
     updated_at: now,
   };
-  // A failed or cancelled timer scheduled again starts afresh; a running one keeps its run (and lease).
-  const revived = sql<boolean>`timers.status in ('failed', 'cancelled')`;
+  // A failed or cancelled timer (or a done one, when re-armed) scheduled again starts afresh; a running
+  // one keeps its run (and lease).
+  const revived = options.rearm
+    ? sql<boolean>`timers.status in ('failed', 'cancelled', 'done')`
+    : sql<boolean>`timers.status in ('failed', 'cancelled')`;
   const r = await db
     .insertInto('timers')
     .values(row)
-    .onConflict((oc) =>
-      oc
-        .column('key')
-        .doUpdateSet((eb) => ({
-          kind: eb.ref('excluded.kind'),
-          due_at: eb.ref('excluded.due_at'),
-          payload: eb.ref('excluded.payload'),
-          status: sql<string>`case when timers.status = 'running' then timers.status else 'pending' end`,
-          attempts: sql<number>`case when ${revived} then 0 else timers.attempts end`,
-          last_error: sql<string | null>`case when ${revived} then null else timers.last_error end`,
-          first_run_at: sql<number | null>`case when ${revived} then null else timers.first_run_at end`,
-          updated_at: eb.ref('excluded.updated_at'),
-        }))
-        .where('timers.status', '<>', 'done'),
-    )
+    .onConflict((oc) => {
+      const update = oc.column('key').doUpdateSet((eb) => ({
+        kind: eb.ref('excluded.kind'),
+        due_at: eb.ref('excluded.due_at'),
+        payload: eb.ref('excluded.payload'),
+        status: sql<string>`case when timers.status = 'running' then timers.status else 'pending' end`,
+        attempts: sql<number>`case when ${revived} then 0 else timers.attempts end`,
+        last_error: sql<string | null>`case when ${revived} then null else timers.last_error end`,
+        first_run_at: sql<number | null>`case when ${revived} then null else timers.first_run_at end`,
+        updated_at: eb.ref('excluded.updated_at'),
+      }));
+      return options.rearm ? update : update.where('timers.status', '<>', 'done');
+    })
     .returningAll()
     .executeTakeFirst();
   if (r) return toTimer(r);
@@ -85,6 +91,17 @@ export async function scheduleTimerRow(db: Db, t: NewTimer, now: number): Promis
   const existing = await timerByKey(db, t.key);
   if (!existing) throw new Error(`timer ${t.key}: neither inserted nor found`);
   return existing;
+}
+
+/** Cancels a pending or running timer on `db` (a transaction, for a change's own timers). */
+export async function cancelTimerRow(db: Db, key: string, now: number): Promise<boolean> {
+  const r = await db
+    .updateTable('timers')
+    .set({ status: 'cancelled', lease_owner: null, lease_until: null, updated_at: now })
+    .where('key', '=', key)
+    .where('status', 'in', ['pending', 'running'])
+    .executeTakeFirst();
+  return Number(r.numUpdatedRows) === 1;
 }
 
 export function timerQueries(db: Kysely<Database>, caps: Capabilities): TimerStore {
@@ -99,16 +116,8 @@ export function timerQueries(db: Kysely<Database>, caps: Capabilities): TimerSto
     ]);
 
   return {
-    schedule: (t, now) => scheduleTimerRow(db, t, now),
-    async cancel(key, now) {
-      const r = await db
-        .updateTable('timers')
-        .set({ status: 'cancelled', lease_owner: null, lease_until: null, updated_at: now })
-        .where('key', '=', key)
-        .where('status', 'in', ['pending', 'running'])
-        .executeTakeFirst();
-      return Number(r.numUpdatedRows) === 1;
-    },
+    schedule: (t, now, options) => scheduleTimerRow(db, t, now, options),
+    cancel: (key, now) => cancelTimerRow(db, key, now),
     get: (key) => timerByKey(db, key),
     async list(f) {
       let q = db.selectFrom('timers').selectAll();

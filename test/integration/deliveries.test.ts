@@ -1,5 +1,5 @@
 import { createHmac } from 'node:crypto';
-import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
+import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import pino from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -13,6 +13,7 @@ import { parseConfig } from '../../src/server/config-load.js';
 import { openStore } from '../../src/store/open-store.js';
 import type { Store } from '../../src/store/port.js';
 import { testConfigYaml } from '../support/harness.js';
+import { Receiver, type Received } from '../support/receiver.js';
 import { freshDatabaseUrl, storeKinds } from '../support/stores.js';
 
 /**
@@ -22,56 +23,6 @@ import { freshDatabaseUrl, storeKinds } from '../support/stores.js';
  */
 const SECRET = 'whsec_test_0123456789abcdef';
 const ROUTING_KEY = 'R0UT1NGKEY0123456789abcdef012345';
-
-interface Received {
-  readonly path: string;
-  readonly headers: IncomingHttpHeaders;
-  readonly body: string;
-}
-
-interface Reply {
-  readonly status?: number;
-  readonly headers?: Record<string, string>;
-  readonly body?: string;
-  /** Never answer (the sender's timeout must end the attempt). */
-  readonly hang?: boolean;
-}
-
-/** A webhook receiver: records every request; answers from a per-path queue, else 200. */
-class Receiver {
-  readonly received: Received[] = [];
-  private readonly replies = new Map<string, Reply[]>();
-  private readonly server: Server = createServer((req, res) => {
-    const chunks: Buffer[] = [];
-    req.on('data', (c: Buffer) => chunks.push(c));
-    req.on('end', () => {
-      const path = req.url ?? '/';
-      this.received.push({ path, headers: req.headers, body: Buffer.concat(chunks).toString('utf8') });
-      const reply = this.replies.get(path)?.shift() ?? {};
-      if (reply.hang) return;
-      res.writeHead(reply.status ?? 200, { 'content-type': 'text/plain', ...reply.headers });
-      res.end(reply.body ?? 'ok');
-    });
-  });
-
-  async start(): Promise<void> {
-    await new Promise<void>((resolve) => this.server.listen(0, '127.0.0.1', resolve));
-  }
-  url(path: string): string {
-    return `http://127.0.0.1:${(this.server.address() as AddressInfo).port}${path}`;
-  }
-  /** The next answers on `path`, in order. */
-  reply(path: string, ...replies: Reply[]): void {
-    this.replies.set(path, [...(this.replies.get(path) ?? []), ...replies]);
-  }
-  on(path: string): Received[] {
-    return this.received.filter((r) => r.path === path);
-  }
-  async close(): Promise<void> {
-    this.server.closeAllConnections();
-    await new Promise<void>((resolve) => this.server.close(() => resolve()));
-  }
-}
 
 /** A loopback port nothing listens on. */
 async function closedPort(): Promise<number> {

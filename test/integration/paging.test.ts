@@ -1,5 +1,4 @@
 import { mkdtempSync, writeFileSync } from 'node:fs';
-import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -21,6 +20,7 @@ import { parseConfig } from '../../src/server/config-load.js';
 import { openStore } from '../../src/store/open-store.js';
 import type { Store } from '../../src/store/port.js';
 import { RESPONDER_TOKEN, VIEWER_TOKEN, testConfigYaml } from '../support/harness.js';
+import { Receiver } from '../support/receiver.js';
 import { freshDatabaseUrl, storeKinds } from '../support/stores.js';
 
 /**
@@ -33,34 +33,6 @@ const SECRET = 'whsec_test_0123456789abcdef';
 const MIN = 60_000;
 /** Monday 2 March 2026, 14:00 UTC: bob's day on the primary rotation (alice had 1 March). */
 const T0 = Date.UTC(2026, 2, 2, 14, 0, 0);
-
-class Receiver {
-  readonly received: { path: string; body: string }[] = [];
-  private readonly server: Server = createServer((req, res) => {
-    const chunks: Buffer[] = [];
-    req.on('data', (c: Buffer) => chunks.push(c));
-    req.on('end', () => {
-      this.received.push({ path: req.url ?? '/', body: Buffer.concat(chunks).toString('utf8') });
-      res.writeHead(202, { 'content-type': 'application/json' });
-      res.end('{"status":"success"}');
-    });
-  });
-  async start(): Promise<void> {
-    await new Promise<void>((resolve) => this.server.listen(0, '127.0.0.1', resolve));
-  }
-  url(path: string): string {
-    return `http://127.0.0.1:${(this.server.address() as AddressInfo).port}${path}`;
-  }
-  json(path: string): Record<string, unknown>[] {
-    return this.received
-      .filter((r) => r.path === path)
-      .map((r) => JSON.parse(r.body) as Record<string, unknown>);
-  }
-  async close(): Promise<void> {
-    this.server.closeAllConnections();
-    await new Promise<void>((resolve) => this.server.close(() => resolve()));
-  }
-}
 
 function oncallYaml(rx: Receiver): string {
   return `

@@ -664,7 +664,7 @@ describe('classification changes', () => {
 
 describe('timeline', () => {
   it('lists every event type once and describes each', () => {
-    expect(timelineEventTypes).toHaveLength(14);
+    expect(timelineEventTypes).toHaveLength(15);
     const base = { at: T0, actor: 'system' };
     const lines = (
       [
@@ -683,6 +683,8 @@ describe('timeline', () => {
           error: 'HTTP 503',
           nextAttemptAt: null,
         },
+        { ...base, type: 'update_overdue', dueAt: T0, reminder: 1 },
+        { ...base, type: 'update_overdue', dueAt: T0, reminder: 2 },
         { ...base, type: 'clock_reminder', clock: 'gdpr-art33', dueAt: T0 + 72 * HOUR, reminder: '50%' },
         { ...base, type: 'clock_due', clock: 'gdpr-art33', dueAt: T0 + 72 * HOUR },
       ] satisfies TimelineEvent[]
@@ -695,6 +697,8 @@ describe('timeline', () => {
       'page p-1 acknowledged by alice',
       'escalated from level 1 to level 2: bob',
       'delivery to slack-ops failed (attempt 8): HTTP 503; no attempt left',
+      'internal update overdue since 2026-11-27T10:00:00.000Z',
+      'internal update overdue since 2026-11-27T10:00:00.000Z (reminder 2)',
       'gdpr-art33 reminder: 50% of the time to 2026-11-30T10:00:00.000Z has passed',
       'gdpr-art33 deadline reached (2026-11-30T10:00:00.000Z)',
     ]);

@@ -121,6 +121,15 @@ export interface DeliveryFailedEvent extends EventBase {
   readonly nextAttemptAt: number | null;
 }
 
+/** The internal update owed on the cadence was not posted in time (reminded again each interval). */
+export interface UpdateOverdueEvent extends EventBase {
+  readonly type: 'update_overdue';
+  /** When the update was due. */
+  readonly dueAt: number;
+  /** 1 for the first reminder of this due time, 2 one interval later… */
+  readonly reminder: number;
+}
+
 export interface ClockReminderEvent extends EventBase {
   readonly type: 'clock_reminder';
   readonly clock: ComplianceClockId;
@@ -148,6 +157,7 @@ export type TimelineEvent =
   | PageAcknowledgedEvent
   | EscalatedEvent
   | DeliveryFailedEvent
+  | UpdateOverdueEvent
   | ClockReminderEvent
   | ClockDueEvent;
 
@@ -167,6 +177,7 @@ export const timelineEventTypes = Object.keys({
   page_acknowledged: true,
   escalated: true,
   delivery_failed: true,
+  update_overdue: true,
   clock_reminder: true,
   clock_due: true,
 } satisfies Record<TimelineEventType, true>) as TimelineEventType[];
@@ -231,6 +242,8 @@ export function describeEvent(e: TimelineEvent): string {
       return `escalated from level ${e.fromLevel} to level ${e.toLevel}: ${e.target}`;
     case 'delivery_failed':
       return `delivery to ${e.channel} failed (attempt ${e.attempt}): ${e.error}${e.nextAttemptAt === null ? '; no attempt left' : ''}`;
+    case 'update_overdue':
+      return `internal update overdue since ${new Date(e.dueAt).toISOString()}${e.reminder > 1 ? ` (reminder ${e.reminder})` : ''}`;
     case 'clock_reminder':
       return `${e.clock} reminder: ${e.reminder} of the time to ${new Date(e.dueAt).toISOString()} has passed`;
     case 'clock_due':
