@@ -46,7 +46,7 @@ export interface PageIncidentArgs {
   readonly policy?: string | undefined;
   /** When the page goes out (epoch ms); level 1 is resolved through the schedules at this instant. */
   readonly at: number;
-  /** Who pages: `rule:<id>`, `token:<name>`, `cli:<user>`; default `system`. */
+  /** Who pages: `detection:<rule id>`, `token:<name>`, `cli:<user>`; default `system`. */
   readonly actor?: string | undefined;
 }
 

@@ -14,7 +14,7 @@ import type { Signal } from './signal.js';
  * What detection does with one signal (pure and deterministic): for each rule that acts on it
  * (rules.ts `matchSignal`), attach it to the open incident of its dedup key, count it towards a new
  * incident, or open one. The caller executes the actions: it stores the signal with its dedup keys,
- * opens the incident (actor `rule:<id>`), pages and applies containment.
+ * opens the incident (actor `detection:<rule id>`), pages and applies containment.
  *
  * Dedup: an incident of the same key that is still open (not resolved or closed) and had a signal within
  * the rule's window takes the signal. The window slides with the incident's last signal, so a burst of

@@ -2,7 +2,7 @@ import type { IncidentClass, IncidentRole, IncidentStatus, Severity } from './in
 
 /**
  * Everything that happens to an incident, in order (issue 5 item 3). Each event says when (`at`, epoch
- * ms) and who (`actor`: a person, or `rule:<id>`, `system`, `channel:<id>` for what Firebreak did on its
+ * ms) and who (`actor`: a person, or `detection:<rule id>`, `system`, `channel:<name>` for what Firebreak did on its
  * own), so the timeline alone answers "who did what when" and the metrics are computed from it.
  */
 interface EventBase {
