@@ -291,7 +291,32 @@ interface Vocabulary {
   /** Word → a small number, so a word pair is one number (no string built per pair of the answer). */
   readonly words: ReadonlyMap<string, number>;
   readonly pairs: ReadonlySet<number>;
+  /** The same words by wordHash, for answers read without building a string per word (fastSupport). */
+  readonly byHash: HashedWords;
 }
+
+/** Words by their wordHash; a hash may be shared, so each entry is checked against the text. */
+type HashedWords = ReadonlyMap<number, readonly { readonly word: string; readonly id: number }[]>;
+
+/** A polynomial hash of a lower-case ASCII word (the one fastSupport computes as it reads the text). */
+function wordHash(word: string): number {
+  let h = 0;
+  for (let i = 0; i < word.length; i++) h = (Math.imul(h, 31) + word.charCodeAt(i)) | 0;
+  return h;
+}
+
+function hashWords(words: Iterable<readonly [string, number]>): HashedWords {
+  const out = new Map<number, { word: string; id: number }[]>();
+  for (const [word, id] of words) {
+    const h = wordHash(word);
+    const list = out.get(h);
+    if (list) list.push({ word, id });
+    else out.set(h, [{ word, id }]);
+  }
+  return out;
+}
+
+const STOP_HASHED = hashWords([...STOP_WORDS].map((w) => [w, 0] as const));
 
 const CITATION_MARKER = /\[[^[\]\n]{1,200}\]/g;
 
@@ -318,7 +343,7 @@ function vocabularyOf(retrieved: Retrieved): Vocabulary {
         previous = id;
       }
     }
-    v = { words, pairs };
+    v = { words, pairs, byHash: hashWords(words) };
     vocabularies.set(retrieved, v);
   }
   return v;
@@ -327,9 +352,12 @@ function vocabularyOf(retrieved: Retrieved): Vocabulary {
 /** The lexical support score in [0, 1], or undefined when the answer is too short to judge. */
 export function lexicalSupport(answer: string, retrieved: Retrieved): number | undefined {
   // Citation markers (`[kb:doc-9]`) are not claims: their ids would count as unsupported words.
-  const ws = contentWords(answer.includes('[') ? answer.replace(CITATION_MARKER, ' ') : answer);
-  if (ws.length < MIN_CONTENT_WORDS) return undefined;
+  const text = answer.includes('[') ? answer.replace(CITATION_MARKER, ' ') : answer;
   const v = vocabularyOf(retrieved);
+  const fast = fastSupport(text, v);
+  if (fast !== SLOW) return fast;
+  const ws = contentWords(text);
+  if (ws.length < MIN_CONTENT_WORDS) return undefined;
   let words = 0;
   let pairs = 0;
   let previous: number | undefined;
@@ -342,6 +370,93 @@ export function lexicalSupport(answer: string, retrieved: Retrieved): number | u
     previous = id;
   }
   return (words / ws.length + pairs / (ws.length - 1)) / 2;
+}
+
+/** Whether text[s, e) lower-cased is `word`. */
+function spells(text: string, s: number, e: number, word: string): boolean {
+  if (word.length !== e - s) return false;
+  for (let i = 0; i < word.length; i++) {
+    let c = text.charCodeAt(s + i);
+    if (c >= 65 && c <= 90) c += 32;
+    if (c !== word.charCodeAt(i)) return false;
+  }
+  return true;
+}
+
+function idIn(words: HashedWords, hash: number, text: string, s: number, e: number): number | undefined {
+  for (const w of words.get(hash) ?? []) if (spells(text, s, e, w.word)) return w.id;
+  return undefined;
+}
+
+/** fastSupport's answer when the text holds a character only the string path reads right. */
+const SLOW = -1;
+
+/**
+ * Whether a character outside ASCII only separates words, as contentWords sees it: not in its word
+ * ranges, and not lower-cased into them (`K` Kelvin sign, `ẞ`); conservatively, any character with a
+ * lower-case form sends the text down the string path.
+ */
+function separatorOutsideAscii(c: number): boolean {
+  if ((c >= 0xc0 && c <= 0x24f && c !== 0xd7 && c !== 0xf7) || (c >= 0x370 && c <= 0x4ff)) return false;
+  const ch = String.fromCharCode(c);
+  return ch.toLowerCase() === ch;
+}
+
+/**
+ * lexicalSupport in one pass over the answer's characters: the same words as contentWords (letters and
+ * digits, lower-cased; stop words and one- or two-letter words without a digit dropped; a plural `s`
+ * folded), looked up by a hash computed while reading them, so no lower-cased copy and no string per
+ * word is made (about half the cost). Letters outside ASCII (`café`, Greek, Cyrillic) return SLOW: the
+ * string path handles them; punctuation such as `’` or `—` does not.
+ */
+function fastSupport(text: string, v: Vocabulary): number | undefined {
+  let count = 0;
+  let words = 0;
+  let pairs = 0;
+  let previous: number | undefined;
+  const n = text.length;
+  let i = 0;
+  while (i < n) {
+    const first = text.charCodeAt(i);
+    const folded = first | 32;
+    if (!((folded >= 97 && folded <= 122) || (first >= 48 && first <= 57))) {
+      if (first >= 128 && !separatorOutsideAscii(first)) return SLOW;
+      i++;
+      continue;
+    }
+    const s = i;
+    let h = 0;
+    let beforeLast = 0;
+    let digit = false;
+    let last = 0;
+    let secondLast = 0;
+    for (; i < n; i++) {
+      let c = text.charCodeAt(i);
+      if (c >= 65 && c <= 90) c += 32;
+      else if (c >= 48 && c <= 57) digit = true;
+      else if (c < 97 || c > 122) {
+        if (c >= 128 && !separatorOutsideAscii(c)) return SLOW;
+        break;
+      }
+      beforeLast = h;
+      h = (Math.imul(h, 31) + c) | 0;
+      secondLast = last;
+      last = c;
+    }
+    const length = i - s;
+    if ((length < 3 && !digit) || idIn(STOP_HASHED, h, text, s, i) !== undefined) continue;
+    // A plural `s` folded (not `ss`): the word without its last character, whose hash came just before.
+    const fold = length > 3 && last === 115 && secondLast !== 115;
+    const id = fold ? idIn(v.byHash, beforeLast, text, s, i - 1) : idIn(v.byHash, h, text, s, i);
+    count++;
+    if (id !== undefined) {
+      words++;
+      if (previous !== undefined && v.pairs.has(previous * PAIR + id)) pairs++;
+    }
+    previous = id;
+  }
+  if (count < MIN_CONTENT_WORDS) return undefined;
+  return (words / count + pairs / (count - 1)) / 2;
 }
 
 export const support: Detector = {
