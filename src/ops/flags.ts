@@ -6,7 +6,7 @@ import { modelFamilies } from '../core/model-catalog.js';
 import type { OpsContext } from './context.js';
 import { requireApp, requireEnv } from './releases.js';
 
-/** Flags: set, unset, list, and the expiry sweep. Each change is one audited control-plane change. */
+/** Flags: set, unset, list, and expiry. Each change is one audited control-plane change. */
 export interface FlagArgs {
   readonly key: string;
   readonly app: string;
@@ -103,6 +103,7 @@ export async function setFlag(
     const previous = (await tx.activeFlags()).find((f) => sameScope(f, scope, key));
     if (previous) await tx.removeFlag(previous.id, args.actor, now);
     await tx.insertFlag(flag);
+    if (flag.expiresAt !== null) await tx.outbox.schedule(expiryTimer(flag), now);
     await tx.audit({
       ts: now,
       actor: args.actor,
@@ -168,32 +169,61 @@ export async function listFlags(
 }
 
 /**
- * Reverts flags whose expiry has passed, each in its own change. Resolution already ignores an expired
- * flag, so enforcement never waits for this; the sweep records the revert in the audit log, once, even
- * with several replicas sweeping (only the replica whose update removes the row writes the entry).
+ * Flag expiry. Resolution already ignores an expired flag, so enforcement never waits for the revert;
+ * the revert records it in the audit log, once, even with several replicas trying (only the change
+ * whose update removes the row writes the entry). A flag set with an expiry gets a `flag-expiry`
+ * durable timer in the same change (so it survives restarts and fires once across replicas);
+ * `armFlagExpiry` at start gives timers to flags set before there were any.
  */
-export async function expireFlags(ctx: OpsContext): Promise<Flag[]> {
-  const now = ctx.now();
-  const due = (await ctx.store.control.flags({ includeRemoved: false })).filter(
-    (f) => f.expiresAt !== null && f.expiresAt <= now,
-  );
-  const expired: Flag[] = [];
-  for (const f of due) {
-    const { value } = await ctx.store.control.change(async (tx) => {
-      if (!(await tx.removeFlag(f.id, 'system:expiry', now))) return tx.unchanged(false);
-      await tx.audit({
-        ts: now,
-        actor: 'system:expiry',
-        action: 'flag.expire',
-        target: `${f.key} @ ${scopeText(f)}`,
-        before: describe(f),
-        after: null,
-        reason: `expired (set by ${f.actor}: ${f.reason})`,
-        incident: f.incident,
-      });
-      return true;
+export const FLAG_EXPIRY_TIMER_KIND = 'flag-expiry';
+
+const expiryTimer = (f: Flag) => ({
+  kind: FLAG_EXPIRY_TIMER_KIND,
+  key: `flag-expiry:${f.id}`,
+  dueAt: f.expiresAt ?? 0,
+  payload: { flag: f.id },
+});
+
+/** Removes the flag and writes the audit entry; false when it was already gone. */
+async function expireFlag(ctx: OpsContext, f: Flag, now: number): Promise<boolean> {
+  const { value } = await ctx.store.control.change(async (tx) => {
+    if (!(await tx.removeFlag(f.id, 'system:expiry', now))) return tx.unchanged(false);
+    await tx.audit({
+      ts: now,
+      actor: 'system:expiry',
+      action: 'flag.expire',
+      target: `${f.key} @ ${scopeText(f)}`,
+      before: describe(f),
+      after: null,
+      reason: `expired (set by ${f.actor}: ${f.reason})`,
+      incident: f.incident,
     });
-    if (value) expired.push(f);
-  }
-  return expired;
+    return true;
+  });
+  return value;
+}
+
+/**
+ * The `flag-expiry` timer's work: reverts the flag if it is still set and due. Returns when to run again
+ * (null: done — reverted now, or already unset, replaced or reverted elsewhere).
+ */
+export async function runFlagExpiry(
+  ctx: OpsContext,
+  payload: unknown,
+): Promise<{ expired: Flag | null; next: number | null }> {
+  const id = (payload as { flag?: unknown } | null)?.flag;
+  const now = ctx.now();
+  const f = (await ctx.store.control.flags({ includeRemoved: false })).find((x) => x.id === id);
+  if (!f || f.expiresAt === null) return { expired: null, next: null };
+  if (f.expiresAt > now) return { expired: null, next: f.expiresAt };
+  return { expired: (await expireFlag(ctx, f, now)) ? f : null, next: null };
+}
+
+/** Schedules the expiry timer of every active flag with an expiry (idempotent by key); returns how many. */
+export async function armFlagExpiry(ctx: OpsContext): Promise<number> {
+  const flags = (await ctx.store.control.flags({ includeRemoved: false })).filter(
+    (f) => f.expiresAt !== null,
+  );
+  for (const f of flags) await ctx.store.timers.schedule(expiryTimer(f), ctx.now());
+  return flags.length;
 }

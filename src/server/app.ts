@@ -23,7 +23,7 @@ import { renderOpenAiError } from '../core/wire/openai-response.js';
 import { buildProviders } from '../providers/registry.js';
 import type { Store } from '../store/port.js';
 import type { OpsContext } from '../ops/context.js';
-import { startBackground } from './background.js';
+import { startFlagExpiry } from './flag-expiry.js';
 import { DeliverySender, deliveryTimerOptions } from './deliveries.js';
 import { TimerScheduler, type TimerSchedulerSettings } from './timers.js';
 import { DELIVERY_TIMER_KIND } from '../store/delivery-queries.js';
@@ -210,7 +210,6 @@ export async function buildApp(config: FirebreakConfig, deps: AppDeps): Promise<
   }
   await app.ready();
   recorder.start();
-  const stopBackground = role === 'gateway' ? () => undefined : startBackground(ops, deps.logger);
   const timers = new TimerScheduler(deps.store.timers, now, deps.logger, deps.timers);
   const deliveries = new DeliverySender({
     config,
@@ -235,6 +234,7 @@ export async function buildApp(config: FirebreakConfig, deps: AppDeps): Promise<
   if (role !== 'gateway') registerSignalTimerHandler(timers, ops, deps.logger);
   // The anomaly detector, once per interval across replicas (ops/anomaly-job.ts).
   if (role !== 'gateway') await registerAnomalyJob(timers, ops, deps.logger);
+  const stopFlagExpiry = role === 'gateway' ? () => undefined : startFlagExpiry(timers, ops, deps.logger);
   if (role !== 'gateway') timers.start();
 
   return {
@@ -245,7 +245,7 @@ export async function buildApp(config: FirebreakConfig, deps: AppDeps): Promise<
     timers,
     signals,
     async close(flushDeadlineMs = 10_000) {
-      stopBackground();
+      stopFlagExpiry();
       await timers.stop();
       await deliveries.close();
       control.stop();

@@ -3,7 +3,7 @@ import OpenAI from 'openai';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createRelease } from '../../src/ops/releases.js';
 import { deploy, markKnownGood, rollback } from '../../src/ops/deployments.js';
-import { setFlag, unsetFlag } from '../../src/ops/flags.js';
+import { armFlagExpiry, setFlag, unsetFlag } from '../../src/ops/flags.js';
 import { listAudit } from '../../src/ops/audit.js';
 import { GATEWAY_KEY, startFirebreak, testConfigYaml, type Running } from '../support/harness.js';
 import { storeKinds } from '../support/stores.js';
@@ -382,6 +382,39 @@ describe.each(storeKinds)('containment through the gateway (%s)', (kind) => {
     expect(entry).toMatchObject({ actor: 'system:expiry', target: 'safe-mode @ support-bot/prod' });
     expect((await fb.store.control.flags({ includeRemoved: false })).map((f) => f.key)).not.toContain(
       'safe-mode',
+    );
+  });
+
+  it('an expiring flag has a durable timer from the change that set it, re-armed at start if missing', async () => {
+    const flag = await changed(() =>
+      setFlag(ops(), {
+        key: 'tool:send_email',
+        value: 'off',
+        app: 'support-bot',
+        env: 'prod',
+        actor,
+        reason: 'brief',
+        expires: '2h',
+      }),
+    );
+    const key = `flag-expiry:${flag.id}`;
+    expect(await fb.store.timers.get(key)).toMatchObject({
+      kind: 'flag-expiry',
+      status: 'pending',
+      dueAt: flag.expiresAt,
+    });
+    // A flag without its timer (set before expiry ran on timers): armed at start.
+    expect(await fb.store.timers.cancel(key, clock)).toBe(true);
+    expect(await armFlagExpiry(ops())).toBeGreaterThanOrEqual(1);
+    expect(await fb.store.timers.get(key)).toMatchObject({ status: 'pending', dueAt: flag.expiresAt });
+    await changed(() =>
+      unsetFlag(ops(), {
+        key: 'tool:send_email',
+        app: 'support-bot',
+        env: 'prod',
+        actor,
+        reason: 'over',
+      }),
     );
   });
 });
