@@ -335,6 +335,12 @@ function whitelisted(text: string, start: number, end: number, cache: WhitelistC
 let scratch = new Uint8Array(4096);
 /** Where each buffer character came from in the text (its first UTF-16 unit). */
 let origins = new Int32Array(4096);
+/**
+ * The buffer positions where a pattern may start (the start-triple filter let them through), in order,
+ * each as `position * 4 + bits` (the filter's bits); transformInto fills the first `candidateCount`.
+ */
+let candidates = new Int32Array(4096);
+let candidateCount = 0;
 
 /**
  * A place in the text where a pattern may match: `start` and `end` (inclusive, as obscenity counts) in the
@@ -357,17 +363,28 @@ function termsOf(hit: Hit): number[] {
   return out;
 }
 
-/** The text as obscenity's transformers leave it, into `scratch` (and `origins`); returns its length. */
+/**
+ * The text as obscenity's transformers leave it, into `scratch` (and `origins`); returns its length. In
+ * the same pass, the start-triple filter (`triples`) is applied to each position as soon as the two
+ * characters after it are known, so the pre-check walks the text once: the positions it lets through go
+ * to `candidates`.
+ */
 function transformInto(text: string): number {
   if (scratch.length < text.length) {
     scratch = new Uint8Array(text.length * 2);
     origins = new Int32Array(text.length * 2);
+    candidates = new Int32Array(text.length * 2);
   }
   const buf = scratch;
   const from = origins;
+  const found = candidates;
+  let count = 0;
   let n = 0;
   let last = -1;
   let run = 0;
+  // The filter codes of the two characters before the one being written.
+  let k0 = 0;
+  let k1 = 0;
   for (let i = 0; i < text.length; i++) {
     const at = i;
     let c = text.charCodeAt(i);
@@ -387,8 +404,28 @@ function transformInto(text: string): number {
       run = 1;
     }
     from[n] = at;
-    buf[n++] = c;
+    buf[n] = c;
+    const k2 = code[c] ?? 0;
+    if (n >= 2) {
+      const bits = triples[(k0 * CODES + k1) * CODES + k2] ?? 0;
+      if (bits !== 0) found[count++] = (n - 2) * 4 + bits;
+    }
+    k0 = k1;
+    k1 = k2;
+    n++;
   }
+  // The last two positions, with nothing (code 0) after the end. A one-character buffer is read with
+  // whatever the buffer held after it, as the two-pass pre-check did.
+  if (n >= 2) {
+    const bits = triples[(k0 * CODES + k1) * CODES] ?? 0;
+    if (bits !== 0) found[count++] = (n - 2) * 4 + bits;
+  }
+  if (n >= 1) {
+    const next = n === 1 ? (code[buf[1] ?? 0] ?? 0) : 0;
+    const bits = triples[(k1 * CODES + next) * CODES] ?? 0;
+    if (bits !== 0) found[count++] = (n - 1) * 4 + bits;
+  }
+  candidateCount = count;
   return n;
 }
 
@@ -408,14 +445,11 @@ function precheckHits(text: string, all: boolean): Hit[] {
   const whitelist: WhitelistCache = { found: new Map() };
   const ends: number[] = [];
   const nodes: PatternNode[] = [];
-  let next = code[buf[0] ?? 0] ?? 0;
-  let after = code[buf[1] ?? 0] ?? 0;
-  for (let i = 0; i < n; i++) {
-    const here = next;
-    next = after;
-    after = i + 2 < n ? (code[buf[i + 2] ?? 0] ?? 0) : 0;
-    const pair = triples[(here * CODES + next) * CODES + after] ?? 0;
-    if (pair === 0) continue;
+  const found = candidates;
+  for (let f = 0; f < candidateCount; f++) {
+    const candidate = found[f] ?? 0;
+    const i = candidate >> 2;
+    const pair = candidate & 3;
     // The ends found from here are appended (resetting the arrays costs more than letting them grow).
     const first = ends.length;
     if (pair & 1) collectEnds(tries.anywhere, buf, i, n, ends, nodes);
