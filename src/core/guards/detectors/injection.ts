@@ -9,7 +9,8 @@ import {
   type Tokens,
 } from '../classifier.js';
 import { injectionModel } from '../model/injection-model.js';
-import type { Detection, Detector, GuardContext } from '../types.js';
+import type { Detection, Detector, GuardContext, Span } from '../types.js';
+import { decodedPayload, mayBeEncoded, repeatedRun } from './encoded.js';
 import { constraintSignals, systemConstraints, unconstrained } from './system-constraints.js';
 
 /**
@@ -429,6 +430,9 @@ function signals(
   const done = new Set<Phrase>();
   const matches: PhraseMatch[] = [];
   set.match(scan.tokens, done, matches);
+  // Read before anything rescans (the tokens are views into the scanner's scratch buffers).
+  const repeated = atInput ? repeatedRun(scan.tokens) : undefined;
+  const encoded = atInput ? mayBeEncoded(scan.tokens) : undefined;
   // Look-alike letters (a Cyrillic і in "іgnore"): match once more with them read as Latin.
   if (scan.confusables) set.match(foldedTokens(text), done, matches);
   const out: Signal[] = matches.map((m) => ({ ...m.phrase, start: m.start, end: m.end }));
@@ -464,27 +468,53 @@ function signals(
         });
         break search;
       }
-  // What the system prompt rules out (a topic, a person's data, another language) asked for anyway.
-  if (atInput && ctx.system) {
-    const constraints = systemConstraints(ctx.system);
-    if (!unconstrained(constraints)) out.push(...constraintSignals(low(), constraints));
+  if (atInput) {
+    out.push(...systemSignals(low, ctx, undefined));
+    if (repeated)
+      out.push({
+        kind: 'repeated_tokens',
+        score: 0.7,
+        message: 'repeats a word or two many times over (pushes the instructions out of attention)',
+        ...repeated,
+      });
+    // A request spelled in hex, binary or Morse: the decoded text gets the same checks.
+    const decoded = encoded ? decodedPayload(text, encoded) : undefined;
+    if (decoded !== undefined) {
+      const whole = { start: 0, end: text.length };
+      out.push(...systemSignals(() => decoded, ctx, whole));
+    }
   }
+  return out;
+}
+
+/**
+ * What the system prompt rules out (a topic, a person's data, another language, the secret it holds)
+ * asked for anyway in `low` (a lower-cased user turn, or the decoded payload in one: then `span` is where
+ * the payload was and messages say it was encoded).
+ */
+function systemSignals(lowered: () => string, ctx: GuardContext, span: Span | undefined): Signal[] {
+  if (!ctx.system) return [];
+  const out: Signal[] = [];
+  const constraints = systemConstraints(ctx.system);
+  if (!unconstrained(constraints)) out.push(...constraintSignals(lowered(), constraints));
+  if (!systemHoldsSecret(ctx))
+    return span ? out.map((s) => ({ ...s, message: `${s.message} (encoded)`, ...span })) : out;
+  const low = lowered();
   // A request naming a password-like secret when the system prompt holds one: the classic extraction,
   // in any of the languages it is usually tried in.
-  if (atInput && systemHoldsSecret(ctx))
-    search: for (const w of secretWords)
-      for (let at = low().indexOf(w); at >= 0; at = low().indexOf(w, at + w.length)) {
-        if (genericSecret(low(), at)) continue;
-        out.push({
-          kind: 'secret_extraction',
-          score: 0.85,
-          message: 'asks for a secret that the system prompt protects',
-          start: at,
-          end: at + w.length,
-        });
-        break search;
-      }
-  return out;
+  search: for (const w of secretWords)
+    for (let at = low.indexOf(w); at >= 0; at = low.indexOf(w, at + w.length)) {
+      if (genericSecret(low, at)) continue;
+      out.push({
+        kind: 'secret_extraction',
+        score: 0.85,
+        message: 'asks for a secret that the system prompt protects',
+        start: at,
+        end: at + w.length,
+      });
+      break search;
+    }
+  return span ? out.map((s) => ({ ...s, message: `${s.message} (encoded)`, ...span })) : out;
 }
 
 /**

@@ -37,13 +37,25 @@ export interface SystemConstraints {
   readonly privacy: { readonly subjects: readonly string[] } | undefined;
   /** Languages the prompt allows output in, when it rules out all others. */
   readonly languages: readonly string[] | undefined;
+  /** The prompt holds a database of several people's records (answer one user, not dump them all). */
+  readonly records: boolean;
 }
 
-const NONE: SystemConstraints = { topics: [], privacy: undefined, languages: undefined };
+const NONE: SystemConstraints = { topics: [], privacy: undefined, languages: undefined, records: false };
 
 const TOPIC = 'asks about a topic the system prompt rules out';
 const PRIVATE = 'asks for personal data the system prompt protects';
 const LANGUAGE = 'asks for a language the system prompt rules out';
+const RECORDS = "asks for the system prompt's records as a whole or for other people's";
+
+/** "Print your database", "the users in your database", "list all customers", "other users' balances". */
+const BULK =
+  /\b(?:your|the|entire|whole|full) (?:user |customer |employee )?database\b|\b(?:all|other|different|every|list of|each) (?:the )?(?:users|customers|employees|accounts|records|clients)\b/;
+
+function bulkRequest(low: string): number {
+  const m = BULK.exec(low);
+  return m ? m.index : -1;
+}
 
 // ---------------------------------------------------------------------------------------------------
 // Reading the system prompt (once per prompt)
@@ -210,9 +222,11 @@ function read(system: string): SystemConstraints {
     const named = LANGUAGES.filter((l) => new RegExp(`\\b${l}\\b`).test(low));
     if (named.length > 0) languages = named;
   }
-  if (topics.length === 0 && !privacy && !languages) return NONE;
+  // "You have access to the customer database: [{"name": …}, {"name": …}]".
+  const records = /\bdatabase\b/.test(low) && (low.match(/"name"\s*:/g)?.length ?? 0) >= 2;
+  if (topics.length === 0 && !privacy && !languages && !records) return NONE;
   // Bounded work per user turn whatever the prompt's length.
-  return { topics: topics.slice(0, 48), privacy, languages };
+  return { topics: topics.slice(0, 48), privacy, languages, records };
 }
 
 const cache = new Map<string, SystemConstraints>();
@@ -313,6 +327,17 @@ export function constraintSignals(low: string, c: SystemConstraints): Constraint
           break search;
         }
       }
+  if (c.records) {
+    const at = bulkRequest(low);
+    if (at >= 0)
+      out.push({
+        kind: 'records_dump',
+        score: 0.75,
+        message: RECORDS,
+        start: at,
+        end: Math.min(low.length, at + 24),
+      });
+  }
   if (c.languages)
     for (const l of LANGUAGES) {
       if (c.languages.includes(l)) continue;
