@@ -100,9 +100,12 @@ export function scanItem(set: GuardSet, item: ScanItem): Finding[] {
 export function scanTrace(set: GuardSet, trace: TraceRecord): Finding[] {
   const body = trace.body;
   const retrieved = body.retrieved.map((d) => ({ id: d.id, source: d.source, text: d.text }));
+  // The client's system prompt, so checks against it (prompt-injection's) run as they did at call time.
+  const system = systemOf(body.request);
   const ctx = (stage: Stage): GuardContext => ({
     stage,
     settings: set.settings,
+    ...(system !== '' ? { system } : {}),
     canaries: set.settings.canaries,
     retrieved,
     ownIdentifiers: [trace.userId, trace.tenantId].filter((v): v is string => v !== null),
@@ -131,6 +134,14 @@ function messagesOf(request: unknown): { role: string; text: string }[] {
     const role = typeof r.role === 'string' ? r.role : '';
     return { role: anthropicToolResult(r.content) ? 'tool' : role, text: textOf(r.content) };
   });
+}
+
+/** The system prompt a stored request carried: system (and developer) messages, Anthropic's `system`. */
+function systemOf(request: unknown): string {
+  if (request === null || typeof request !== 'object') return '';
+  const parts = [textOf((request as { system?: unknown }).system)];
+  for (const m of messagesOf(request)) if (m.role === 'system' || m.role === 'developer') parts.push(m.text);
+  return parts.filter((p) => p !== '').join('\n');
 }
 
 function anthropicToolResult(content: unknown): boolean {
