@@ -6,7 +6,7 @@ import { FirebreakError } from '../core/errors.js';
 import type { SignalEvent } from '../core/incidents/timeline.js';
 import type { CountedSignal } from '../store/port.js';
 import type { OpsContext } from './context.js';
-import { commitChange, loadIncident } from './incident-change.js';
+import { commitChange, loadIncident, QUIET } from './incident-change.js';
 import { containIncident, recordSignal } from './incidents.js';
 import { pageIncident } from './paging.js';
 import { requireApp, requireEnv } from './releases.js';
@@ -163,7 +163,7 @@ async function attachCounted(
     if (events.length === 0 || incident.status === 'closed') tx.unchanged(0);
     await commitChange(ctx, tx, incident, { incident, events }, { actor, action: 'signal', at: now });
     return events.length;
-  });
+  }, QUIET);
   await ctx.store.detection.markCounted(
     dedupKey,
     rows.map((r) => r.fingerprint),

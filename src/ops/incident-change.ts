@@ -10,7 +10,13 @@ import { isIncidentId } from '../core/incidents/incident.js';
 import type { Change } from '../core/incidents/lifecycle.js';
 import { incidentMetrics, type IncidentMetrics } from '../core/incidents/metrics.js';
 import { describeEvent, type TimelineEvent } from '../core/incidents/timeline.js';
-import type { ContainmentRecord, ControlTx, IncidentRecord, TimelineEntry } from '../store/port.js';
+import type {
+  ChangeOptions,
+  ContainmentRecord,
+  ControlTx,
+  IncidentRecord,
+  TimelineEntry,
+} from '../store/port.js';
 import type { OpsContext } from './context.js';
 import { cadenceOf, followUpChange } from './incident-outbox.js';
 
@@ -158,18 +164,24 @@ export async function viewInTx(ctx: OpsContext, tx: ControlTx, id: string): Prom
   return incidentView(ctx, incident, await tx.incidents.timeline(id), await tx.incidents.containmentOf(id));
 }
 
+/** For incident changes that write no flags or deployments (ChangeOptions.quiet). */
+export const QUIET: ChangeOptions = { quiet: true };
+
 /**
  * One incident change in one control-plane transaction: `fn` gets the incident and writes through
- * commitChange; on any error nothing is written. Returns the incident as it now stands.
+ * commitChange; on any error nothing is written. Returns the incident as it now stands. Quiet by
+ * default: an incident's own rows are not what the gateway replicas serve from.
  */
 export async function changeIncident(
   ctx: OpsContext,
   id: string,
   fn: (tx: ControlTx, incident: IncidentRecord, now: number) => Promise<unknown>,
+  /** Quiet unless `fn` may change flags or deployments (ChangeOptions.quiet). */
+  options: ChangeOptions = QUIET,
 ): Promise<IncidentView> {
   const { value } = await ctx.store.control.change(async (tx) => {
     await fn(tx, await loadIncident(tx, id), ctx.now());
     return viewInTx(ctx, tx, id);
-  });
+  }, options);
   return value;
 }

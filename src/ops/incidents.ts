@@ -26,6 +26,7 @@ import { parseTimeSpec } from '../core/time-spec.js';
 import type { ControlTx, IncidentFilter, IncidentRecord } from '../store/port.js';
 import type { OpsContext } from './context.js';
 import {
+  QUIET,
   changeIncident,
   commitChange,
   incidentView,
@@ -114,7 +115,7 @@ export async function openIncident(ctx: OpsContext, args: OpenIncidentArgs): Pro
       summary ? { type: 'note', at, actor: args.actor, text: `reported: ${summary}` } : null,
     );
     return viewInTx(ctx, tx, incident.id);
-  });
+  }, QUIET);
   return value;
 }
 
@@ -187,7 +188,7 @@ export async function recordSignal(
       { actor: args.actor, action: 'signal', at: now },
     );
     return { incident: await viewInTx(ctx, tx, existing.id), opened: false };
-  });
+  }, QUIET);
   return value;
 }
 
@@ -294,43 +295,50 @@ export interface TransitionArgs extends Actor {
 /** Moves the incident to `to` where the lifecycle allows it (core/incidents/lifecycle.ts). */
 export async function transitionIncident(ctx: OpsContext, args: TransitionArgs): Promise<IncidentView> {
   const to = parseIncidentStatus(args.to);
-  return changeIncident(ctx, args.id, async (tx, incident, at) => {
-    const coreArgs = {
-      at,
-      actor: args.actor,
-      ...opt('reason', args.reason),
-      ...opt('class', cls(args.class)),
-      ...opt('severity', sev(args.severity)),
-      ...opt('commander', args.commander),
-      ...opt('override', args.override),
-      ...opt('postmortem', args.postmortem),
-      ...opt('noPostmortem', args.noPostmortem),
-    };
-    // Checked first, so a refused transition reverts nothing (it would be rolled back anyway).
-    let change = transition(incident, to, coreArgs);
-    const revert = args.revertContainment ?? ctx.config.incidents.revertContainmentOnResolve;
-    if (to === 'resolved' && revert && incident.containment.length > 0) {
-      let current = incident;
-      const events: TimelineEvent[] = [];
-      for (const c of incident.containment) {
-        const reverted = await revertInTx(ctx, tx, current, c.ref, {
-          actor: args.actor,
-          at,
-          reason: 'reverted on resolve',
-        });
-        current = reverted.incident;
-        events.push(...reverted.events);
+  const revert = args.revertContainment ?? ctx.config.incidents.revertContainmentOnResolve;
+  // Reverting containment removes flags or rolls back: the replicas must hear about that change.
+  const revertsOnResolve = to === 'resolved' && revert;
+  return changeIncident(
+    ctx,
+    args.id,
+    async (tx, incident, at) => {
+      const coreArgs = {
+        at,
+        actor: args.actor,
+        ...opt('reason', args.reason),
+        ...opt('class', cls(args.class)),
+        ...opt('severity', sev(args.severity)),
+        ...opt('commander', args.commander),
+        ...opt('override', args.override),
+        ...opt('postmortem', args.postmortem),
+        ...opt('noPostmortem', args.noPostmortem),
+      };
+      // Checked first, so a refused transition reverts nothing (it would be rolled back anyway).
+      let change = transition(incident, to, coreArgs);
+      if (revertsOnResolve && incident.containment.length > 0) {
+        let current = incident;
+        const events: TimelineEvent[] = [];
+        for (const c of incident.containment) {
+          const reverted = await revertInTx(ctx, tx, current, c.ref, {
+            actor: args.actor,
+            at,
+            reason: 'reverted on resolve',
+          });
+          current = reverted.incident;
+          events.push(...reverted.events);
+        }
+        const resolved = transition(current, to, coreArgs);
+        change = { incident: resolved.incident, events: [...events, ...resolved.events] };
       }
-      const resolved = transition(current, to, coreArgs);
-      change = { incident: resolved.incident, events: [...events, ...resolved.events] };
-    }
-    return commitChange(ctx, tx, incident, change, {
-      actor: args.actor,
-      action: 'transition',
-      at,
-      reason: args.reason,
-    });
-  });
+      return commitChange(ctx, tx, incident, change, {
+        actor: args.actor,
+        action: 'transition',
+        at,
+        reason: args.reason,
+      });
+    },
+    { quiet: !revertsOnResolve },
+  );
 }
 
 export interface ClassifyArgs extends Actor {

@@ -12,7 +12,7 @@ import { policyForApp, whoIsOnCallForApp } from '../core/oncall/oncall-now.js';
 import type { OpsContext } from './context.js';
 import type { ControlTx, IncidentRecord } from '../store/port.js';
 import { buildDelivery, channelAccepts } from './deliveries.js';
-import { commitChange, loadIncident } from './incident-change.js';
+import { commitChange, loadIncident, QUIET } from './incident-change.js';
 import { checkTimer } from './timers.js';
 
 /**
@@ -249,7 +249,7 @@ export async function pageIncident(ctx: OpsContext, args: PageIncidentArgs): Pro
       nextEscalationAt: next ?? null,
       sent: true,
     };
-  });
+  }, QUIET);
   return value;
 }
 
@@ -316,7 +316,7 @@ export async function runEscalation(ctx: OpsContext, payload: unknown): Promise<
       const next = plan[payload.n];
       if (next) await scheduleEscalation(ctx, tx, { ...payload, n: payload.n + 1 }, next.at);
       return { status: 'escalated', level: current.level, users: current.users };
-    });
+    }, QUIET);
     return value;
   } catch (error) {
     if (error instanceof FirebreakError && error.code === 'not_found')
@@ -384,7 +384,7 @@ export async function acknowledgeIncident(
       deliveries.push(...(await deliver(ctx, tx, incident, accepting, () => event)));
     }
     return { incident: incident.id, pages: open.map((p) => p.page), deliveries, acknowledgedAt: args.at };
-  });
+  }, QUIET);
   return value;
 }
 

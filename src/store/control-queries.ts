@@ -19,30 +19,33 @@ export function controlQueries(
   notifier: StateNotifier,
 ): ControlStore {
   return {
-    async change(fn) {
+    async change(fn, options = {}) {
+      const quiet = options.quiet === true;
       let result;
       let version = 0;
       try {
         result = await db.transaction().execute(async (trx) => {
           // The first statement takes the lock that serialises control-plane changes across replicas
-          // (the row lock on PostgreSQL, the database write lock on SQLite) and gives the change a version.
+          // (the row lock on PostgreSQL, the database write lock on SQLite) and gives the change a version;
+          // a quiet change takes the same lock and leaves the version as it is.
           const row = await trx
             .updateTable('control_state')
-            .set((eb) => ({ version: eb('version', '+', 1) }))
+            .set((eb) => ({ version: quiet ? eb.ref('version') : eb('version', '+', 1) }))
             .where('id', '=', 1)
             .returning('version')
             .executeTakeFirstOrThrow();
           version = row.version;
-          const value = await fn(controlTx(trx, version));
-          await notifier.inTransaction(trx, version);
+          const value = await fn(controlTx(trx, version, { quiet }));
+          if (!quiet) await notifier.inTransaction(trx, version);
           return { value, version };
         });
       } catch (error) {
         // tx.unchanged(): roll back the version bump too, so replicas are not told to reload for nothing.
-        if (error instanceof Unchanged) return { value: error.value as never, version: version - 1 };
+        if (error instanceof Unchanged)
+          return { value: error.value as never, version: quiet ? version : version - 1 };
         throw error;
       }
-      notifier.afterCommit(result.version);
+      if (!quiet) notifier.afterCommit(result.version);
       return result;
     },
     async version() {

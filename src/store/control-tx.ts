@@ -20,7 +20,17 @@ export class Unchanged extends Error {
 }
 
 /** The writes of one control-plane change, bound to its transaction and its new state version. */
-export function controlTx(trx: Transaction<Database> | Kysely<Database>, stateVersion: number): ControlTx {
+/** A quiet change (ChangeOptions.quiet) must not write what replicas serve from: a bug, not input. */
+function refuseQuiet(quiet: boolean, what: string): void {
+  if (quiet) throw new Error(`a quiet control-plane change cannot ${what}: the replicas would not reload`);
+}
+
+export function controlTx(
+  trx: Transaction<Database> | Kysely<Database>,
+  stateVersion: number,
+  options: { quiet?: boolean } = {},
+): ControlTx {
+  const quiet = options.quiet === true;
   return {
     stateVersion,
     unchanged(value) {
@@ -53,6 +63,7 @@ export function controlTx(trx: Transaction<Database> | Kysely<Database>, stateVe
       return r?.v ?? 0;
     },
     async insertRelease(r) {
+      refuseQuiet(quiet, 'create a release');
       await trx
         .insertInto('releases')
         .values({
@@ -77,6 +88,7 @@ export function controlTx(trx: Transaction<Database> | Kysely<Database>, stateVe
       return r && toDeployment(r);
     },
     async insertDeployment(d) {
+      refuseQuiet(quiet, 'deploy');
       const row = {
         id: d.id,
         app: d.app,
@@ -102,6 +114,7 @@ export function controlTx(trx: Transaction<Database> | Kysely<Database>, stateVe
       return r && toKnownGood(r);
     },
     async setKnownGood(k) {
+      refuseQuiet(quiet, 'mark a release known-good');
       await trx.deleteFrom('known_good').where('app', '=', k.app).where('env', '=', k.env).execute();
       await trx
         .insertInto('known_good')
@@ -118,9 +131,11 @@ export function controlTx(trx: Transaction<Database> | Kysely<Database>, stateVe
       return rows.map(toFlag);
     },
     async insertFlag(f) {
+      refuseQuiet(quiet, 'set a flag');
       await trx.insertInto('flags').values(flagRow(f)).execute();
     },
     async removeFlag(id, by, at) {
+      refuseQuiet(quiet, 'remove a flag');
       const r = await trx
         .updateTable('flags')
         .set({ removed_at: at, removed_by: by })

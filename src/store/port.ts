@@ -234,12 +234,25 @@ export interface ChangeOutbox {
   enqueueDelivery(d: NewDelivery): Promise<Delivery>;
 }
 
+export interface ChangeOptions {
+  /**
+   * A change that writes nothing the replicas serve from (releases, deployments, known-good marks,
+   * flags: the ControlSnapshot), such as most incident changes: it takes the same lock but keeps the
+   * state version and notifies nobody, so an incident storm does not make every replica reload. Writing
+   * snapshot state in a quiet change throws.
+   */
+  readonly quiet?: boolean;
+}
+
 export interface ControlStore {
   /**
    * Runs `fn` in one transaction that first takes the control-plane lock and bumps the state version;
    * on any error nothing is written. Replicas are notified after commit.
    */
-  change<T>(fn: (tx: ControlTx) => Promise<T>): Promise<{ value: T; version: number }>;
+  change<T>(
+    fn: (tx: ControlTx) => Promise<T>,
+    options?: ChangeOptions,
+  ): Promise<{ value: T; version: number }>;
   version(): Promise<number>;
   snapshot(): Promise<ControlSnapshot>;
   releases(app?: string): Promise<Release[]>;

@@ -312,6 +312,61 @@ describe.each(storeKinds)('incident communication and reminders (%s)', (kind) =>
     expect(hookEvents().filter((e) => e.type === 'delivery_failed')).toHaveLength(0);
   });
 
+  it('incident changes leave the replicas’ state version alone; containment moves it', async () => {
+    const before = await store.control.version();
+    const inc = await open('Quiet changes');
+    await triageIncident(fb.ops, { id: inc.id, actor: 'alice', class: 'integrity', severity: 'SEV3' });
+    await postIncidentUpdate(fb.ops, {
+      id: inc.id,
+      actor: 'alice',
+      audience: 'internal',
+      summary: 'looking',
+    });
+    await pageIncident(fb.ops, { incidentId: inc.id, app: 'support-bot', at: clock });
+    expect(await store.control.version()).toBe(before);
+    await containIncident(fb.ops, {
+      id: inc.id,
+      actor: 'alice',
+      action: { action: 'block-user', target: 'user-3' },
+    });
+    expect(await store.control.version()).toBe(before + 1);
+    // A quiet change that writes a flag is a bug: refused, and nothing it wrote stays.
+    const flags = (await store.control.flags({ includeRemoved: true })).length;
+    await expect(
+      store.control.change(
+        async (tx) => {
+          await tx.audit({
+            ts: clock,
+            actor: 'test',
+            action: 'test.quiet',
+            target: 'x',
+            before: null,
+            after: null,
+            reason: null,
+            incident: null,
+          });
+          await tx.insertFlag({
+            id: 'flag_quiet',
+            key: 'safe-mode',
+            value: 'handoff',
+            app: 'support-bot',
+            env: 'prod',
+            tenant: null,
+            user: null,
+            reason: 'test',
+            actor: 'test',
+            incident: null,
+            createdAt: clock,
+            expiresAt: null,
+          });
+        },
+        { quiet: true },
+      ),
+    ).rejects.toThrow(/a quiet control-plane change cannot set a flag/);
+    expect((await store.control.flags({ includeRemoved: true })).length).toBe(flags);
+    expect(await store.control.version()).toBe(before + 1);
+  });
+
   it('refuses incidents.channels naming an unknown or a PagerDuty channel', () => {
     const bad = (channels: string) => () =>
       parseConfig(
