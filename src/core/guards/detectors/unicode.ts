@@ -18,6 +18,7 @@ import type { Detection, Detector } from '../types.js';
  */
 
 const MAX_DETECTIONS = 32;
+const NON_ASCII = /[^\0-\x7f]/;
 
 /** Cyrillic and Greek letters that look like Latin ones (both cases). */
 const confusables = new Set([
@@ -76,10 +77,9 @@ export const unicode: Detector = {
     'invisible or confusable Unicode: tag characters, bidi overrides, zero-width characters, mixed-script words',
   detect(text) {
     const n = text.length;
-    let i = 0;
-    // Fast path: pure ASCII holds none of this.
-    while (i < n && text.charCodeAt(i) < 0x80) i++;
-    if (i === n) return [];
+    // Fast path: pure ASCII holds none of this (a native search finds the first other character).
+    let i = text.search(NON_ASCII);
+    if (i < 0) return [];
 
     const out: Detection[] = [];
     const add = (kind: Kind, score: number, start: number, end: number, count: number): void => {
