@@ -7,7 +7,9 @@ import {
   type ExternalAlertOptions,
 } from '../core/detection/external-alerts.js';
 import { parsePagerDutyAlert } from '../core/detection/pagerduty-alerts.js';
+import { signalsFromEvaluation } from '../core/detection/evaluation-signals.js';
 import { feedbackKinds, signalFromFeedback, type Signal } from '../core/detection/signal.js';
+import { incidentClasses, severities } from '../core/incidents/incident.js';
 import { checkSignalScope, processSignal, type DetectionOutcome } from '../ops/detection.js';
 import { getTrace } from '../ops/traces.js';
 import { parseInput, text } from './input.js';
@@ -22,6 +24,8 @@ import type { ApiContext } from './routes.js';
  *   not; the end user never holds the token, and the trace id ties the report to a real answer.
  * - `POST /api/alerts/generic|pagerduty|alertmanager?app=A&env=E` (responder): another monitoring
  *   system's webhook, parsed by the core parsers (core/detection/*-alerts.ts).
+ * - `POST /api/evaluations` (responder): a suite's results against a release; each failed case is a
+ *   signal of source `evaluation` (core/detection/evaluation-signals.ts).
  *
  * Each is checked whole (body, app, environment) before anything is recorded, so a bad payload is a 400
  * with the parser's message and nothing else happens. The rules run in the request, so the answer names
@@ -37,6 +41,29 @@ const feedbackBody = z.object({
 const alertQuery = z.object({
   app: text(63).optional(),
   env: text(63).optional(),
+});
+
+const evaluationBody = z.object({
+  app: text(63),
+  env: text(63).optional(),
+  release: text(130).optional(),
+  suite: text(200),
+  ran_at: z.iso.datetime({ offset: true }).optional(),
+  results: z
+    .array(
+      z.strictObject({
+        case: text(200),
+        passed: z.boolean(),
+        score: z.number().optional(),
+        threshold: z.number().optional(),
+        message: z.string().max(2_000).optional(),
+        trace_id: text(128).optional(),
+        class: z.enum(incidentClasses).optional(),
+        severity: z.enum(severities).optional(),
+      }),
+    )
+    .min(1, 'a run needs at least one result')
+    .max(10_000),
 });
 
 const parsers: Record<string, (body: unknown, opts: ExternalAlertOptions) => ExternalAlerts> = {
@@ -73,6 +100,38 @@ export function registerSignalRoutes(app: FastifyInstance, ctx: ApiContext): voi
     checkSignalScope(ops, signal);
     const outcomes = await processSignal(ops, signal);
     return reply.code(202).send(outcomeJson(signal, outcomes));
+  });
+
+  app.post('/evaluations', responder, async (req, reply) => {
+    const b = parseInput(evaluationBody, req.body, 'invalid evaluation run');
+    const signals = signalsFromEvaluation({
+      app: b.app,
+      env: b.env,
+      release: b.release,
+      suite: b.suite,
+      ranAt: b.ran_at === undefined ? undefined : Date.parse(b.ran_at),
+      receivedAt: ops.now(),
+      results: b.results.map((r) => ({
+        case: r.case,
+        passed: r.passed,
+        score: r.score,
+        threshold: r.threshold,
+        message: r.message,
+        traceId: r.trace_id,
+        class: r.class,
+        severity: r.severity,
+      })),
+    });
+    // The app and environment first (also when every case passed): a typo is a 400, not a silent pass.
+    checkSignalScope(ops, signals[0] ?? { app: b.app, env: b.env ?? null });
+    const results = [];
+    for (const s of signals) results.push(outcomeJson(s, await processSignal(ops, s)));
+    return reply.code(202).send({
+      suite: b.suite,
+      passed: b.results.length - signals.length,
+      failed: signals.length,
+      signals: results,
+    });
   });
 
   for (const [format, parse] of Object.entries(parsers))

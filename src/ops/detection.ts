@@ -45,7 +45,7 @@ export function anyRuleMatches(rules: readonly DetectionRule[], s: Signal): bool
 }
 
 /** The app (and env, when set) must exist: an unknown one is refused before anything is recorded. */
-export function checkSignalScope(ctx: OpsContext, s: Signal): void {
+export function checkSignalScope(ctx: OpsContext, s: Pick<Signal, 'app' | 'env'>): void {
   if (s.env !== null) requireEnv(ctx, s.app, s.env);
   else requireApp(ctx, s.app);
 }

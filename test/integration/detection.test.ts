@@ -46,6 +46,11 @@ detection:
       group: { by: [app, env], window: 1h }
       incident: { class: integrity, severity: SEV3, title: 'Users report bad answers in {app}' }
       page: false
+    - id: evals
+      match: { source: evaluation }
+      group: { by: [app, release, kind], window: 1d }
+      incident: { class: from-signal, severity: SEV3, title: 'Evaluation {kind} failing on {release}' }
+      page: false
     - id: prometheus
       match: { source: external }
       group: { by: [app, alert], window: 2h }
@@ -288,6 +293,61 @@ describe.each(storeKinds)('detection: signals to incidents (%s)', (kind) => {
     const count = (await incidents()).length;
     const missing = await api('/feedback', { trace_id: 'no-such-trace', kind: 'wrong' });
     expect(missing.status).toBe(404);
+    expect((await incidents()).length).toBe(count);
+  });
+
+  it('failed evaluation cases open one incident per suite and release; a rerun adds nothing; bad runs are 400', async () => {
+    const run = {
+      app: 'support-bot',
+      env: 'prod',
+      release: 'support-bot@7',
+      suite: 'refund-policy',
+      results: [
+        { case: 'limit-2026', passed: false, score: 0.2, threshold: 0.8, message: 'quoted 2025 limit' },
+        { case: 'greeting', passed: true },
+        { case: 'no-pii', passed: false, class: 'privacy' },
+      ],
+    };
+    const first = await api('/evaluations', run);
+    expect(first.status).toBe(202);
+    const body = first.json as unknown as {
+      passed: number;
+      failed: number;
+      signals: { outcomes: Outcome[] }[];
+    };
+    expect(body).toMatchObject({ passed: 1, failed: 2 });
+    expect(body.signals.map((x) => x.outcomes[0]?.action)).toEqual(['open', 'attach']);
+    const id = must(body.signals[0]?.outcomes[0]?.incident, 'an incident');
+    const incident = await getIncident(fb.ops, id);
+    expect(incident).toMatchObject({
+      title: 'Evaluation refund-policy failing on support-bot@7',
+      class: 'integrity',
+      severity: 'SEV3',
+    });
+    const summaries = incident.timeline.flatMap((e) => (e.type === 'signal' ? [e.summary] : []));
+    expect(summaries).toEqual([
+      'evaluation refund-policy/limit-2026 failed (score 0.2, needs 0.8) on support-bot@7',
+      'evaluation refund-policy/no-pii failed on support-bot@7',
+    ]);
+    // The same run again: the same signals, nothing new on the incident.
+    await api('/evaluations', run);
+    expect((await getIncident(fb.ops, id)).timeline.filter((e) => e.type === 'signal')).toHaveLength(2);
+
+    const count = (await incidents()).length;
+    const bad = async (b: object, message: string) => {
+      const r = await api('/evaluations', b);
+      expect(r.status).toBe(400);
+      expect(r.json.error.message).toContain(message);
+    };
+    await bad({ ...run, results: [] }, 'a run needs at least one result');
+    await bad({ ...run, release: 'other-app@1' }, 'is not a release of app "support-bot"');
+    await bad(
+      { ...run, results: [{ case: 'x', passed: 'no' }] },
+      'results[0].passed: Invalid input: expected boolean',
+    );
+    await bad({ ...run, results: [run.results[0], run.results[0]] }, '"limit-2026" is listed twice');
+    await bad({ ...run, app: 'no-such-app' }, 'no-such-app');
+    await bad({ ...run, verdict: 'fail' }, 'unknown field "verdict"');
     expect((await incidents()).length).toBe(count);
   });
 

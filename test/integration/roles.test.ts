@@ -64,6 +64,7 @@ const expectedMinRole: Record<string, Role> = {
   'POST /api/incidents/:id/acknowledge': 'responder',
   'GET /api/oncall/now': 'viewer',
   'POST /api/feedback': 'responder',
+  'POST /api/evaluations': 'responder',
   'POST /api/alerts/generic': 'responder',
   'POST /api/alerts/pagerduty': 'responder',
   'POST /api/alerts/alertmanager': 'responder',
