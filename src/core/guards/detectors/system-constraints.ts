@@ -62,15 +62,22 @@ function bulkRequest(low: string): number {
 
 /** A sentence with one of these restricts; its words are not part of what the prompt permits. */
 const NEGATION =
-  /\b(?:not|never|no|don'?t|dont|avoid|avoiding|refuse|refrain|without|prohibited|forbidden|disallowed|cannot|can'?t)\b/;
+  /\b(?:not|never|no|don'?t|dont|avoid|avoiding|refuse|refrain|without|prohibited|forbidden|disallowed|cannot|can'?t|off[- ]limits)\b/;
 
 /** Where a forbidden item starts: after a negation (and whatever verb follows it). */
 const TRIGGER =
   /\b(?:do not|don'?t|dont|never|avoid(?:ing)?|refuse to|refrain from|under no circumstances should you|should not|must not|may not|not (?:programmed|allowed|permitted|supposed) to|no (?:discussion|talk|questions?|answers?) (?:of|about|on))\b/g;
 
 /** "X is not allowed": the item is the clause before it. */
-const PASSIVE =
-  /([^,:;]+?)\s+(?:is|are)\s+(?:not allowed|not permitted|prohibited|forbidden|off[- ]limits)\b/g;
+const PASSIVE = /\s(?:is|are)\s+(?:not allowed|not permitted|prohibited|forbidden|off[- ]limits)\b/g;
+
+/** How far a forbidden item reaches from its trigger, in characters. */
+const ITEM_REACH = 240;
+
+/** "Do not reveal any private information": a negation, a verb of telling and personal data. */
+const NOT_WORD = /\b(?:not|never|don'?t|dont)\b/;
+const REVEAL_WORD = /\b(?:reveal|share|disclose|give out|tell|provide|expose)\b/;
+const PRIVATE_DATA = /\b(?:private|personal|sensitive|confidential)\s+(?:information|info|data|details)\b/;
 
 /** Where an item ends: a reason or a qualifier that follows the topic. */
 const CLAUSE_END =
@@ -130,12 +137,16 @@ function stem(w: string): string {
   return s;
 }
 
-const words = (s: string): string[] =>
-  s
-    .toLowerCase()
-    .split(/[^\p{L}\p{N}'-]+/u)
-    .map((w) => w.replace(/^['-]+|['-]+$/g, ''))
-    .filter((w) => w !== '');
+/** Lower-case words (letters, digits, inner apostrophes and hyphens). */
+function words(s: string): string[] {
+  const out: string[] = [];
+  for (let w of s.toLowerCase().split(/[^\p{L}\p{N}'-]+/u)) {
+    while (w.startsWith("'") || w.startsWith('-')) w = w.slice(1);
+    while (w.endsWith("'") || w.endsWith('-')) w = w.slice(0, -1);
+    if (w !== '') out.push(w);
+  }
+  return out;
+}
 
 function sentencesOf(system: string): string[] {
   return (
@@ -150,7 +161,7 @@ function sentencesOf(system: string): string[] {
   );
 }
 
-function items(clause: string, permitted: ReadonlySet<string>): string[][] {
+function items(clause: string, permitted: () => ReadonlySet<string>): string[][] {
   const out: string[][] = [];
   for (const part of clause.split(ITEM_SPLIT)) {
     const ws = words(part);
@@ -160,7 +171,7 @@ function items(clause: string, permitted: ReadonlySet<string>): string[][] {
     const stems = ws
       .filter((w) => !STOP.has(w) && w.length >= 2 && !/^\d+$/.test(w))
       .map(stem)
-      .filter((s) => !permitted.has(s));
+      .filter((s) => !permitted().has(s));
     if (stems.length > 0 && stems.length <= 6) out.push(stems);
   }
   return out;
@@ -176,8 +187,15 @@ const LANGUAGES = (
 
 function read(system: string): SystemConstraints {
   const sentences = sentencesOf(system);
-  const permitted = new Set<string>();
-  for (const s of sentences) if (!NEGATION.test(s)) for (const w of words(s)) permitted.add(stem(w));
+  // Words the prompt uses for what it permits (sentences without a negation), built when first needed.
+  let permittedWords: Set<string> | undefined;
+  const permitted = (): ReadonlySet<string> => {
+    if (!permittedWords) {
+      permittedWords = new Set<string>();
+      for (const s of sentences) if (!NEGATION.test(s)) for (const w of words(s)) permittedWords.add(stem(w));
+    }
+    return permittedWords;
+  };
   const topics: { stems: string[]; need: number }[] = [];
   const add = (clause: string, qualified = false): void => {
     const found = items(clause, permitted);
@@ -190,36 +208,46 @@ function read(system: string): SystemConstraints {
         topics.push({ stems: alt, need: alt.length <= 2 ? alt.length : Math.ceil(alt.length * 0.6) });
     }
   };
-  let privacy: SystemConstraints['privacy'];
+  let protectsData = false;
   for (const s of sentences) {
+    // Every rule below needs a negation word: most sentences of a prompt cost one test.
+    if (!NEGATION.test(s)) continue;
     for (const m of s.matchAll(TRIGGER)) {
       // "to avoid legal risk, avoid any discussion of X": the first is a reason, not a rule.
-      if (m[0].startsWith('avoid') && s.slice(0, m.index).endsWith('to ')) continue;
-      const rest = s.slice(m.index + m[0].length);
+      if (m[0].startsWith('avoid') && s.slice(Math.max(0, m.index - 3), m.index) === 'to ') continue;
+      // An item is a few words: looking further than this would make a long sentence quadratic.
+      const at = m.index + m[0].length;
+      const rest = s.slice(at, at + ITEM_REACH);
       const end = CLAUSE_END.exec(rest);
       // "emails that could compromise security": the qualifier is the rule and words alone cannot judge
       // it, so the qualified noun (the last item) is not a topic.
       const qualified = end !== null && QUALIFIER.test(rest.slice(end.index));
       add(end ? rest.slice(0, end.index) : rest, qualified);
     }
-    for (const m of s.matchAll(PASSIVE)) add(m[1] ?? '');
-    if (
-      /\b(?:not|never|don'?t|dont)\b.*\b(?:reveal|share|disclose|give out|tell|provide|expose)\b/.test(s) &&
-      /\b(?:private|personal|sensitive|confidential)\s+(?:information|info|data|details)\b/.test(s)
-    ) {
-      const subjects = new Set(GENERIC_SUBJECTS);
-      // The person the prompt is about: "the user's name is Jane Smith".
-      for (const n of system.matchAll(/\bname is ((?:[A-Z][\p{L}'-]+\s?){1,3})/gu))
-        for (const w of words(n[1] ?? '')) if (w.length >= 3) subjects.add(w);
-      privacy = { subjects: [...subjects] };
+    // "X is not allowed": the clause before the marker, back to the last comma (or the sentence start).
+    for (const m of s.matchAll(PASSIVE)) {
+      const from = Math.max(m.index - ITEM_REACH, 0);
+      const before = s.slice(from, m.index);
+      const cut = Math.max(before.lastIndexOf(','), before.lastIndexOf(':'), before.lastIndexOf(';'));
+      add(before.slice(cut + 1));
     }
+    protectsData ||= NOT_WORD.test(s) && REVEAL_WORD.test(s) && PRIVATE_DATA.test(s);
+  }
+  let privacy: SystemConstraints['privacy'];
+  if (protectsData) {
+    const subjects = new Set(GENERIC_SUBJECTS);
+    // The person the prompt is about: "the user's name is Jane Smith".
+    for (const n of system.matchAll(/\bname is ((?:[A-Z][\p{L}'-]+ ?){1,3})/gu))
+      for (const w of words(n[1] ?? '')) if (w.length >= 3) subjects.add(w);
+    privacy = { subjects: [...subjects].slice(0, 64) };
   }
   let languages: string[] | undefined;
   const low = system.toLowerCase();
   if (
     /\b(?:any|no) other languages?\b|\bother languages\b|\bonly (?:in|into|respond in|reply in)\b/.test(low)
   ) {
-    const named = LANGUAGES.filter((l) => new RegExp(`\\b${l}\\b`).test(low));
+    const present = new Set(words(low));
+    const named = LANGUAGES.filter((l) => present.has(l));
     if (named.length > 0) languages = named;
   }
   // "You have access to the customer database: [{"name": …}, {"name": …}]".
@@ -230,12 +258,16 @@ function read(system: string): SystemConstraints {
 }
 
 const cache = new Map<string, SystemConstraints>();
+/** How much of a system prompt is read for constraints, in characters. */
+const READ_LIMIT = 8192;
 
 /** The constraints of a system prompt; memoised (a release's prompt is the same on every call). */
 export function systemConstraints(system: string): SystemConstraints {
   let c = cache.get(system);
   if (c) return c;
-  c = system.length > 20_000 ? read(system.slice(0, 20_000)) : read(system);
+  // Rules are stated near the start; reading a huge prompt (documents pasted into it) whole would cost
+  // milliseconds on every call whose prompt differs.
+  c = read(system.length > READ_LIMIT ? system.slice(0, READ_LIMIT) : system);
   if (cache.size >= 64) cache.clear();
   cache.set(system, c);
   return c;
