@@ -662,7 +662,7 @@ export const promptInjection: Detector = {
   defaultAction: 'block',
   defaultThreshold: 0.5,
   description:
-    'a user prompt that tries to override the system prompt, extract it, or claim authority over it',
+    'a user prompt that tries to override the system prompt, extract it, claim authority over it, or get what it rules out',
   detect(text, ctx) {
     const d = analyseInput(text, ctx).injection;
     return d ? [d] : [];
