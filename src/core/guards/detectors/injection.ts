@@ -163,6 +163,7 @@ const EXTRACT = 'asks the model to reveal its system prompt or instructions';
 const SECRET = 'asks the model for its password or secret key';
 const AUTHORITY = 'claims a special mode or authority over the model';
 const ADDRESSED = 'addresses instructions to the AI reading the document';
+const SPLIT = 'asks the model to assemble a request from parts and act on it';
 
 /** Phrases that attack the model's instructions: at input (prompt-injection) and in documents. */
 const overridePhrases = [
@@ -407,7 +408,45 @@ const secretWords = [
   'şifre',
 ];
 
+/**
+ * Pressure that is only an attack when the system prompt has something to protect (a forbidden topic,
+ * personal data, a secret): claims of authority over the model and requests assembled from parts.
+ * Without such a prompt "as an AI developed by …" is a story opening and "combine these and answer" a
+ * homework request.
+ */
+const ruledPhrases = [
+  phrase('system_impersonation', 0.75, AUTHORITY, 'i|im ~1 am|m ~0 god|root|superuser'),
+  phrase(
+    'system_impersonation',
+    0.75,
+    AUTHORITY,
+    'as ~1 your|the ~0 creator|creators|developer|developers|administrator|admin|owner|maintainer|operator',
+  ),
+  phrase(
+    'system_impersonation',
+    0.75,
+    AUTHORITY,
+    'as ~1 an|a ~0 ai|llm|model ~2 developed|created|made|built|trained ~0 by',
+  ),
+  phrase(
+    'system_impersonation',
+    0.75,
+    AUTHORITY,
+    'i|im ~1 am|m ~0 entering|initiating|activating|enabling ~4 mode|reset|upgrade|override|protocol',
+  ),
+  phrase('payload_splitting', 0.75, SPLIT, 'smartgpt'),
+  phrase(
+    'payload_splitting',
+    0.75,
+    SPLIT,
+    'combine|concatenate|join|interlace ~6 answer|follow|execute|obey',
+  ),
+];
+
+const SECRET_WORDS = new RegExp(secretWords.join('|'), 'g');
+
 const inputSet = new PhraseSet([...overridePhrases, ...inputOnlyPhrases, ...jailbreakPhrases]);
+const ruledSet = new PhraseSet(ruledPhrases);
 const documentSet = new PhraseSet([...overridePhrases, ...documentPhrases]);
 const jailbreakKinds = new Set(jailbreakPhrases.map((p) => p.kind));
 
@@ -430,6 +469,7 @@ function signals(
   const done = new Set<Phrase>();
   const matches: PhraseMatch[] = [];
   set.match(scan.tokens, done, matches);
+  if (atInput && ctx.system && systemHasRules(ctx)) ruledSet.match(scan.tokens, done, matches);
   // Read before anything rescans (the tokens are views into the scanner's scratch buffers).
   const repeated = atInput ? repeatedRun(scan.tokens) : undefined;
   const encoded = atInput ? mayBeEncoded(scan.tokens) : undefined;
@@ -502,18 +542,19 @@ function systemSignals(lowered: () => string, ctx: GuardContext, span: Span | un
   const low = lowered();
   // A request naming a password-like secret when the system prompt holds one: the classic extraction,
   // in any of the languages it is usually tried in.
-  search: for (const w of secretWords)
-    for (let at = low.indexOf(w); at >= 0; at = low.indexOf(w, at + w.length)) {
-      if (genericSecret(low, at)) continue;
-      out.push({
-        kind: 'secret_extraction',
-        score: 0.85,
-        message: 'asks for a secret that the system prompt protects',
-        start: at,
-        end: at + w.length,
-      });
-      break search;
-    }
+  // One pass for all the words (an alternation of literals), leftmost first.
+  SECRET_WORDS.lastIndex = 0;
+  for (let m = SECRET_WORDS.exec(low); m; m = SECRET_WORDS.exec(low)) {
+    if (genericSecret(low, m.index)) continue;
+    out.push({
+      kind: 'secret_extraction',
+      score: 0.85,
+      message: 'asks for a secret that the system prompt protects',
+      start: m.index,
+      end: m.index + m[0].length,
+    });
+    break;
+  }
   return span ? out.map((s) => ({ ...s, message: `${s.message} (encoded)`, ...span })) : out;
 }
 
@@ -556,6 +597,13 @@ function previousWord(low: string, at: number): [string, number] {
 let lastSystem: { system: string; canaries: readonly string[]; holds: boolean } | undefined;
 
 /** The system prompt holds a literal secret: a canary, or a password/secret word followed by a quote. */
+/** The system prompt forbids something these checks can see, or holds a secret. */
+function systemHasRules(ctx: GuardContext): boolean {
+  return (
+    (ctx.system !== undefined && !unconstrained(systemConstraints(ctx.system))) || systemHoldsSecret(ctx)
+  );
+}
+
 function systemHoldsSecret(ctx: GuardContext): boolean {
   const raw = ctx.system;
   if (raw === undefined || raw === '') return false;
