@@ -11,6 +11,7 @@ import {
 import { injectionModel } from '../model/injection-model.js';
 import type { Detection, Detector, GuardContext, Span } from '../types.js';
 import { decodedPayload, mayBeEncoded, repeatedRun } from './encoded.js';
+import { secretRequest, systemHoldsSecret } from './held-secret.js';
 import { constraintSignals, systemConstraints, unconstrained } from './system-constraints.js';
 
 /**
@@ -20,8 +21,13 @@ import { constraintSignals, systemConstraints, unconstrained } from './system-co
  * The score is the larger of the two; the classifier's heads are calibrated so that 0.5 is the
  * threshold chosen on the development data (bench/README.md, "Guard quality and speed").
  *
+ * At input the user turn is also checked against its own system prompt: what the prompt rules out
+ * (system-constraints.ts), the secret it holds (held-secret.ts), the same asked in hex, binary or Morse,
+ * and runs of repeated words (encoded.ts).
+ *
  * Cost is one pass over the text: the classifier's scan also yields the word tokens (as hashes) that
- * the phrases are matched on. No regular expressions.
+ * the phrases are matched on. The system-prompt checks cost a few `indexOf` (and one regular expression
+ * for the held secret's words) when the prompt has something to protect; a system prompt is read once.
  */
 
 // ---------------------------------------------------------------------------------------------------
@@ -376,38 +382,6 @@ const unspacedOverrides: readonly (readonly [string, string])[] = [
   ['تجاهل', 'التعليمات'],
 ];
 
-/** "Password" in the languages most used to slip a request for a protected secret past a filter. */
-const secretWords = [
-  'password',
-  'passcode',
-  'passphrase',
-  'secret key',
-  'secret word',
-  'secret code',
-  'passwort',
-  'kennwort',
-  'contraseña',
-  'contrasena',
-  'mot de passe',
-  'senha',
-  'parola d',
-  'wachtwoord',
-  'hasło',
-  'пароль',
-  'κωδικ',
-  'パスワード',
-  '暗証',
-  '비밀번호',
-  '암호',
-  '密码',
-  '密碼',
-  '口令',
-  'पासवर्ड',
-  'كلمة المرور',
-  'كلمة السر',
-  'şifre',
-];
-
 /**
  * Pressure that is only an attack when the system prompt has something to protect (a forbidden topic,
  * personal data, a secret): claims of authority over the model and requests assembled from parts.
@@ -442,8 +416,6 @@ const ruledPhrases = [
     'combine|concatenate|join|interlace ~6 answer|follow|execute|obey',
   ),
 ];
-
-const SECRET_WORDS = new RegExp(secretWords.join('|'), 'g');
 
 const inputSet = new PhraseSet([...overridePhrases, ...inputOnlyPhrases, ...jailbreakPhrases]);
 const ruledSet = new PhraseSet(ruledPhrases);
@@ -539,86 +511,24 @@ function systemSignals(lowered: () => string, ctx: GuardContext, span: Span | un
   if (!unconstrained(constraints)) out.push(...constraintSignals(lowered(), constraints));
   if (!systemHoldsSecret(ctx))
     return span ? out.map((s) => ({ ...s, message: `${s.message} (encoded)`, ...span })) : out;
-  const low = lowered();
   // A request naming a password-like secret when the system prompt holds one: the classic extraction,
   // in any of the languages it is usually tried in.
-  // One pass for all the words (an alternation of literals), leftmost first.
-  SECRET_WORDS.lastIndex = 0;
-  for (let m = SECRET_WORDS.exec(low); m; m = SECRET_WORDS.exec(low)) {
-    if (genericSecret(low, m.index)) continue;
+  const at = secretRequest(lowered());
+  if (at)
     out.push({
       kind: 'secret_extraction',
       score: 0.85,
       message: 'asks for a secret that the system prompt protects',
-      start: m.index,
-      end: m.index + m[0].length,
+      ...at,
     });
-    break;
-  }
   return span ? out.map((s) => ({ ...s, message: `${s.message} (encoded)`, ...span })) : out;
 }
 
-/**
- * Words before "password" that make it a password in general or someone else's, not the one the system
- * prompt holds: "my password" (a support bot's everyday question), "takes a username and password",
- * "checks for the correct password", "Jason Bourne's Instagram password".
- */
-const genericBefore = new Set(
-  (
-    'my a an and or correct valid invalid incorrect wrong hardcoded strong weak secure new old their ' +
-    'user username hashed encrypted default temporary one'
-  ).split(' '),
-);
-
-function genericSecret(low: string, at: number): boolean {
-  const [previous, start] = previousWord(low, at);
-  if (genericBefore.has(previous)) return true;
-  // Someone else's: "Bourne's Instagram password", "the user's password" (not "what's the password").
-  for (const owner of [previous, previousWord(low, start)[0]])
-    if ((owner.endsWith("'s") || owner.endsWith('’s')) && !notOwners.has(owner.slice(0, -2))) return true;
-  return false;
-}
-
-const notOwners = new Set('what that it here there who where let how he she'.split(' '));
-
-/** The word (with an apostrophe-s) that ends before `at`, skipping spaces, and where it starts. */
-function previousWord(low: string, at: number): [string, number] {
-  let end = at;
-  while (end > 0 && low.charCodeAt(end - 1) === 32) end--;
-  let start = end;
-  while (start > 0) {
-    const c = low.charCodeAt(start - 1);
-    if (!(isWordChar(lower(c)) || c === 39 || c === 0x2019)) break;
-    start--;
-  }
-  return [low.slice(start, end), start];
-}
-
-let lastSystem: { system: string; canaries: readonly string[]; holds: boolean } | undefined;
-
-/** The system prompt holds a literal secret: a canary, or a password/secret word followed by a quote. */
 /** The system prompt forbids something these checks can see, or holds a secret. */
 function systemHasRules(ctx: GuardContext): boolean {
   return (
     (ctx.system !== undefined && !unconstrained(systemConstraints(ctx.system))) || systemHoldsSecret(ctx)
   );
-}
-
-function systemHoldsSecret(ctx: GuardContext): boolean {
-  const raw = ctx.system;
-  if (raw === undefined || raw === '') return false;
-  if (lastSystem?.system === raw && lastSystem.canaries === ctx.canaries) return lastSystem.holds;
-  const system = raw.toLowerCase();
-  let holds = ctx.canaries.some((c) => system.includes(c.toLowerCase()));
-  for (const w of ['password', 'passcode', 'secret key', 'secret word', 'secret code', 'secret']) {
-    if (holds) break;
-    const at = system.indexOf(w);
-    if (at < 0) continue;
-    const after = system.slice(at + w.length, at + w.length + 24);
-    holds = after.includes("'") || after.includes('"') || after.includes('“') || after.includes('`');
-  }
-  lastSystem = { system: raw, canaries: ctx.canaries, holds };
-  return holds;
 }
 
 // ---------------------------------------------------------------------------------------------------
