@@ -12,7 +12,12 @@ import { injectionModel } from '../model/injection-model.js';
 import type { Detection, Detector, GuardContext, Span } from '../types.js';
 import { decodedPayload, mayBeEncoded, repeatedRun } from './encoded.js';
 import { secretRequest, systemHoldsSecret } from './held-secret.js';
-import { constraintSignals, systemConstraints, unconstrained } from './system-constraints.js';
+import {
+  constraintSignals,
+  CONSTRAINT_SCORE,
+  systemConstraints,
+  unconstrained,
+} from './system-constraints.js';
 
 /**
  * Prompt injection, jailbreaks and indirect injection (OWASP LLM01). Each detector combines a few
@@ -389,29 +394,29 @@ const unspacedOverrides: readonly (readonly [string, string])[] = [
  * homework request.
  */
 const ruledPhrases = [
-  phrase('system_impersonation', 0.75, AUTHORITY, 'i|im ~1 am|m ~0 god|root|superuser'),
+  phrase('system_impersonation', CONSTRAINT_SCORE, AUTHORITY, 'i|im ~1 am|m ~0 god|root|superuser'),
   phrase(
     'system_impersonation',
-    0.75,
+    CONSTRAINT_SCORE,
     AUTHORITY,
     'as ~1 your|the ~0 creator|creators|developer|developers|administrator|admin|owner|maintainer|operator',
   ),
   phrase(
     'system_impersonation',
-    0.75,
+    CONSTRAINT_SCORE,
     AUTHORITY,
     'as ~1 an|a ~0 ai|llm|model ~2 developed|created|made|built|trained ~0 by',
   ),
   phrase(
     'system_impersonation',
-    0.75,
+    CONSTRAINT_SCORE,
     AUTHORITY,
     'i|im ~1 am|m ~0 entering|initiating|activating|enabling ~4 mode|reset|upgrade|override|protocol',
   ),
-  phrase('payload_splitting', 0.75, SPLIT, 'smartgpt'),
+  phrase('payload_splitting', CONSTRAINT_SCORE, SPLIT, 'smartgpt'),
   phrase(
     'payload_splitting',
-    0.75,
+    CONSTRAINT_SCORE,
     SPLIT,
     'combine|concatenate|join|interlace ~6 answer|follow|execute|obey',
   ),

@@ -41,6 +41,13 @@ export interface SystemConstraints {
   readonly records: boolean;
 }
 
+/**
+ * Score of these findings: above the default threshold (0.5), below the phrase heuristics' (0.75 and up),
+ * so a release can turn them off by raising prompt-injection's threshold to 0.75 (the phrases stay on).
+ */
+export const CONSTRAINT_SCORE = 0.7;
+const SCORE = CONSTRAINT_SCORE;
+
 const NONE: SystemConstraints = { topics: [], privacy: undefined, languages: undefined, records: false };
 
 const TOPIC = 'asks about a topic the system prompt rules out';
@@ -329,7 +336,7 @@ export function constraintSignals(low: string, c: SystemConstraints): Constraint
       end = Math.max(end, at + s.length);
     }
     if (found >= t.need) {
-      out.push({ kind: 'restricted_topic', score: 0.75, message: TOPIC, start, end });
+      out.push({ kind: 'restricted_topic', score: SCORE, message: TOPIC, start, end });
       break;
     }
   }
@@ -351,7 +358,7 @@ export function constraintSignals(low: string, c: SystemConstraints): Constraint
           if (j < 0 || (a === 'address' && window.startsWith('ip ', j - 3))) continue;
           out.push({
             kind: 'private_data',
-            score: 0.75,
+            score: SCORE,
             message: PRIVATE,
             start: at,
             end: from + j + a.length,
@@ -364,7 +371,7 @@ export function constraintSignals(low: string, c: SystemConstraints): Constraint
     if (at >= 0)
       out.push({
         kind: 'records_dump',
-        score: 0.75,
+        score: SCORE,
         message: RECORDS,
         start: at,
         end: Math.min(low.length, at + 24),
@@ -379,7 +386,7 @@ export function constraintSignals(low: string, c: SystemConstraints): Constraint
       if (!(before.endsWith('into ') || before.endsWith(' to ') || before.endsWith(' in '))) continue;
       out.push({
         kind: 'restricted_language',
-        score: 0.75,
+        score: SCORE,
         message: LANGUAGE,
         start: at,
         end: at + l.length,
