@@ -270,13 +270,14 @@ const READ_LIMIT = 8192;
 
 /** The constraints of a system prompt; memoised (a release's prompt is the same on every call). */
 export function systemConstraints(system: string): SystemConstraints {
-  let c = cache.get(system);
-  if (c) return c;
   // Rules are stated near the start; reading a huge prompt (documents pasted into it) whole would cost
-  // milliseconds on every call whose prompt differs.
-  c = read(system.length > READ_LIMIT ? system.slice(0, READ_LIMIT) : system);
+  // milliseconds on every call whose prompt differs, and keeping it as a key would hold its memory.
+  const head = system.length > READ_LIMIT ? system.slice(0, READ_LIMIT) : system;
+  let c = cache.get(head);
+  if (c) return c;
+  c = read(head);
   if (cache.size >= 64) cache.clear();
-  cache.set(system, c);
+  cache.set(head, c);
   return c;
 }
 
