@@ -549,6 +549,9 @@ const DIRECT = 0;
 const INDIRECT = 1;
 const JAILBREAK = 2;
 
+/** Findings about a question outside the system prompt's scope, rather than an attack on it. */
+const scopeKinds: ReadonlySet<string> = new Set(['restricted_topic', 'restricted_language']);
+
 /** Classifier scores below this are not reported at all (they would only be noise in the trace). */
 const REPORT_FLOOR = 0.1;
 
@@ -608,6 +611,10 @@ function combine(
       score: Math.max(best.score, p),
       span: { start: best.start, end: best.end },
       message: cls ? `${best.message} (${clsPart})` : best.message,
+      // Off-topic or wrong-language questions are recorded (and can raise a signal), not refused: the
+      // model declines them itself, and refusing a customer's honest question is its own harm. They
+      // block only when the classifier also reads the turn as an injection.
+      ...(scopeKinds.has(best.kind) && p < 0.5 ? { maxAction: 'log' as const } : {}),
     };
   return {
     kind: 'classifier',
