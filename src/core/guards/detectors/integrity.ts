@@ -384,9 +384,14 @@ function spells(text: string, s: number, e: number, word: string): boolean {
 }
 
 function idIn(words: HashedWords, hash: number, text: string, s: number, e: number): number | undefined {
-  for (const w of words.get(hash) ?? []) if (spells(text, s, e, w.word)) return w.id;
+  const list = words.get(hash);
+  if (list === undefined) return undefined;
+  for (const w of list) if (spells(text, s, e, w.word)) return w.id;
   return undefined;
 }
+
+/** The longest stop word: a longer word is not looked up among them. */
+const LONGEST_STOP_WORD = Math.max(...[...STOP_WORDS].map((w) => w.length));
 
 /** fastSupport's answer when the text holds a character only the string path reads right. */
 const SLOW = -1;
@@ -444,7 +449,8 @@ function fastSupport(text: string, v: Vocabulary): number | undefined {
       last = c;
     }
     const length = i - s;
-    if ((length < 3 && !digit) || idIn(STOP_HASHED, h, text, s, i) !== undefined) continue;
+    if (length < 3 && !digit) continue;
+    if (length <= LONGEST_STOP_WORD && idIn(STOP_HASHED, h, text, s, i) !== undefined) continue;
     // A plural `s` folded (not `ss`): the word without its last character, whose hash came just before.
     const fold = length > 3 && last === 115 && secondLast !== 115;
     const id = fold ? idIn(v.byHash, beforeLast, text, s, i - 1) : idIn(v.byHash, h, text, s, i);
