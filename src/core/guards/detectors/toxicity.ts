@@ -312,11 +312,23 @@ interface WhitelistCache {
   readonly found: Map<string, [number, number][]>;
 }
 
+/** The whitelisted terms holding a hit's text (`ass` → `assert`, `assess`, …), in list order, by that text. */
+const termsHolding = new Map<string, readonly string[]>();
+const MAX_HOLDING_ENTRIES = 4096;
+
+function termsContaining(inner: string): readonly string[] {
+  let terms = termsHolding.get(inner);
+  if (!terms) {
+    terms = whitelistedTerms.filter((term) => term.includes(inner));
+    if (termsHolding.size < MAX_HOLDING_ENTRIES) termsHolding.set(inner, terms);
+  }
+  return terms;
+}
+
 function whitelisted(text: string, start: number, end: number, cache: WhitelistCache): boolean {
   if (!whitelistReady) return false;
   const inner = whitelistView(text.slice(start, end + 1)).text;
-  for (const term of whitelistedTerms) {
-    if (!term.includes(inner)) continue;
+  for (const term of termsContaining(inner)) {
     let intervals = cache.found.get(term);
     if (!intervals) {
       const view = (cache.view ??= whitelistView(text));
