@@ -1,13 +1,9 @@
 import { englishDataset, englishRecommendedTransformers, RegExpMatcher } from 'obscenity';
 import { describe, expect, it } from 'vitest';
 import { brand } from '../../src/core/guards/detectors/brand.js';
-import {
-  compileTerms,
-  findTerms,
-  pendingTerm,
-  prohibitedUse,
-  regulatedAdvice,
-} from '../../src/core/guards/detectors/compliance.js';
+import { prohibitedUse } from '../../src/core/guards/detectors/prohibited-use.js';
+import { regulatedAdvice } from '../../src/core/guards/detectors/regulated-advice.js';
+import { compileTerms, findTerms, pendingTerm } from '../../src/core/guards/detectors/terms.js';
 import { contentDetectors } from '../../src/core/guards/detectors/content.js';
 import { citation, facts, lexicalSupport, support } from '../../src/core/guards/detectors/integrity.js';
 import { mayContainProfanity, obscenityMatches, toxicity } from '../../src/core/guards/detectors/toxicity.js';

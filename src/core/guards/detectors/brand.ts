@@ -1,5 +1,6 @@
 import type { Detection, Detector } from '../types.js';
-import { compileTerms, findTerms, pendingTerm, perSettings } from './compliance.js';
+import { perSettings } from './per-settings.js';
+import { compileTerms, findTerms, pendingTerm } from './terms.js';
 
 /**
  * Reputation: the answer names a competitor (`guards.brand.competitors`) or makes a claim the brand must
