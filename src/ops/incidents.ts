@@ -1,19 +1,15 @@
 import { randomBytes } from 'node:crypto';
 import { FirebreakError } from '../core/errors.js';
 import { isIncidentId } from '../core/incidents/incident.js';
+import { classify, parseIncidentClass, parseSeverity } from '../core/incidents/classification.js';
+import type { Change } from '../core/incidents/lifecycle-change.js';
 import {
-  addResponder,
-  assignRole,
-  classify,
   openIncident as openCore,
-  parseIncidentClass,
   parseIncidentStatus,
-  parseSeverity,
-  removeResponder,
   transition,
   triage,
-  type Change,
 } from '../core/incidents/lifecycle.js';
+import { addResponder, assignRole, removeResponder } from '../core/incidents/roles.js';
 import {
   incidentMetrics,
   metricsReport,

@@ -32,7 +32,8 @@ import {
 import { canonicalJson } from '../../src/core/canonical-json.js';
 import { FirebreakError } from '../../src/core/errors.js';
 import { severities, type Incident } from '../../src/core/incidents/incident.js';
-import { applyContainment, openIncident, triage } from '../../src/core/incidents/lifecycle.js';
+import { applyContainment } from '../../src/core/incidents/containment.js';
+import { openIncident, triage } from '../../src/core/incidents/lifecycle.js';
 import type { TimelineEvent } from '../../src/core/incidents/timeline.js';
 
 const MIN = 60_000;

@@ -15,18 +15,11 @@ import {
   type Deadline,
 } from '../../src/core/incidents/compliance-clocks.js';
 import type { Incident, IncidentClass, Severity } from '../../src/core/incidents/incident.js';
-import {
-  addResponder,
-  applyContainment,
-  assignRole,
-  classify,
-  openIncident,
-  removeResponder,
-  revertContainment,
-  transition,
-  triage,
-  type Change,
-} from '../../src/core/incidents/lifecycle.js';
+import { classify } from '../../src/core/incidents/classification.js';
+import { applyContainment, revertContainment } from '../../src/core/incidents/containment.js';
+import type { Change } from '../../src/core/incidents/lifecycle-change.js';
+import { openIncident, transition, triage } from '../../src/core/incidents/lifecycle.js';
+import { addResponder, assignRole, removeResponder } from '../../src/core/incidents/roles.js';
 import {
   aggregate,
   aggregateMetrics,

@@ -1,15 +1,24 @@
-import { FirebreakError } from '../errors.js';
+import { checkClass, checkSeverity } from './classification.js';
 import {
   incidentClasses,
   incidentStatuses,
   isIncidentId,
   severities,
-  type ActiveContainment,
   type Incident,
   type IncidentClass,
   type IncidentStatus,
   type Severity,
 } from './incident.js';
+import {
+  conflict,
+  invalid,
+  nonBlank,
+  notTriagedMessage,
+  opt,
+  refuseClosed,
+  type Change,
+  type Stamp,
+} from './lifecycle-change.js';
 import type { TimelineEvent } from './timeline.js';
 
 /**
@@ -30,72 +39,21 @@ import type { TimelineEvent } from './timeline.js';
  *   close without one, because postmortems are due for SEV1 and SEV2 (product.md §1 targets). The core
  *   takes the reference as given: the operation checks that the postmortem exists and is published.
  *
- * Refusals that depend on the incident's state are `conflict` (409); missing or malformed input is
- * `validation_failed` (400). Functions are generic so a store's richer record passes through unchanged.
+ * Classification, roles and containment bookkeeping are in classification.ts, roles.ts and
+ * containment.ts; the Change they all return and the refusals they share in lifecycle-change.ts.
  */
-export interface Change<T extends Incident = Incident> {
-  readonly incident: T;
-  readonly events: readonly TimelineEvent[];
-}
 
-interface Stamp {
-  readonly at: number;
-  readonly actor: string;
-}
+// ops/incident-change.ts and ops/incident-containment.ts import these from here (files being edited by
+// others at the time of the split); new code imports lifecycle-change.ts and containment.ts directly.
+export type { Change } from './lifecycle-change.js';
+export { applyContainment, revertContainment } from './containment.js';
 
 const CHAIN = incidentStatuses.join(' → ');
-
-function conflict(message: string): FirebreakError {
-  return new FirebreakError('conflict', message);
-}
-
-function invalid(message: string, path: string): FirebreakError {
-  return new FirebreakError('validation_failed', message, { path });
-}
-
-function nonBlank(value: string | undefined): value is string {
-  return value !== undefined && value.trim() !== '';
-}
-
-/** Optional fields only when set (exactOptionalPropertyTypes: absent, never `undefined`). */
-function opt<K extends string, V>(key: K, value: V | undefined): { [P in K]?: V } {
-  return (value === undefined ? {} : { [key]: value }) as { [P in K]?: V };
-}
-
-function checkClass(value: string): IncidentClass {
-  if (!(incidentClasses as readonly string[]).includes(value))
-    throw invalid(`class "${value}" is not one of ${incidentClasses.join(' | ')}`, 'class');
-  return value as IncidentClass;
-}
-
-function checkSeverity(value: string): Severity {
-  if (!(severities as readonly string[]).includes(value))
-    throw invalid(`severity "${value}" is not one of ${severities.join(' | ')}`, 'severity');
-  return value as Severity;
-}
-
-/** For input from the API and CLI: the string as an incident class, or a validation_failed error. */
-export function parseIncidentClass(text: string): IncidentClass {
-  return checkClass(text);
-}
-
-export function parseSeverity(text: string): Severity {
-  return checkSeverity(text);
-}
 
 export function parseIncidentStatus(text: string): IncidentStatus {
   if (!(incidentStatuses as readonly string[]).includes(text))
     throw invalid(`status "${text}" is not one of ${incidentStatuses.join(' | ')}`, 'status');
   return text as IncidentStatus;
-}
-
-function refuseClosed(incident: Incident): void {
-  if (incident.status === 'closed')
-    throw conflict(`${incident.id} is closed; a closed incident does not change (open a new incident)`);
-}
-
-function notTriagedMessage(incident: Incident): string {
-  return `${incident.id} is not triaged: triage it first (class, severity, commander), or contain it with override, which is recorded on the timeline`;
 }
 
 export interface OpenIncidentArgs extends Stamp {
@@ -333,216 +291,6 @@ function close<T extends Incident>(incident: T, args: TransitionArgs): Change<T>
         ...opt('reason', nonBlank(args.reason) ? args.reason.trim() : undefined),
         ...opt('postmortem', postmortem ?? undefined),
         ...opt('noPostmortemReason', noPostmortemReason ?? undefined),
-      },
-    ],
-  };
-}
-
-export interface ClassifyArgs extends Stamp {
-  readonly class?: IncidentClass;
-  readonly severity?: Severity;
-  readonly reason?: string;
-}
-
-/** Changes class and/or severity of an open incident (an upgrade when in doubt, a downgrade with care). */
-export function classify<T extends Incident>(incident: T, args: ClassifyArgs): Change<T> {
-  refuseClosed(incident);
-  if (args.class === undefined && args.severity === undefined)
-    throw invalid(`give a class or a severity to change on ${incident.id}`, 'class');
-  const cls = args.class !== undefined ? checkClass(args.class) : incident.class;
-  const severity = args.severity !== undefined ? checkSeverity(args.severity) : incident.severity;
-  if (cls === incident.class && severity === incident.severity)
-    throw conflict(`${incident.id} is already ${severity ?? 'without severity'} ${cls ?? 'unclassified'}`);
-  return {
-    incident: { ...incident, class: cls, severity },
-    events: [
-      {
-        type: 'classification_change',
-        at: args.at,
-        actor: args.actor,
-        from: { class: incident.class, severity: incident.severity },
-        to: { class: cls, severity },
-        ...opt('reason', nonBlank(args.reason) ? args.reason.trim() : undefined),
-      },
-    ],
-  };
-}
-
-export interface AssignRoleArgs extends Stamp {
-  readonly role: 'commander' | 'communications_lead';
-  /** Who takes the role; null releases it (never the commander of a triaged incident). */
-  readonly to: string | null;
-  readonly reason?: string;
-}
-
-/** Assigns or hands over the commander or communications lead; a hand-over records from and to. */
-export function assignRole<T extends Incident>(incident: T, args: AssignRoleArgs): Change<T> {
-  refuseClosed(incident);
-  const role: string = args.role;
-  if (role !== 'commander' && role !== 'communications_lead')
-    throw invalid(
-      role === 'responder'
-        ? 'responders are added and removed, not assigned'
-        : `role "${role}" is not commander or communications_lead`,
-      'role',
-    );
-  if (args.to !== null && !nonBlank(args.to)) throw invalid('the new role holder must be named', 'to');
-  const to = args.to === null ? null : args.to.trim();
-  const field = args.role === 'commander' ? 'commander' : 'communicationsLead';
-  const label = args.role === 'commander' ? 'commander' : 'communications lead';
-  const from = incident[field];
-  if (to === from)
-    throw conflict(
-      to === null ? `${incident.id} has no ${label}` : `${to} is already ${label} of ${incident.id}`,
-    );
-  if (to === null && args.role === 'commander' && incident.triagedAt !== null)
-    throw conflict(`${incident.id} needs a commander from triage on: hand command over to someone instead`);
-  return {
-    incident: { ...incident, [field]: to },
-    events: [
-      {
-        type: 'role_change',
-        at: args.at,
-        actor: args.actor,
-        role: args.role,
-        from,
-        to,
-        ...opt('reason', nonBlank(args.reason) ? args.reason.trim() : undefined),
-      },
-    ],
-  };
-}
-
-export interface ResponderArgs extends Stamp {
-  readonly name: string;
-  readonly reason?: string;
-}
-
-export function addResponder<T extends Incident>(incident: T, args: ResponderArgs): Change<T> {
-  refuseClosed(incident);
-  if (!nonBlank(args.name)) throw invalid('the responder must be named', 'name');
-  const name = args.name.trim();
-  if (incident.responders.includes(name)) throw conflict(`${name} is already a responder on ${incident.id}`);
-  return {
-    incident: { ...incident, responders: [...incident.responders, name] },
-    events: [
-      {
-        type: 'role_change',
-        at: args.at,
-        actor: args.actor,
-        role: 'responder',
-        from: null,
-        to: name,
-        ...opt('reason', nonBlank(args.reason) ? args.reason.trim() : undefined),
-      },
-    ],
-  };
-}
-
-export function removeResponder<T extends Incident>(incident: T, args: ResponderArgs): Change<T> {
-  refuseClosed(incident);
-  const name = args.name.trim();
-  if (!incident.responders.includes(name)) throw conflict(`${name} is not a responder on ${incident.id}`);
-  return {
-    incident: { ...incident, responders: incident.responders.filter((r) => r !== name) },
-    events: [
-      {
-        type: 'role_change',
-        at: args.at,
-        actor: args.actor,
-        role: 'responder',
-        from: name,
-        to: null,
-        ...opt('reason', nonBlank(args.reason) ? args.reason.trim() : undefined),
-      },
-    ],
-  };
-}
-
-export interface ApplyContainmentArgs extends Stamp {
-  /** The executed action's id (flag id, deployment id), to revert it by. */
-  readonly ref: string;
-  readonly action: string;
-  readonly reason?: string;
-  /** Required while the incident is still `detected`: containment before triage, recorded. */
-  readonly override?: boolean;
-}
-
-/**
- * Records a containment action the caller has executed (or is executing in the same transaction) and,
- * for a detected or triaged incident, moves it to `contained`. Before triage this needs `override`.
- */
-export function applyContainment<T extends Incident>(incident: T, args: ApplyContainmentArgs): Change<T> {
-  refuseClosed(incident);
-  if (incident.status === 'resolved')
-    throw conflict(`${incident.id} is resolved: reopen it before applying containment`);
-  if (!nonBlank(args.ref)) throw invalid('a containment action needs a reference', 'ref');
-  if (!nonBlank(args.action)) throw invalid('a containment action needs a description', 'action');
-  if (incident.containment.some((c) => c.ref === args.ref))
-    throw conflict(`containment ${args.ref} is already in force on ${incident.id}`);
-  const beforeTriage = incident.status === 'detected';
-  if (beforeTriage && args.override !== true) throw conflict(notTriagedMessage(incident));
-  const entry: ActiveContainment = {
-    ref: args.ref,
-    action: args.action.trim(),
-    at: args.at,
-    actor: args.actor,
-  };
-  const reason = nonBlank(args.reason) ? args.reason.trim() : undefined;
-  const events: TimelineEvent[] = [
-    {
-      type: 'containment_applied',
-      at: args.at,
-      actor: args.actor,
-      ref: entry.ref,
-      action: entry.action,
-      ...opt('reason', reason),
-      ...opt('override', beforeTriage ? (true as const) : undefined),
-    },
-  ];
-  const moves = incident.status === 'detected' || incident.status === 'triaged';
-  if (moves)
-    events.push({
-      type: 'status_change',
-      at: args.at,
-      actor: args.actor,
-      from: incident.status,
-      to: 'contained',
-      ...opt('override', beforeTriage ? (true as const) : undefined),
-    });
-  return {
-    incident: {
-      ...incident,
-      containment: [...incident.containment, entry],
-      ...(moves ? { status: 'contained' as const, statusAt: args.at } : {}),
-    },
-    events,
-  };
-}
-
-export interface RevertContainmentArgs extends Stamp {
-  readonly ref: string;
-  readonly reason?: string;
-}
-
-/**
- * Records that a containment action was reverted. Allowed in every status, closed included: switching a
- * kill switch back on must never be refused by the bookkeeping. The status does not move back; it says
- * how far the incident got, and `contained` → `remediated` is the normal moment to revert.
- */
-export function revertContainment<T extends Incident>(incident: T, args: RevertContainmentArgs): Change<T> {
-  const entry = incident.containment.find((c) => c.ref === args.ref);
-  if (!entry) throw conflict(`no containment ${args.ref} is in force on ${incident.id}`);
-  return {
-    incident: { ...incident, containment: incident.containment.filter((c) => c.ref !== args.ref) },
-    events: [
-      {
-        type: 'containment_reverted',
-        at: args.at,
-        actor: args.actor,
-        ref: entry.ref,
-        action: entry.action,
-        ...opt('reason', nonBlank(args.reason) ? args.reason.trim() : undefined),
       },
     ],
   };
