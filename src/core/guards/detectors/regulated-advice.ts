@@ -1,6 +1,7 @@
 import type { Detection, Detector } from '../types.js';
 import { perSettings } from './per-settings.js';
 import { FAMILIES, type AdviceRule, type Family } from './regulated-advice-rules.js';
+import { matchesOf } from '../regex-matches.js';
 
 /**
  * Regulated advice (product.md §3): medical, legal or financial advice an app is not allowed to give, on
@@ -43,7 +44,7 @@ const NEGATED_BEFORE = /(?:\bnot|n['’]t|\bnever)\s+$/i;
 const MAX_ADVICE_FINDINGS = 20;
 
 /** The number of the first capture group that took part in the match (its rule), 0 when none did. */
-function firstGroup(m: RegExpMatchArray): number {
+function firstGroup(m: RegExpExecArray): number {
   for (let i = 1; i < m.length; i++) if (m[i] !== undefined) return i;
   return 0;
 }
@@ -60,7 +61,7 @@ export const regulatedAdvice: Detector = {
     const { regex, rules } = adviceOf(ctx.settings);
     if (!regex) return [];
     const out: Detection[] = [];
-    for (const m of text.matchAll(regex)) {
+    for (const m of matchesOf(regex, text)) {
       const found = rules[firstGroup(m) - 1];
       if (!found) continue;
       const { rule, family } = found;

@@ -1,3 +1,5 @@
+import { matchesOf } from '../regex-matches.js';
+
 /**
  * Configured terms (prohibited uses, brand competitors and banned claims): case-insensitive
  * whole-word/phrase matching in one pass, and how far a stream must be held back for a term that may
@@ -102,7 +104,7 @@ export function findTerms(text: string, matcher: TermMatcher): TermHit[] {
   const { regex } = matcher;
   if (!regex) return [];
   const hits: TermHit[] = [];
-  for (const m of text.matchAll(regex)) {
+  for (const m of matchesOf(regex, text)) {
     const owners = ownersOf(m[0], matcher);
     if (owners.length > 0) hits.push({ start: m.index, end: m.index + m[0].length, owners });
   }

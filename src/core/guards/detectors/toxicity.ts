@@ -9,6 +9,7 @@ import {
   type Node,
 } from 'obscenity';
 import type { Detection, Detector } from '../types.js';
+import { matchesOf } from '../regex-matches.js';
 
 /**
  * Reputation: profanity, slurs, insults and threats, in what users send and what the model answers.
@@ -977,7 +978,7 @@ export const toxicity: Detector = {
       const c = classOfTerm(m);
       if (!add(c.kind, c.score, m.startIndex, end)) return out;
     }
-    for (const m of text.matchAll(lexiconRegex)) {
+    for (const m of matchesOf(lexiconRegex, text)) {
       const r = LEXICON[firstGroup(m) - 1];
       if (r && !add(r.kind, r.score, m.index, m.index + m[0].length)) return out;
     }
