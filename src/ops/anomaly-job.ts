@@ -138,12 +138,28 @@ export async function registerAnomalyJob(
     return { status: 'done' };
   });
 
-  const current = Math.floor(ctx.now() / intervalMs) * intervalMs + intervalMs;
-  try {
-    await arm(current);
-  } catch (error) {
-    // The store may be down at start; another replica (or the next start) arms the chain.
-    log.warn({ err: error instanceof Error ? error.message : String(error) }, 'anomaly job not armed');
-  }
+  // The store may be down at start: keep trying in the background (every few seconds, for up to ten
+  // minutes; another replica's start arms the chain too), so an outage at start does not stop the job.
+  const tryArm = async (attempt: number): Promise<void> => {
+    try {
+      await arm(Math.floor(ctx.now() / intervalMs) * intervalMs + intervalMs);
+      if (attempt > 1) log.info({ attempt }, 'anomaly job armed');
+    } catch (error) {
+      if (attempt === 1)
+        log.warn(
+          { err: error instanceof Error ? error.message : String(error) },
+          'anomaly job not armed yet; retrying',
+        );
+      if (attempt >= ARM_ATTEMPTS) {
+        log.warn({ attempts: attempt }, 'anomaly job not armed; the next start will arm it');
+        return;
+      }
+      setTimeout(() => void tryArm(attempt + 1), ARM_RETRY_MS).unref();
+    }
+  };
+  await tryArm(1);
   return true;
 }
+
+const ARM_RETRY_MS = 5_000;
+const ARM_ATTEMPTS = 120;
