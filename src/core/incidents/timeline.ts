@@ -235,7 +235,9 @@ export function describeEvent(e: TimelineEvent): string {
     case 'note':
       return `note: ${e.text}`;
     case 'page_sent':
-      return `paged ${e.target} (level ${e.level}) via ${e.channel}`;
+      return e.channel === 'none'
+        ? `paged ${e.target} (level ${e.level}); the policy has no channel, so only recorded here`
+        : `paged ${e.target} (level ${e.level}) via ${e.channel}`;
     case 'page_acknowledged':
       return `page ${e.page} acknowledged by ${e.actor}`;
     case 'escalated':
