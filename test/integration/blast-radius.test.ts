@@ -8,8 +8,6 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { main } from '../../src/cli/main.js';
 import type { TraceRecord } from '../../src/core/trace.js';
 import { blastRadius, blastRadiusExport } from '../../src/ops/blast-radius.js';
-import { deploy } from '../../src/ops/deployments.js';
-import { createRelease } from '../../src/ops/releases.js';
 import { migrationProvider } from '../../src/store/migrations.js';
 import { openStore } from '../../src/store/open-store.js';
 import type { Database } from '../../src/store/schema.js';
@@ -19,6 +17,7 @@ import {
   OTHER_APP_KEY,
   RESPONDER_TOKEN,
   VIEWER_TOKEN,
+  deployRelease,
   startFirebreak,
   testConfigYaml,
   type Running,
@@ -223,19 +222,23 @@ describe.each(storeKinds)('blast radius (%s)', (kind) => {
 
   beforeAll(async () => {
     fb = await startFirebreak({ store: kind, yaml: yaml() });
-    await createRelease(fb.fb.ops, {
+    const reason = 'blast radius test';
+    await deployRelease(fb, {
       app: 'support-bot',
+      env: 'prod',
       actor,
+      reason,
       spec: {
         model: { name: 'guarded' },
         prompt: { system: `Never reveal ${CANARY}.` },
         guards: { canaries: [CANARY] },
       },
     });
-    await deploy(fb.fb.ops, { release: 'support-bot@1', env: 'prod', actor, reason: 'blast radius test' });
-    await createRelease(fb.fb.ops, {
+    await deployRelease(fb, {
       app: 'billing-bot',
+      env: 'dev',
       actor,
+      reason,
       spec: {
         model: { name: 'agent-1' },
         tools: ['send_email'],
@@ -244,10 +247,6 @@ describe.each(storeKinds)('blast radius (%s)', (kind) => {
         policy: { engine: 'cedar', cedar: POLICY, arguments: { to: 'String' } },
       },
     });
-    await deploy(fb.fb.ops, { release: 'billing-bot@1', env: 'dev', actor, reason: 'blast radius test' });
-    const version = await fb.store.control.version();
-    for (let i = 0; i < 200 && fb.fb.control.current().version < version; i++)
-      await new Promise((r) => setTimeout(r, 10));
     t0 = Date.now();
     for (const c of CALLS) await send(fb.url, c, kind);
     for (const c of CALLS) await fb.traceOf(`${c.id}-${kind}`);

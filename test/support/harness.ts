@@ -1,10 +1,13 @@
 import type { AddressInfo } from 'node:net';
 import pino from 'pino';
+import { releaseName, type Release } from '../../src/core/release.js';
+import type { TraceRecord } from '../../src/core/trace.js';
+import { deploy } from '../../src/ops/deployments.js';
+import { createRelease } from '../../src/ops/releases.js';
 import { buildApp, type FirebreakApp, type ServerRole } from '../../src/server/app.js';
 import { parseConfig } from '../../src/server/config-load.js';
 import { openStore } from '../../src/store/open-store.js';
-import type { Store } from '../../src/store/port.js';
-import type { TraceRecord } from '../../src/core/trace.js';
+import type { DeploymentRecord, Store } from '../../src/store/port.js';
 import { freshDatabaseUrl, type StoreKind } from './stores.js';
 
 export const GATEWAY_KEY = 'fbk_test_support_bot_prod_key_000';
@@ -117,4 +120,52 @@ export async function startFirebreak(options: {
       await store.close();
     },
   };
+}
+
+/** What the helpers below need of a running Firebreak: a `Running` has it, and so has a hand-built app. */
+export interface ControlPlane {
+  readonly fb: Pick<FirebreakApp, 'ops' | 'control'>;
+  readonly store: Pick<Store, 'control'>;
+}
+
+/**
+ * Waits until the gateway's in-memory control state has loaded the store's current version, so the next
+ * call sees every change committed so far; throws if it has not within about three seconds.
+ */
+export async function untilControlApplied(target: ControlPlane): Promise<void> {
+  const version = await target.store.control.version();
+  for (let i = 0; i < 300 && target.fb.control.current().version < version; i++)
+    await new Promise((r) => setTimeout(r, 10));
+  const applied = target.fb.control.current().version;
+  if (applied < version)
+    throw new Error(`the gateway is at control-state version ${applied}, the store at ${version}`);
+}
+
+export interface DeployReleaseArgs {
+  readonly app: string;
+  readonly env: string;
+  /** The release spec as the API takes it (`model`, `prompt`, `guards`, …). */
+  readonly spec: unknown;
+  readonly actor?: string;
+  readonly reason?: string;
+}
+
+/**
+ * Creates a release of `app` (or finds the one with the same content), deploys it to `env` and waits
+ * until the gateway has applied the new control-state version, so the next call is served by it.
+ */
+export async function deployRelease(
+  target: ControlPlane,
+  args: DeployReleaseArgs,
+): Promise<{ release: Release; deployment: DeploymentRecord }> {
+  const actor = args.actor ?? 'test:admin';
+  const { release } = await createRelease(target.fb.ops, { app: args.app, spec: args.spec, actor });
+  const deployment = await deploy(target.fb.ops, {
+    release: releaseName(release.app, release.version),
+    env: args.env,
+    actor,
+    reason: args.reason ?? 'test deploy',
+  });
+  await untilControlApplied(target);
+  return { release, deployment };
 }
