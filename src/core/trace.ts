@@ -7,7 +7,7 @@ import type { ToolDecision } from './policy/policy-settings.js';
 export type TraceStatus = 'ok' | 'blocked' | 'safe_mode' | 'error';
 export const traceStatuses: readonly TraceStatus[] = ['ok', 'blocked', 'safe_mode', 'error'];
 
-export type Endpoint = 'chat.completions' | 'messages' | 'embeddings';
+export type Endpoint = 'chat.completions' | 'messages' | 'embeddings' | 'tools.authorize';
 
 export interface TraceBody extends TraceNotes {
   /** The request as the client sent it, minus `firebreak` and transport fields, redacted. */

@@ -38,6 +38,7 @@ export class CallGuards {
   private readonly taintSources = new Set<'retrieved' | 'tool_result'>();
   private readonly taintDetectors = new Set<string>();
   private retrieved: GuardContext['retrieved'] = [];
+  private declaredUntrusted = false;
 
   constructor(
     readonly set: GuardSet,
@@ -143,9 +144,24 @@ export class CallGuards {
     this.findings.push(...findings);
   }
 
+  /**
+   * Untrusted content the caller says entered its conversation, merged with what the guards saw:
+   * `/v1/tools/authorize` serves agents that run their own tools, so only they know. Naming a source
+   * or a detector that fired is saying there was some.
+   */
+  declareTaint(t: {
+    readonly untrusted?: boolean | undefined;
+    readonly sources?: readonly Taint['sources'][number][] | undefined;
+    readonly detectors?: readonly string[] | undefined;
+  }): void {
+    if (t.untrusted === true) this.declaredUntrusted = true;
+    for (const s of t.sources ?? []) this.taintSources.add(s);
+    for (const d of t.detectors ?? []) this.taintDetectors.add(d);
+  }
+
   taint(): Taint {
     return {
-      untrusted: this.taintSources.size > 0,
+      untrusted: this.declaredUntrusted || this.taintSources.size > 0 || this.taintDetectors.size > 0,
       sources: [...this.taintSources],
       detectors: [...this.taintDetectors],
     };

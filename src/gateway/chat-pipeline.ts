@@ -17,7 +17,7 @@ import { identify, type RequestIdentity } from './request-identity.js';
 import { limitedRequest, localAnswerText, localEvents, localResponse } from './safe-mode.js';
 import { CallGuards, outputBlocked } from './call-guards.js';
 import type { OutputStreamGuard } from '../core/guards/stream-guard.js';
-import { gateStreamedToolCalls, gateToolCalls, type ToolJudgement } from './tool-gate.js';
+import { gateStreamedToolCalls, gateToolCalls, noteGuards, type ToolJudgement } from './tool-gate.js';
 import { makeToolJudge } from './tool-judge.js';
 import { toFirebreakError } from '../core/error-mapping.js';
 import type { StreamTextRenderer, Surface } from './surface.js';
@@ -291,30 +291,6 @@ function systemText(release: Release | undefined, messages: ParsedChat['request'
   return out;
 }
 
-/** Findings, tool decisions and taint go on the trace only when there is something to say. */
-function noteGuards(
-  trace: CallTrace,
-  guards: CallGuards | undefined,
-  judgements: readonly ToolJudgement[],
-): void {
-  if (guards && guards.findings.length > 0) trace.notes.findings = guards.findings;
-  const taint = guards?.taint();
-  if (taint?.untrusted) trace.notes.taint = taint;
-  if (judgements.length === 0) return;
-  trace.notes.toolDecisions = judgements.map((j) => ({
-    callId: j.call.id,
-    name: j.call.name,
-    decision: j.decision,
-    enforced: j.enforced,
-    engine: j.engine,
-    reasons: j.reasons,
-    ...(j.approvalId !== undefined ? { approvalId: j.approvalId } : {}),
-    ...(j.error !== undefined ? { error: j.error } : {}),
-  }));
-  const blocked = judgements.filter((j) => j.enforced !== 'allow').map((j) => j.call);
-  if (blocked.length > 0) trace.notes.blockedToolCalls = blocked;
-}
-
 /**
  * Streamed text through the output guards: only what can no longer become a violation is sent; a
  * violation ends the stream (with output_blocked, in the surface's in-stream error form) before the
@@ -346,7 +322,7 @@ async function* guardStreamedText(
 }
 
 /** Opt-in (apps.<app>.storeLossSafeMode): safe mode once the store has been unreachable long enough. */
-function storeLossSafeMode(ctx: GatewayContext, app: string, now: number): SafeMode | undefined {
+export function storeLossSafeMode(ctx: GatewayContext, app: string, now: number): SafeMode | undefined {
   const rule = ctx.config.apps[app]?.storeLossSafeMode;
   if (!rule) return undefined;
   const s = ctx.control.stats();

@@ -1,21 +1,28 @@
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { z } from 'zod';
-import { toolBlockOf } from '../core/call-plan.js';
+import type { ToolCall } from '../core/chat.js';
 import { FirebreakError } from '../core/errors.js';
-import { resolveFlags } from '../core/flags.js';
+import { resolveFlags, type EffectiveFlags } from '../core/flags.js';
+import type { Finding } from '../core/guards/types.js';
 import { taintSources } from '../core/policy/tool-context.js';
-import { releaseName, releaseTools, toolName, type Release } from '../core/release.js';
+import { releaseName, toolName, type Release } from '../core/release.js';
 import { hasControlCharacters, parseWith } from '../core/validation.js';
 import type { GatewayPrincipal } from '../auth/credential-index.js';
+import { CallGuards } from './call-guards.js';
+import { CallTrace } from './call-trace.js';
+import { storeLossSafeMode } from './chat-pipeline.js';
 import type { GatewayContext } from './gateway-context.js';
-import { identify } from './request-identity.js';
-import type { ToolVerdict } from './tool-policy.js';
+import { identify, type RequestIdentity } from './request-identity.js';
+import { noteGuards, type ToolJudgement } from './tool-gate.js';
+import { makeToolJudge } from './tool-judge.js';
 
 /**
  * `POST /v1/tools/authorize`: for agents that run tools themselves. The same judgement a tool call in
- * a model's answer gets — the app's kill switches, user and tenant blocks, safe mode, the release's
- * catalogue, then the release's policy (with approvals) — for one call the agent is about to make.
- * Not recorded as a trace; a held call is recorded as an approval.
+ * a model's answer gets (tool-judge.ts, the same function) — user and tenant blocks and safe mode, the
+ * app's kill switches, the release's catalogue, the guards on the arguments, then the release's policy
+ * with the taint the agent declares (and approvals) — for one call the agent is about to make. Recorded
+ * as a trace (endpoint `tools.authorize`) with its decision and findings, which are offered to
+ * detection like a chat call's; a held call is also recorded as an approval.
  */
 const identifier = z
   .string()
@@ -55,36 +62,28 @@ function parseBody(body: unknown): AuthorizeBody {
   return parseWith(authorizeBody, body, 'invalid tool authorization');
 }
 
-interface Refusal {
-  readonly engine: string;
-  readonly reason: string;
-}
-
-/** The rules that deny before any policy is asked (the pipeline's tool judge applies the same ones). */
-function refusal(
-  ctx: GatewayContext,
-  principal: GatewayPrincipal,
-  release: Release | undefined,
-  tool: string,
-  user: string | null,
-  tenant: string | null,
-): Refusal | undefined {
-  const flags = resolveFlags(
-    ctx.control.current().flags,
-    { app: principal.app, env: principal.env, user, tenant },
-    ctx.now(),
-  );
-  if (flags.blocked)
-    return { engine: 'flag', reason: `blocked by flag ${flags.blocked.by}: ${flags.blocked.reason}` };
+/**
+ * What the chat path refuses before the model is asked at all (a blocked user or tenant, safe mode that
+ * answers without a model): with no model call there is no tool call, so none may run here either.
+ */
+function refusal(flags: EffectiveFlags): string | undefined {
+  if (flags.blocked) return `blocked by flag ${flags.blocked.by}: ${flags.blocked.reason}`;
   if (flags.safeMode === 'handoff' || flags.safeMode === 'retrieval-only')
-    return { engine: 'flag', reason: `the app is in safe mode ${flags.safeMode}: no tool runs` };
-  const block = toolBlockOf(flags);
-  if (block?.blocks(tool)) return { engine: 'flag', reason: block.why(tool) };
-  const spec = release?.spec;
-  if (spec && spec.toolPolicy.unknownTools === 'deny' && !releaseTools(spec).some((t) => t.name === tool))
-    return { engine: 'catalogue', reason: `"${tool}" is not in the release's tool catalogue` };
+    return `the app is in safe mode ${flags.safeMode}: no tool runs`;
   return undefined;
 }
+
+/** A finding as the agent reads it: what fired and what it did, never the text it fired on. */
+const findingView = (f: Finding) => ({
+  detector: f.detector,
+  ...(f.kind !== undefined ? { kind: f.kind } : {}),
+  class: f.class,
+  action: f.action,
+  score: f.score,
+  ...(f.severity !== undefined ? { severity: f.severity } : {}),
+  ...(f.owasp !== undefined ? { owasp: f.owasp } : {}),
+  message: f.message,
+});
 
 export async function runToolAuthorize(
   ctx: GatewayContext,
@@ -93,60 +92,102 @@ export async function runToolAuthorize(
   principal: GatewayPrincipal,
 ): Promise<void> {
   const body = parseBody(req.body);
-  const identity = identify(req.headers);
+  const fromHeaders = identify(req.headers);
   // The body names who the call is for; the X-Firebreak-User/-Tenant headers are the fallback.
-  const user = body.user ?? identity.userId;
-  const tenant = body.tenant ?? identity.tenantId;
-  const release = ctx.control.current().releases.get(`${principal.app}/${principal.env}`)?.release;
-  const sources = body.taint?.sources ?? [];
-  const detectors = body.taint?.detectors ?? [];
-  const call = {
+  const identity: RequestIdentity = {
+    ...fromHeaders,
+    userId: body.user ?? fromHeaders.userId,
+    tenantId: body.tenant ?? fromHeaders.tenantId,
+  };
+  const trace = new CallTrace('tools.authorize', principal, identity, `${principal.app}@0`);
+  const enforced = ctx.control.current();
+  const active = enforced.releases.get(`${principal.app}/${principal.env}`);
+  trace.notes.stateVersion = enforced.version;
+  if (active) {
+    trace.release = releaseName(active.release.app, active.release.version);
+    trace.deployment = active.deployment.id;
+  }
+  const release: Release | undefined = active?.release;
+  const guards = new CallGuards(ctx.guardSets.forRelease(release), {
+    system: release?.spec.prompt.system ?? '',
+    ownIdentifiers: [identity.userId, identity.tenantId].filter((v): v is string => v !== null),
+  });
+  if (body.taint) guards.declareTaint(body.taint);
+  const call: ToolCall = {
     id: 'authorize',
     name: body.tool,
     arguments: typeof body.arguments === 'string' ? body.arguments : JSON.stringify(body.arguments),
   };
-  const refused = refusal(ctx, principal, release, body.tool, user, tenant);
-  let verdict: ToolVerdict;
-  if (refused)
-    verdict = { call, decision: 'deny', enforced: 'deny', reasons: [refused.reason], engine: refused.engine };
-  else if (!ctx.toolPolicy)
-    verdict = { call, decision: 'allow', enforced: 'allow', reasons: [], engine: 'none' };
+
+  const now = ctx.now();
+  const resolved = resolveFlags(
+    enforced.flags,
+    { app: principal.app, env: principal.env, user: identity.userId, tenant: identity.tenantId },
+    now,
+  );
+  const storeLoss = storeLossSafeMode(ctx, principal.app, now);
+  const flags: EffectiveFlags = storeLoss
+    ? { ...resolved, safeMode: storeLoss, safeModeFlag: 'store-unreachable' }
+    : resolved;
+  if (flags.safeMode !== 'off') trace.notes.safeMode = { mode: flags.safeMode, flag: flags.safeModeFlag };
+
+  const refused = refusal(flags);
+  let verdict: ToolJudgement;
+  if (refused !== undefined)
+    verdict = { call, decision: 'deny', enforced: 'deny', reasons: [refused], engine: 'flag' };
   else {
-    const [decided] = await ctx.toolPolicy.decide({
-      calls: [call],
+    // The very judge a tool call in a model's answer gets: no name, kill switches and limited safe
+    // mode, the catalogue, the argument guards (stage tool_call), then the release's policy with taint.
+    const judge = makeToolJudge(
+      flags,
       release,
-      app: principal.app,
-      env: principal.env,
-      traceId: identity.traceId,
-      userId: user,
-      tenantId: tenant,
-      // Naming where untrusted content came from, or what fired on it, is saying there was some.
-      taint: {
-        untrusted: body.taint?.untrusted === true || sources.length > 0 || detectors.length > 0,
-        sources,
-        detectors,
-      },
-    });
-    verdict = decided ?? {
+      guards,
+      ctx.toolPolicy?.decider(release, principal, identity, guards),
+    );
+    const [judged] = await judge([call]);
+    verdict = judged ?? {
       call,
       decision: 'deny',
       enforced: 'deny',
-      reasons: ['the policy engine gave no decision'],
+      reasons: ['the tool-call judge gave no decision'],
       engine: 'gateway',
     };
   }
+
+  const answer = {
+    decision: verdict.decision,
+    enforced: verdict.enforced,
+    reasons: verdict.reasons,
+    engine: verdict.engine,
+    ...(verdict.approvalId !== undefined ? { approval_id: verdict.approvalId } : {}),
+    ...(verdict.error !== undefined ? { error: verdict.error } : {}),
+    ...(guards.findings.length > 0 ? { findings: guards.findings.map(findingView) } : {}),
+  };
+  const overheadMs = trace.overheadMs();
   void reply
     .code(200)
     .headers({
       'x-ai-trace-id': identity.traceId,
-      'x-firebreak-release': release ? releaseName(release.app, release.version) : `${principal.app}@0`,
+      'x-firebreak-release': trace.release,
+      'x-firebreak-overhead-ms': overheadMs.toFixed(3),
     })
-    .send({
-      decision: verdict.decision,
-      enforced: verdict.enforced,
-      reasons: verdict.reasons,
-      engine: verdict.engine,
-      ...(verdict.approvalId !== undefined ? { approval_id: verdict.approvalId } : {}),
-      ...(verdict.error !== undefined ? { error: verdict.error } : {}),
-    });
+    .send(answer);
+
+  // Recorded like a chat call's tool decisions, so agents' tool calls show in traces, blast radius and
+  // detection: an allowed call is the call made (body.toolCalls), a refused or held one is blocked.
+  noteGuards(trace, guards, [verdict]);
+  const allowed = verdict.enforced === 'allow';
+  const finished = trace.finish(
+    {
+      status: allowed ? 'ok' : 'blocked',
+      httpStatus: 200,
+      stream: false,
+      response: answer,
+      choices: allowed ? [{ index: 0, text: null, toolCalls: [call], finishReason: 'tool_calls' }] : [],
+      overheadMs,
+    },
+    body,
+  );
+  ctx.recorder.record(finished);
+  ctx.signals?.offer(finished, guards.findings);
 }

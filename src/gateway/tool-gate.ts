@@ -1,5 +1,7 @@
 import type { ChatResponse, Choice, StreamEvent, ToolCall } from '../core/chat.js';
 import type { ToolDecision } from '../core/policy/policy-settings.js';
+import type { CallGuards } from './call-guards.js';
+import type { CallTrace } from './call-trace.js';
 
 /**
  * Every tool call a model returns is judged before the client sees it (kill switches, the release's
@@ -106,4 +108,31 @@ async function* release(
   for (const e of events) if (e.type === 'tool_call' && allowed.has(e.callIndex)) yield e;
   for (const j of js) if (j.enforced !== 'allow') yield { type: 'text', index, delta: `${toolNotice(j)}\n` };
   if (finish) yield allowed.size > 0 ? finish : { type: 'finish', index, reason: 'stop' };
+}
+
+/**
+ * Findings, tool decisions and taint go on the trace only when there is something to say (the chat
+ * pipeline and `/v1/tools/authorize` record them alike).
+ */
+export function noteGuards(
+  trace: CallTrace,
+  guards: CallGuards | undefined,
+  judgements: readonly ToolJudgement[],
+): void {
+  if (guards && guards.findings.length > 0) trace.notes.findings = guards.findings;
+  const taint = guards?.taint();
+  if (taint?.untrusted) trace.notes.taint = taint;
+  if (judgements.length === 0) return;
+  trace.notes.toolDecisions = judgements.map((j) => ({
+    callId: j.call.id,
+    name: j.call.name,
+    decision: j.decision,
+    enforced: j.enforced,
+    engine: j.engine,
+    reasons: j.reasons,
+    ...(j.approvalId !== undefined ? { approvalId: j.approvalId } : {}),
+    ...(j.error !== undefined ? { error: j.error } : {}),
+  }));
+  const blocked = judgements.filter((j) => j.enforced !== 'allow').map((j) => j.call);
+  if (blocked.length > 0) trace.notes.blockedToolCalls = blocked;
 }

@@ -26,7 +26,7 @@ export interface ToolPolicyPort {
  * the release's policy engine in one batch.
  */
 export function makeToolJudge(
-  plan: CallPlan,
+  plan: Pick<CallPlan, 'disabledTools' | 'safeMode'>,
   release: Release | undefined,
   guards: CallGuards,
   policy: PolicyDecider | undefined,

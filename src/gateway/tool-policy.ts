@@ -48,8 +48,9 @@ const MAX_ENGINES = 64;
 /**
  * The tool-call policy at the gateway: compiles each release's policy once (cached by release hash),
  * decides every call, and for `require-approval` either lets an identical call an operator approved go
- * through (once: the approval is consumed) or records a pending approval (an identical call already
- * waiting shares it). Never throws: a store failure while holding a call denies it (fail closed).
+ * through (once: the approval is consumed), refuses one an operator denied (for the approval's TTL from
+ * the denial), or records a pending approval (an identical call already waiting shares it, also when
+ * they race). Never throws: a store failure while holding a call denies it (fail closed).
  */
 export class ToolPolicyGate implements ToolPolicyPort {
   private readonly engines = new Map<string, ToolPolicyEngine>();
@@ -164,9 +165,20 @@ export class ToolPolicyGate implements ToolPolicyPort {
           ],
           approvalId: approved.id,
         });
+      // A person's denial sticks: the identical call is refused, not held again, for the approval's
+      // own TTL from the decision (a retry loop must not turn one "no" into a queue of requests).
+      const refused = await approvals.denied({ ...match, now: now() });
+      if (refused)
+        return verdict({
+          decision: 'deny',
+          enforced: 'deny',
+          reasons: [`denied by ${refused.decidedBy ?? '?'}: ${refused.decisionReason ?? ''}`, ...v.reasons],
+          approvalId: refused.id,
+        });
       const waiting = await approvals.pending({ ...match, now: now() });
       if (waiting) return verdict({ approvalId: waiting.id });
       const at = now();
+      // Insert or get: identical calls racing here share one pending approval.
       const created = await approvals.create({
         id: `apr_${randomBytes(9).toString('hex')}`,
         app: ctx.app,

@@ -54,6 +54,12 @@ export async function getApproval(ctx: OpsContext, id: string): Promise<Approval
 
 const iso = (ms: number) => new Date(ms).toISOString();
 
+const expired = (a: Approval) =>
+  new FirebreakError(
+    'conflict',
+    `approval ${a.id} expired at ${iso(a.expiresAt)}; the call must be made again to be held for a new approval`,
+  );
+
 export async function decideApproval(
   ctx: OpsContext,
   args: { id: string; decision: 'approve' | 'deny'; actor: string; reason: string },
@@ -65,6 +71,8 @@ export async function decideApproval(
     const a = await tx.approval(args.id);
     if (!a) throw new FirebreakError('not_found', `no approval ${args.id}`, { path: 'id' });
     const now = ctx.now();
+    // A pending approval that expired unanswered may have been retired (stored `expired`) since.
+    if (a.status === 'expired') throw expired(a);
     if (a.status !== 'pending')
       throw new FirebreakError(
         'conflict',
@@ -72,11 +80,7 @@ export async function decideApproval(
           a.decidedAt !== null ? ` at ${iso(a.decidedAt)}` : ''
         }; only a pending approval can be ${status}`,
       );
-    if (a.expiresAt <= now)
-      throw new FirebreakError(
-        'conflict',
-        `approval ${a.id} expired at ${iso(a.expiresAt)}; the call must be made again to be held for a new approval`,
-      );
+    if (a.expiresAt <= now) throw expired(a);
     // Under the control-plane lock nothing else decides it meanwhile; the guard is for the write itself.
     if (!(await tx.decideApproval(a.id, { status, by: args.actor, reason: args.reason, at: now })))
       throw new FirebreakError('conflict', `approval ${a.id} is no longer pending`);

@@ -1,11 +1,11 @@
-import type { Kysely, Selectable, Transaction } from 'kysely';
+import { sql, type Kysely, type Selectable, type SqlBool, type Transaction } from 'kysely';
 import type { Approval, ApprovalStatus } from '../core/policy/approval.js';
 import type { ApprovalMatch, ApprovalStore } from './port.js';
 import type { ApprovalsTable, Database } from './schema.js';
 
 /** Approvals of held tool calls: rows ↔ domain, and the queries the gateway and the API use. */
 const status = (s: string): ApprovalStatus =>
-  s === 'approved' || s === 'denied' || s === 'used' ? s : 'pending';
+  s === 'approved' || s === 'denied' || s === 'used' || s === 'expired' ? s : 'pending';
 
 export const toApproval = (r: Selectable<ApprovalsTable>): Approval => ({
   id: r.id,
@@ -61,8 +61,34 @@ export function approvalQueries(db: Kysely<Database>): ApprovalStore {
         used_at: null,
         used_trace_id: null,
       };
-      await db.insertInto('approvals').values(row).execute();
-      return toApproval(row);
+      const match: ApprovalMatch & { now: number } = { ...a, now: a.createdAt };
+      // Insert or get: the partial unique index (migration 0008) admits one pending row per call, so of
+      // identical calls racing here one inserts and the others read its row. A round that finds neither
+      // (the winner was decided in between) tries again.
+      for (let round = 0; round < 3; round++) {
+        // A pending approval that expired unanswered no longer holds the call's place.
+        await db
+          .updateTable('approvals')
+          .set({ status: 'expired' })
+          .where('app', '=', a.app)
+          .where('env', '=', a.env)
+          .where('tool', '=', a.tool)
+          .where('arguments_hash', '=', a.argumentsHash)
+          .where('user_id', a.user === null ? 'is' : '=', a.user)
+          .where('status', '=', 'pending')
+          .where('expires_at', '<=', a.createdAt)
+          .execute();
+        const inserted = await db
+          .insertInto('approvals')
+          .values(row)
+          .onConflict((oc) => oc.doNothing())
+          .returningAll()
+          .executeTakeFirst();
+        if (inserted) return toApproval(inserted);
+        const waiting = await pendingFor(db, match);
+        if (waiting) return waiting;
+      }
+      throw new Error(`could not record or find the pending approval for ${a.tool} (kept changing)`);
     },
     get: (id) => approvalById(db, id),
     async list(f) {
@@ -71,9 +97,16 @@ export function approvalQueries(db: Kysely<Database>): ApprovalStore {
       switch (f.status) {
         case undefined:
           break;
-        case 'expired':
-          q = q.where('status', 'in', ['pending', 'approved']).where('expires_at', '<=', f.now);
+        case 'expired': {
+          const now = f.now;
+          q = q.where((eb) =>
+            eb.or([
+              eb('status', '=', 'expired'),
+              eb.and([eb('status', 'in', ['pending', 'approved']), eb('expires_at', '<=', now)]),
+            ]),
+          );
           break;
+        }
         case 'pending':
         case 'approved':
           q = q.where('status', '=', f.status).where('expires_at', '>', f.now);
@@ -105,17 +138,33 @@ export function approvalQueries(db: Kysely<Database>): ApprovalStore {
         .executeTakeFirst();
       return r && toApproval(r);
     },
-    async pending(c) {
+    pending: (c) => pendingFor(db, c),
+    async denied(c) {
+      // A denial refuses the identical call for the approval's own TTL, counted from the decision.
       const r = await sameCall(db, c)
         .selectAll()
-        .where('status', '=', 'pending')
-        .where('expires_at', '>', c.now)
-        .orderBy('created_at', 'desc')
+        .where('status', '=', 'denied')
+        .where(sql<SqlBool>`decided_at + (expires_at - created_at) > ${c.now}`)
+        .orderBy('decided_at', 'desc')
         .limit(1)
         .executeTakeFirst();
       return r && toApproval(r);
     },
   };
+}
+
+async function pendingFor(
+  db: Kysely<Database>,
+  c: ApprovalMatch & { now: number },
+): Promise<Approval | undefined> {
+  const r = await sameCall(db, c)
+    .selectAll()
+    .where('status', '=', 'pending')
+    .where('expires_at', '>', c.now)
+    .orderBy('created_at', 'desc')
+    .limit(1)
+    .executeTakeFirst();
+  return r && toApproval(r);
 }
 
 const sameCall = (db: Kysely<Database>, c: ApprovalMatch) =>

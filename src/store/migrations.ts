@@ -1,5 +1,6 @@
 import { sql, type Kysely, type Migration, type MigrationProvider } from 'kysely';
 import { approvalsMigration } from './migrations-approvals.js';
+import { approvalsOnePendingMigration } from './migrations-approvals-pending.js';
 import { blastRadiusMigration } from './migrations-blast-radius.js';
 import { controlPlaneMigration } from './migrations-control.js';
 import { detectionMigration } from './migrations-detection.js';
@@ -79,6 +80,7 @@ const migrations: Record<string, Migration> = {
   '0005_blast_radius': blastRadiusMigration,
   '0006_timers_and_deliveries': timersMigration,
   '0007_detection': detectionMigration,
+  '0008_approvals_one_pending': approvalsOnePendingMigration,
 };
 
 export const migrationProvider: MigrationProvider = {

@@ -100,6 +100,11 @@ export type NewApproval = Omit<
  * control-plane change; deciding one is (ControlTx.decideApproval, audited).
  */
 export interface ApprovalStore {
+  /**
+   * Insert or get: records the held call as pending, or, when an identical call (ApprovalMatch) already
+   * waits, returns that one instead; concurrent identical calls end up with one pending approval. A
+   * pending one for the call that expired unanswered is retired (stored `expired`) first.
+   */
   create(a: NewApproval): Promise<Approval>;
   get(id: string): Promise<Approval | undefined>;
   /** Newest first. `status` is as shown (`expired`: pending or approved past `expiresAt` at `now`). */
@@ -116,6 +121,11 @@ export interface ApprovalStore {
   consume(call: ApprovalMatch & { now: number; traceId: string }): Promise<Approval | undefined>;
   /** The newest pending, unexpired approval for exactly this call (a retried call shares it). */
   pending(call: ApprovalMatch & { now: number }): Promise<Approval | undefined>;
+  /**
+   * The newest denial of exactly this call still in force at `now`: a denial refuses the identical call
+   * for the approval's own TTL (`expiresAt - createdAt`), counted from the decision.
+   */
+  denied(call: ApprovalMatch & { now: number }): Promise<Approval | undefined>;
 }
 
 /** What makes a later call the same call as the one approved. */

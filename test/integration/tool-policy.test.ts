@@ -291,6 +291,11 @@ describe.each(storeKinds)('tool-call policy (%s)', (kind) => {
       enforced: 'deny',
       reasons: ['e-mail outside example.com after untrusted content'],
       engine: 'cedar',
+      // What the argument guards recorded (without an allow-list a destination is only logged).
+      findings: [
+        expect.objectContaining({ detector: 'exfiltration', kind: 'email_destination', action: 'log' }),
+        expect.objectContaining({ detector: 'pii', kind: 'email', action: 'log' }),
+      ],
     });
     const inside = await authorize({
       tool: 'send_email',
@@ -339,7 +344,20 @@ describe.each(storeKinds)('tool-call policy (%s)', (kind) => {
 
   it('holds a call for approval: listed, approved once by a responder, then the identical call runs once', async () => {
     await deployed(cedarSpec());
-    const args = { order: 'B-2', amount: 75, note: 'card 4111 1111 1111 1111' };
+    // A card number in the arguments is refused by the guards before the policy is asked (as in a
+    // model's answer), so nobody is asked to approve it.
+    const card = await authorize({
+      tool: 'issue_refund',
+      arguments: { order: 'B-2', amount: 75, note: 'card 4111 1111 1111 1111' },
+      user: 'u-42',
+    });
+    expect(card.body).toMatchObject({
+      decision: 'deny',
+      engine: 'guard',
+      findings: [{ detector: 'financial-id', kind: 'card', action: 'block' }],
+    });
+    expect(card.body['approval_id']).toBeUndefined();
+    const args = { order: 'B-2', amount: 75, note: 'receipt to alice@example.com' };
     const held = await authorize({ tool: 'issue_refund', arguments: args, user: 'u-42', tenant: 'acme' });
     const id = held.body['approval_id'] as string;
     expect(id).toBeTruthy();
@@ -363,7 +381,7 @@ describe.each(storeKinds)('tool-call policy (%s)', (kind) => {
       tenant: 'acme',
       reasons: ["critical tools need a person's approval"],
       // What a reviewer sees is redacted.
-      arguments: { order: 'B-2', amount: 75, note: 'card [REDACTED:card]' },
+      arguments: { order: 'B-2', amount: 75, note: 'receipt to [REDACTED:email]' },
     });
     expect((await api('GET', `/api/approvals/${id}`, VIEWER_TOKEN)).body).toMatchObject({
       id,
@@ -445,7 +463,7 @@ describe.each(storeKinds)('tool-call policy (%s)', (kind) => {
     expect(next.body['approval_id']).not.toBe(id);
   });
 
-  it('denies a held call: it stays denied, and a retry is held anew', async () => {
+  it('denies a held call: it stays denied, and the identical retry is refused (issue 4 review)', async () => {
     await deployed(cedarSpec());
     const held = await authorize({ tool: 'issue_refund', arguments: { order: 'D-1', amount: 999 } });
     const id = held.body['approval_id'] as string;
@@ -455,8 +473,8 @@ describe.each(storeKinds)('tool-call policy (%s)', (kind) => {
     expect(denied.status).toBe(200);
     expect(denied.body).toMatchObject({ status: 'denied', decidedBy: 'token:test-responder' });
     const retry = await authorize({ tool: 'issue_refund', arguments: { order: 'D-1', amount: 999 } });
-    expect(retry.body).toMatchObject({ decision: 'require-approval' });
-    expect(retry.body['approval_id']).not.toBe(id);
+    expect(retry.body).toMatchObject({ decision: 'deny', enforced: 'deny', approval_id: id });
+    expect((retry.body['reasons'] as string[])[0]).toBe('denied by token:test-responder: fraud suspected');
     const approveDenied = await api('POST', `/api/approvals/${id}/approve`, RESPONDER_TOKEN, {
       reason: 'oops',
     });

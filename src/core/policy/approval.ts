@@ -1,13 +1,18 @@
 /**
  * An approval: a tool call a policy held (`require-approval`), waiting for a person. Approved, it lets
  * exactly one identical call (same app, environment, tool, arguments and user) through before it
- * expires; denied or expired, it lets nothing through.
+ * expires; denied, it refuses the identical call for as long as an approval lasts (its own TTL, counted
+ * from the denial); expired, it lets nothing through. There is at most one pending
+ * approval per call (the store enforces it).
  */
-export const approvalStatuses = ['pending', 'approved', 'denied', 'used'] as const;
-/** As stored. `used`: an approved call went through (once). */
+export const approvalStatuses = ['pending', 'approved', 'denied', 'used', 'expired'] as const;
+/**
+ * As stored. `used`: an approved call went through (once). `expired` is stored only for a pending
+ * approval that expired unanswered and was retired when the identical call came back for a new one.
+ */
 export type ApprovalStatus = (typeof approvalStatuses)[number];
-/** As shown: a pending or approved approval past its expiry is `expired`. */
-export const approvalViewStatuses = [...approvalStatuses, 'expired'] as const;
+/** As shown: a pending or approved approval past its expiry is `expired` too. */
+export const approvalViewStatuses = approvalStatuses;
 export type ApprovalViewStatus = (typeof approvalViewStatuses)[number];
 
 export interface Approval {
