@@ -1,11 +1,9 @@
 import { InvalidArgumentError, type Command } from 'commander';
-import { cliActor, type CliOpts } from './cli-kit.js';
+import { cliActor, cliRunner, type CliOpts } from './cli-kit.js';
 import { decideApproval, getApproval, listApprovals, type ApprovalView } from '../ops/approvals.js';
-import type { OpsContext } from '../ops/context.js';
 import type { Runtime } from '../server/runtime.js';
 import { table } from './control-format.js';
 import { remoteOptions } from './options.js';
-import { apiGet, apiPost } from './remote.js';
 
 /**
  * `firebreak approvals list|show|approve|deny`: tool calls a release's policy held for a person. Like
@@ -59,16 +57,7 @@ const wholeNumber = (v: string) => {
 };
 
 export function registerApprovalCommands(program: Command, cli: ApprovalCliContext): void {
-  async function run<T>(
-    o: Opts,
-    remote: (server: string, token: string | undefined) => Promise<unknown>,
-    local: (ops: OpsContext) => Promise<T>,
-  ): Promise<T> {
-    if (o.server === undefined) return cli.withRuntime(o.config, (rt) => local(rt.ops));
-    return (await remote(o.server, o.token ?? process.env['FIREBREAK_TOKEN'])) as T;
-  }
-  const out = (o: Opts, value: unknown, human: string) =>
-    cli.print(o.json ? JSON.stringify(value, null, 2) : human);
+  const { run, out } = cliRunner(cli);
 
   const approvals = program
     .command('approvals')
@@ -85,8 +74,7 @@ export function registerApprovalCommands(program: Command, cli: ApprovalCliConte
     const limit = Math.min(o.limit ?? 100, 500);
     const r = await run<{ data: ApprovalView[] }>(
       o,
-      (server, token) =>
-        apiGet(server, token, 'api/approvals', { status: o.status, app: o.app, limit: String(limit) }),
+      (api) => api.get('api/approvals', { status: o.status, app: o.app, limit: String(limit) }),
       async (ops) => ({ data: await listApprovals(ops, { status: o.status, app: o.app, limit }) }),
     );
     out(o, r, formatApprovalTable(r.data));
@@ -96,7 +84,7 @@ export function registerApprovalCommands(program: Command, cli: ApprovalCliConte
     async (id: string, o: Opts) => {
       const r = await run<ApprovalView>(
         o,
-        (server, token) => apiGet(server, token, `api/approvals/${encodeURIComponent(id)}`),
+        (api) => api.get(`api/approvals/${encodeURIComponent(id)}`),
         (ops) => getApproval(ops, id),
       );
       out(o, r, formatApproval(r));
@@ -117,8 +105,7 @@ export function registerApprovalCommands(program: Command, cli: ApprovalCliConte
     ).action(async (id: string, o: Opts & { reason: string }) => {
       const r = await run<ApprovalView>(
         o,
-        (server, token) =>
-          apiPost(server, token, `api/approvals/${encodeURIComponent(id)}/${decision}`, { reason: o.reason }),
+        (api) => api.post(`api/approvals/${encodeURIComponent(id)}/${decision}`, { reason: o.reason }),
         (ops) => decideApproval(ops, { id, decision, actor: cliActor(), reason: o.reason }),
       );
       out(o, r, `approval ${r.id} ${r.status} by ${r.decidedBy ?? '?'}: ${r.tool} @ ${r.app}/${r.env}`);

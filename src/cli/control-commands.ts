@@ -1,11 +1,10 @@
 import { remoteOptions } from './options.js';
-import { cliActor, type CliOpts, type Remote } from './cli-kit.js';
+import { cliActor, cliRunner, type CliOpts, type CliRunner } from './cli-kit.js';
 import { InvalidArgumentError, type Command } from 'commander';
 import type { AuditEntry } from '../core/audit.js';
 import type { Flag } from '../core/flags.js';
 import type { Release } from '../core/release.js';
 import { listAudit, verifyAudit, type AuditVerification } from '../ops/audit.js';
-import type { OpsContext } from '../ops/context.js';
 import { deploy, listDeployments, markKnownGood, rollback } from '../ops/deployments.js';
 import { listFlags, setFlag, unsetFlag } from '../ops/flags.js';
 import {
@@ -29,7 +28,6 @@ import {
   formatReleaseTable,
   formatVerification,
 } from './control-format.js';
-import { apiGet, apiPost } from './remote.js';
 
 /**
  * Releases, deployments, flags and the audit log from the command line. Each command runs the operation
@@ -55,22 +53,7 @@ const enc = encodeURIComponent;
 export function registerControlCommands(program: Command, cli: CliContext): void {
   const withOptions = remoteOptions;
 
-  /** The remote call with --server, else the operation on the store; the result has the API's shape. */
-  async function run<T>(
-    o: Opts,
-    remote: (api: Remote) => Promise<unknown>,
-    local: (ops: OpsContext) => Promise<T>,
-  ): Promise<T> {
-    const { server } = o;
-    if (server === undefined) return cli.withRuntime(o.config, (rt) => local(rt.ops));
-    const token = o.token ?? process.env['FIREBREAK_TOKEN'];
-    return (await remote({
-      get: (path, query) => apiGet(server, token, path, query),
-      post: (path, body) => apiPost(server, token, path, body),
-    })) as T;
-  }
-  const out = (o: Opts, value: unknown, human: string) =>
-    cli.print(o.json ? JSON.stringify(value, null, 2) : human);
+  const { run, out } = cliRunner(cli);
 
   withOptions(
     program
@@ -207,12 +190,8 @@ export function registerControlCommands(program: Command, cli: CliContext): void
 }
 
 type WithOptions = (cmd: Command) => Command;
-type Run = <T>(
-  o: Opts,
-  remote: (api: Remote) => Promise<unknown>,
-  local: (ops: OpsContext) => Promise<T>,
-) => Promise<T>;
-type Out = (o: Opts, value: unknown, human: string) => void;
+type Run = CliRunner['run'];
+type Out = CliRunner['out'];
 
 interface ScopeOpts extends Opts {
   app: string;

@@ -1,24 +1,17 @@
 import { InvalidArgumentError } from 'commander';
-import { cliActor, type CliOpts, type Remote } from './cli-kit.js';
+import { cliActor, cliRunner, type CliOpts, type CliRunner } from './cli-kit.js';
 import { FirebreakError } from '../core/errors.js';
 import type { OpsContext } from '../ops/context.js';
 import type { IncidentView } from '../ops/incidents.js';
 import type { CliContext } from './control-commands.js';
 import { formatIncident } from './incident-format.js';
-import { apiGet, apiPost } from './remote.js';
 
 /**
  * What the `firebreak incident …` and `firebreak contain …` commands share: running an operation
  * in-process on the configured store, or the same /api route with --server, and printing the same either
  * way (the API's JSON with --json); plus the option parsers they use.
  */
-export interface IncidentCli {
-  readonly run: <T>(
-    o: CliOpts,
-    remote: (api: Remote) => Promise<unknown>,
-    local: (ops: OpsContext) => Promise<T>,
-  ) => Promise<T>;
-  readonly out: (o: CliOpts, value: unknown, human: string) => void;
+export interface IncidentCli extends CliRunner {
   /** A change to one incident: POST with --server, the operation in-process; prints the incident. */
   readonly change: (
     o: CliOpts,
@@ -31,21 +24,7 @@ export interface IncidentCli {
 }
 
 export function incidentCli(cli: CliContext): IncidentCli {
-  async function run<T>(
-    o: CliOpts,
-    remote: (api: Remote) => Promise<unknown>,
-    local: (ops: OpsContext) => Promise<T>,
-  ): Promise<T> {
-    const { server } = o;
-    if (server === undefined) return cli.withRuntime(o.config, (rt) => local(rt.ops));
-    const token = o.token ?? process.env['FIREBREAK_TOKEN'];
-    return (await remote({
-      get: (p, query) => apiGet(server, token, p, query),
-      post: (p, body) => apiPost(server, token, p, body),
-    })) as T;
-  }
-  const out = (o: CliOpts, value: unknown, human: string) =>
-    cli.print(o.json ? JSON.stringify(value, null, 2) : human);
+  const { run, out } = cliRunner(cli);
   const change: IncidentCli['change'] = async (o, id, action, body, local, human = formatIncident) => {
     const v = await run<IncidentView>(
       o,

@@ -7,7 +7,7 @@ import {
   type ReminderKind,
 } from '../core/incidents/compliance-clocks.js';
 import { isIncidentId } from '../core/incidents/incident.js';
-import type { Change } from '../core/incidents/lifecycle.js';
+import type { Change } from '../core/incidents/lifecycle-change.js';
 import { incidentMetrics, type IncidentMetrics } from '../core/incidents/metrics.js';
 import { describeEvent, type TimelineEvent } from '../core/incidents/timeline.js';
 import type {

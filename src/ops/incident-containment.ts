@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { FirebreakError } from '../core/errors.js';
 import type { Flag } from '../core/flags.js';
 import { isIncidentId } from '../core/incidents/incident.js';
-import { applyContainment, revertContainment } from '../core/incidents/lifecycle.js';
+import { applyContainment, revertContainment } from '../core/incidents/containment.js';
 import type { TimelineEvent } from '../core/incidents/timeline.js';
 import { releaseName, safeModes } from '../core/release.js';
 import type {

@@ -43,11 +43,6 @@ import type { TimelineEvent } from './timeline.js';
  * containment.ts; the Change they all return and the refusals they share in lifecycle-change.ts.
  */
 
-// ops/incident-change.ts and ops/incident-containment.ts import these from here (files being edited by
-// others at the time of the split); new code imports lifecycle-change.ts and containment.ts directly.
-export type { Change } from './lifecycle-change.js';
-export { applyContainment, revertContainment } from './containment.js';
-
 const CHAIN = incidentStatuses.join(' → ');
 
 export function parseIncidentStatus(text: string): IncidentStatus {

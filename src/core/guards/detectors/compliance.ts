@@ -7,7 +7,3 @@ import { regulatedAdvice } from './regulated-advice.js';
  * uses a release prohibits (prohibited-use.ts). Both run on the user's input and on the answer.
  */
 export const complianceDetectors: readonly Detector[] = [regulatedAdvice, prohibitedUse];
-
-// integrity.ts still imports perSettings from here; it is being edited by others, so the re-export stays
-// until it imports per-settings.ts itself.
-export { perSettings } from './per-settings.js';

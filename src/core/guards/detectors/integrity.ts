@@ -1,5 +1,5 @@
 import type { Detection, Detector, GuardContext, GuardSettings } from '../types.js';
-import { perSettings } from './compliance.js';
+import { perSettings } from './per-settings.js';
 
 /**
  * Integrity (OWASP LLM09, misinformation): answers that cite documents nobody retrieved, state values
