@@ -77,7 +77,17 @@ export interface TimerSchedulerSettings {
   readonly batch?: number;
   /** This replica's name in `lease_owner`. Default: host, pid and a random suffix. */
   readonly owner?: string;
+  /**
+   * How long finished timers are kept: done and cancelled ones 7 days, failed ones (whose error says
+   * what went wrong) 30 days. The loop prunes at most once an hour.
+   */
+  readonly keepDoneMs?: number;
+  readonly keepFailedMs?: number;
 }
+
+const DAY = 86_400_000;
+const PRUNE_EVERY_MS = 3_600_000;
+const PRUNE_BATCH = 1_000;
 
 export interface TimerRunReport {
   readonly id: string;
@@ -107,6 +117,9 @@ export class TimerScheduler {
   private ticking = false;
   private failing = false;
   private stopped = false;
+  private readonly keepDoneMs: number;
+  private readonly keepFailedMs: number;
+  private lastPrune: number | undefined;
 
   constructor(
     private readonly store: TimerStore,
@@ -117,6 +130,8 @@ export class TimerScheduler {
     this.tickMs = settings.tickMs ?? 250;
     this.leaseMs = settings.leaseMs ?? 60_000;
     this.batch = settings.batch ?? 50;
+    this.keepDoneMs = settings.keepDoneMs ?? 7 * DAY;
+    this.keepFailedMs = settings.keepFailedMs ?? 30 * DAY;
     this.owner =
       settings.owner ?? `${hostname().slice(0, 64)}:${process.pid}:${randomBytes(4).toString('hex')}`;
   }
@@ -147,6 +162,7 @@ export class TimerScheduler {
       if (this.ticking) return;
       this.ticking = true;
       this.runDue()
+        .then(() => this.pruneIfDue())
         .then(() => {
           this.failing = false;
         })
@@ -180,6 +196,33 @@ export class TimerScheduler {
       if (claimed.length < this.batch) break;
     }
     return reports;
+  }
+
+  /**
+   * Deletes finished timers past their keeping time (batch by batch); returns how many. Safe at any
+   * time: every handler is idempotent by the state it changes, so a key whose done timer is gone and is
+   * scheduled again only re-checks that state. Called by the loop once an hour, by tests directly.
+   */
+  async prune(now = this.now()): Promise<number> {
+    let total = 0;
+    for (const [statuses, keep] of [
+      [['done', 'cancelled'], this.keepDoneMs],
+      [['failed'], this.keepFailedMs],
+    ] as const)
+      for (let round = 0; round < 100 && !this.stopped; round++) {
+        const n = await this.store.prune({ statuses, before: now - keep, limit: PRUNE_BATCH });
+        total += n;
+        if (n < PRUNE_BATCH) break;
+      }
+    return total;
+  }
+
+  private async pruneIfDue(): Promise<void> {
+    const now = this.now();
+    if (this.lastPrune !== undefined && now - this.lastPrune < PRUNE_EVERY_MS) return;
+    this.lastPrune = now;
+    const n = await this.prune(now);
+    if (n > 0) this.log.info({ pruned: n }, 'finished timers pruned');
   }
 
   /** Stops the loop and waits (up to `deadlineMs`) for runs in progress; unfinished ones are re-run elsewhere after their lease. */

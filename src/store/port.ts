@@ -358,6 +358,11 @@ export interface TimerStore {
   }): Promise<Timer[]>;
   /** Ends a run; false (nothing written) when the lease was lost (taken over, or cancelled meanwhile). */
   finish(id: string, lease: TimerLease, outcome: TimerFinish, now: number): Promise<boolean>;
+  /**
+   * Deletes up to `limit` timers in one of `statuses` that last changed before `before`
+   * (finished timers no one needs any more); returns how many.
+   */
+  prune(p: { statuses: readonly TimerStatus[]; before: number; limit: number }): Promise<number>;
 }
 
 /** Channel deliveries (issue 5 item 8): an outbox row per message, sent by a `delivery` timer. */

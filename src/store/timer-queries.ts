@@ -168,6 +168,25 @@ export function timerQueries(db: Kysely<Database>, caps: Capabilities): TimerSto
       }
       return rows.map(toTimer).sort((a, b) => a.dueAt - b.dueAt || a.id.localeCompare(b.id));
     },
+    async prune({ statuses, before, limit }) {
+      if (statuses.length === 0) return 0;
+      // By status through the (status, due_at) index, then by when it last changed (a cancelled timer
+      // may never have been due). An hourly batch; a subquery bounds it on both dialects.
+      const r = await db
+        .deleteFrom('timers')
+        .where(
+          'id',
+          'in',
+          db
+            .selectFrom('timers')
+            .select('id')
+            .where('status', 'in', [...statuses])
+            .where('updated_at', '<', before)
+            .limit(limit),
+        )
+        .executeTakeFirst();
+      return Number(r.numDeletedRows);
+    },
     async finish(id, lease, outcome, now) {
       const base = { lease_owner: null, lease_until: null, updated_at: now };
       const set = (eb: ExpressionBuilder<Database, 'timers'>) => {

@@ -320,4 +320,34 @@ describe.each(storeKinds)('durable timers (%s)', (kind) => {
       lastError: 'transient',
     });
   });
+
+  it('prunes finished timers after their keeping time, never pending ones', async () => {
+    const a = await replica(await freshDatabaseUrl(kind));
+    const DAY = 86_400_000;
+    a.fb.timers.registerTimerHandler('tidy', (t) =>
+      t.key === 'tidy:fails'
+        ? Promise.resolve({ status: 'failed', error: 'no' })
+        : Promise.resolve(undefined),
+    );
+    await a.fb.timers.scheduleTimer('tidy', 'tidy:done', T0);
+    await a.fb.timers.scheduleTimer('tidy', 'tidy:fails', T0);
+    await a.fb.timers.scheduleTimer('tidy', 'tidy:cancelled', T0 + DAY);
+    await a.fb.timers.cancelTimer('tidy:cancelled');
+    await a.fb.timers.scheduleTimer('tidy', 'tidy:later', T0 + 60 * DAY);
+    await a.fb.timers.runDue();
+    const keys = async () =>
+      (await a.store.timers.list({ kind: 'tidy', limit: 10 })).map((t) => t.key).sort();
+
+    // Within a week nothing goes.
+    expect(await a.fb.timers.prune(T0 + 6 * DAY)).toBe(0);
+    // After 7 days the done and cancelled ones go; the failed one stays 30 days; pending ones always.
+    expect(await a.fb.timers.prune(T0 + 8 * DAY)).toBe(2);
+    expect(await keys()).toEqual(['tidy:fails', 'tidy:later']);
+    expect(await a.fb.timers.prune(T0 + 31 * DAY)).toBe(1);
+    expect(await keys()).toEqual(['tidy:later']);
+    // A key whose done timer was pruned can be scheduled (and fire) again.
+    await a.fb.timers.scheduleTimer('tidy', 'tidy:done', T0 + 32 * DAY);
+    clock = T0 + 32 * DAY;
+    expect((await a.fb.timers.runDue()).map((r) => r.key)).toEqual(['tidy:done']);
+  });
 });
