@@ -127,10 +127,13 @@ export async function registerAnomalyJob(
 
   timers.registerTimerHandler(ANOMALY_TIMER_KIND, async (t) => {
     const interval = readPayload(t.payload);
-    if (interval === undefined) return { status: 'done' };
-    // The next interval first, skipping ahead after a long outage.
+    // A timer left by another interval length (the setting changed): its chain ends here; the one armed
+    // at start on the new grid carries on, so each interval is still evaluated once.
+    if (interval === undefined || interval.to - interval.from !== intervalMs) return { status: 'done' };
+    // The next interval first, on the grid (so chains meet on one key), skipping ahead after an outage.
     const latest = Math.floor((ctx.now() - delayMs) / intervalMs) * intervalMs;
-    const next = Math.max(interval.to + intervalMs, latest - (MAX_CATCH_UP_INTERVALS - 1) * intervalMs);
+    const following = (Math.floor(interval.to / intervalMs) + 1) * intervalMs;
+    const next = Math.max(following, latest - (MAX_CATCH_UP_INTERVALS - 1) * intervalMs);
     await arm(next);
     const result = await evaluateAnomalies(ctx, interval);
     for (const s of result.signals)

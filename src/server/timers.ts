@@ -284,7 +284,7 @@ export class TimerScheduler {
     try {
       recorded = await this.store.finish(
         t.id,
-        { owner: this.owner, attempts: t.attempts },
+        { owner: this.owner, attempts: t.attempts, dueAt: t.dueAt },
         finish,
         this.now(),
       );

@@ -322,6 +322,11 @@ export type TimerFinish =
 export interface TimerLease {
   readonly owner: string;
   readonly attempts: number;
+  /**
+   * The due time the run was claimed at. A timer scheduled again while it ran (moved to another time)
+   * ends pending at that time whatever the run's outcome: the newer schedule wins.
+   */
+  readonly dueAt: number;
 }
 
 export interface ScheduleOptions {

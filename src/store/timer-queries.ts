@@ -210,15 +210,24 @@ export function timerQueries(db: Kysely<Database>, caps: Capabilities): TimerSto
       };
       // Fenced: only the run that holds the claim (owner and attempt) may end it. A replica whose lease
       // ran out and was taken over, or a timer cancelled mid-run, writes nothing here.
-      const r = await db
-        .updateTable('timers')
+      const held = (q: ReturnType<typeof db.updateTable<'timers'>>) =>
+        q
+          .where('id', '=', id)
+          .where('status', '=', 'running')
+          .where('lease_owner', '=', lease.owner)
+          .where('attempts', '=', lease.attempts);
+      const r = await held(db.updateTable('timers'))
         .set(set)
-        .where('id', '=', id)
-        .where('status', '=', 'running')
-        .where('lease_owner', '=', lease.owner)
-        .where('attempts', '=', lease.attempts)
+        .where('due_at', '=', lease.dueAt)
         .executeTakeFirst();
-      return Number(r.numUpdatedRows) === 1;
+      if (Number(r.numUpdatedRows) === 1) return true;
+      // Scheduled again while it ran (moved to another time): the newer schedule wins over this run's
+      // outcome, so the timer is pending at the time it was moved to.
+      const moved = await held(db.updateTable('timers'))
+        .set({ ...base, status: 'pending' })
+        .where('due_at', '<>', lease.dueAt)
+        .executeTakeFirst();
+      return Number(moved.numUpdatedRows) === 1;
     },
   };
 }

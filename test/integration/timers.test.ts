@@ -252,7 +252,7 @@ describe.each(storeKinds)('durable timers (%s)', (kind) => {
     expect(
       await a.store.timers.finish(
         stale.id,
-        { owner: 'dead-replica', attempts: stale.attempts },
+        { owner: 'dead-replica', attempts: stale.attempts, dueAt: stale.dueAt },
         { status: 'pending', dueAt: T0, error: 'late' },
         clock,
       ),
@@ -319,6 +319,30 @@ describe.each(storeKinds)('durable timers (%s)', (kind) => {
       attempts: 2,
       lastError: 'transient',
     });
+  });
+
+  it('a timer scheduled again while it runs ends pending at the new time, whatever the run returned', async () => {
+    const a = await replica(await freshDatabaseUrl(kind));
+    let runs = 0;
+    a.fb.timers.registerTimerHandler('state', async (t) => {
+      runs++;
+      // The state changes while the handler runs: the change re-arms the timer (as the incident outbox
+      // does), and this run's own answer ("nothing more") must not undo that.
+      if (runs === 1)
+        await a.store.timers.schedule(
+          { kind: 'state', key: t.key, dueAt: T0 + 5_000, payload: null },
+          clock,
+          { rearm: true },
+        );
+      return { status: 'done' };
+    });
+    await a.fb.timers.scheduleTimer('state', 'state:1', T0);
+    expect((await a.fb.timers.runDue()).map((r) => [r.outcome.status, r.recorded])).toEqual([['done', true]]);
+    expect(await a.store.timers.get('state:1')).toMatchObject({ status: 'pending', dueAt: T0 + 5_000 });
+    clock = T0 + 5_000;
+    expect((await a.fb.timers.runDue()).map((r) => r.key)).toEqual(['state:1']);
+    expect(runs).toBe(2);
+    expect(await a.store.timers.get('state:1')).toMatchObject({ status: 'done' });
   });
 
   it('prunes finished timers after their keeping time, never pending ones', async () => {

@@ -1145,6 +1145,12 @@ describe('deciding what a signal does', () => {
     if (!base) throw new Error('signal');
     expect(dedupKey(rule, { ...base, alert: 'x|alert=y' })).toBe('ext|app=a|alert=x%7Calert%3Dy');
     expect(dedupKey(rule, { ...base, alert: null })).toBe('ext|app=a|alert=');
+    // Longer than the stored 256 characters: a readable start and a hash of the whole key.
+    const long = (tail: string) => dedupKey(rule, { ...base, alert: `${'évaluation '.repeat(40)}${tail}` });
+    expect(long('a')).toHaveLength(256);
+    expect(long('a')).toMatch(/^ext\|app=a\|alert=%C3%A9valuation%20.*#[0-9a-f]{16}$/);
+    expect(long('a')).not.toBe(long('b'));
+    expect(long('a')).toBe(long('a'));
   });
 });
 

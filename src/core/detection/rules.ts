@@ -43,7 +43,24 @@ export function matchesRule(match: RuleMatch, s: Signal): boolean {
  */
 export function dedupKey(rule: DetectionRule, s: Signal): string {
   const parts = rule.group.by.map((f) => `${f}=${encodeURIComponent(fieldValue(s, f) ?? '')}`);
-  return [rule.id, ...parts].join('|');
+  const key = [rule.id, ...parts].join('|');
+  // Stored keys are at most 256 characters (incidents, detection_signals): a longer one keeps a readable
+  // start and ends in a 64-bit hash of the whole key, so distinct keys stay distinct.
+  return key.length <= MAX_KEY ? key : `${key.slice(0, MAX_KEY - 17)}#${hash64(key)}`;
+}
+
+const MAX_KEY = 256;
+
+/** Two FNV-1a 32-bit hashes with different seeds, as 16 hex digits (core has no crypto; not a secret). */
+function hash64(text: string): string {
+  let a = 0x811c9dc5;
+  let b = 0x01000193 ^ 0x9e3779b9;
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    a = Math.imul(a ^ c, 0x01000193);
+    b = Math.imul(b ^ c, 0x01000193 + 0x100);
+  }
+  return (a >>> 0).toString(16).padStart(8, '0') + (b >>> 0).toString(16).padStart(8, '0');
 }
 
 export interface RuleMatchResult {

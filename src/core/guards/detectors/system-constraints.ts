@@ -277,7 +277,9 @@ export function systemConstraints(system: string): SystemConstraints {
   if (c) return c;
   c = read(head);
   if (cache.size >= 64) cache.clear();
-  cache.set(head, c);
+  // A slice shares its parent's memory in V8, so the key is a flat copy: a 5 MB prompt must not stay
+  // alive as the key of its first 8 KB (JSON.parse builds a new string).
+  cache.set(head === system ? head : (JSON.parse(JSON.stringify(head)) as string), c);
   return c;
 }
 
