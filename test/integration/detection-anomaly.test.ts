@@ -164,6 +164,19 @@ describe.each(storeKinds)('detection: the anomaly job (%s)', (kind) => {
     expect(await store.timers.list({ kind: 'signal', limit: 10 })).toHaveLength(1);
   });
 
+  it('a timer left by another interval length ends without arming a chain of its own', async () => {
+    const end = spikeFrom + 3 * MINUTE + 30_000; // off the one-minute grid, 5 minutes long
+    await fb.timers.scheduleTimer(ANOMALY_TIMER_KIND, anomalyTimerKey(end), clock, {
+      from: end - 5 * MINUTE,
+      to: end,
+    });
+    const before = (await store.timers.list({ kind: ANOMALY_TIMER_KIND, limit: 100 })).length;
+    await fb.timers.runDue();
+    expect(await store.timers.get(anomalyTimerKey(end))).toMatchObject({ status: 'done' });
+    expect(await store.timers.list({ kind: ANOMALY_TIMER_KIND, limit: 100 })).toHaveLength(before);
+    expect(await store.timers.get(anomalyTimerKey(end + 5 * MINUTE))).toBeUndefined();
+  });
+
   it('the interval counts per env and release: calls, calls with findings (once per call), blocks, errors, safe mode, tokens', async () => {
     const from = start + 100 * MINUTE;
     const finding = (detector: string, cls: 'privacy' | 'security') => ({
