@@ -23,6 +23,7 @@ import {
   type Running,
 } from '../support/harness.js';
 import { freshDatabaseUrl, storeKinds } from '../support/stores.js';
+import { seedFinding, seedTrace } from '../support/trace-record.js';
 
 /**
  * Blast radius (issue 5) over traces recorded through the real gateway and simulator: guards firing
@@ -567,59 +568,29 @@ describe.each(storeKinds)('blast radius (%s)', (kind) => {
 
 function sampleTrace(i: number, extra: Partial<TraceRecord> = {}): TraceRecord {
   return {
-    id: `tr_${String(i).padStart(6, '0')}`,
-    traceId: `t-${i}`,
-    ts: 1_800_000_000_000 + i * 1000,
-    app: 'support-bot',
-    env: 'prod',
-    userId: `u-${i % 4}`,
-    tenantId: i % 2 === 0 ? 'acme' : null,
-    sessionId: null,
-    endpoint: 'chat.completions',
-    model: 'sim-1',
-    provider: 'sim',
-    release: 'support-bot@1',
-    deployment: null,
-    status: i % 3 === 0 ? 'blocked' : 'ok',
-    httpStatus: 200,
-    errorCode: null,
-    stream: false,
-    latencyMs: 1,
-    upstreamMs: 1,
-    overheadMs: 0.1,
-    ttftMs: null,
-    promptTokens: 1,
-    completionTokens: 1,
-    body: {
-      request: {},
-      retrieved: [],
-      response: null,
-      toolCalls: i % 5 === 0 ? [{ id: 'c', name: 'send_email', arguments: '{}' }] : [],
-      toolResults: [],
-      ...(i % 3 === 0
-        ? {
-            findings: [
-              {
-                detector: 'canary',
-                class: 'privacy',
-                stage: 'output',
-                action: 'block',
-                score: 1,
-                message: 'm',
-              },
-              { detector: 'canary', class: 'privacy', stage: 'input', action: 'log', score: 1, message: 'm' },
-              {
-                detector: 'pii',
-                class: 'privacy',
-                stage: 'output',
-                action: 'redact',
-                score: 1,
-                message: 'm',
-              },
-            ],
-          }
-        : {}),
-    },
+    ...seedTrace(
+      {
+        id: `tr_${String(i).padStart(6, '0')}`,
+        traceId: `t-${i}`,
+        ts: 1_800_000_000_000 + i * 1000,
+        userId: `u-${i % 4}`,
+        tenantId: i % 2 === 0 ? 'acme' : null,
+        release: 'support-bot@1',
+        status: i % 3 === 0 ? 'blocked' : 'ok',
+      },
+      {
+        ...(i % 5 === 0 ? { toolCalls: [{ id: 'c', name: 'send_email', arguments: '{}' }] } : {}),
+        ...(i % 3 === 0
+          ? {
+              findings: [
+                seedFinding('canary', 'privacy', 'output', 'block'),
+                seedFinding('canary', 'privacy', 'input', 'log'),
+                seedFinding('pii', 'privacy', 'output', 'redact'),
+              ],
+            }
+          : {}),
+      },
+    ),
     ...extra,
   };
 }

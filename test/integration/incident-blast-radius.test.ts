@@ -20,6 +20,7 @@ import {
   type Running,
 } from '../support/harness.js';
 import { storeKinds } from '../support/stores.js';
+import { seedFinding, seedTrace } from '../support/trace-record.js';
 
 /**
  * The blast radius of an incident (issue 5 item 5): the plain blast radius filter derived from the
@@ -71,52 +72,21 @@ const SPECS: readonly Spec[] = [
 
 function trace(s: Spec, i: number): TraceRecord {
   const app = s.app ?? 'support-bot';
-  return {
-    id: `tr_ibr_${String(i).padStart(4, '0')}`,
-    traceId: s.traceId ?? `ibr-${i}`,
-    ts: s.at,
-    app,
-    env: s.env ?? (app === 'billing-bot' ? 'dev' : 'prod'),
-    userId: s.user,
-    tenantId: s.tenant,
-    sessionId: null,
-    endpoint: 'chat.completions',
-    model: 'sim-1',
-    provider: 'sim',
-    release: `${app}@0`,
-    deployment: null,
-    status: 'ok',
-    httpStatus: 200,
-    errorCode: null,
-    stream: false,
-    latencyMs: 1,
-    upstreamMs: 1,
-    overheadMs: 0.1,
-    ttftMs: null,
-    promptTokens: 1,
-    completionTokens: 1,
-    body: {
-      request: {},
-      retrieved: [],
-      response: null,
-      toolCalls: s.tool !== undefined ? [{ id: 'c1', name: s.tool, arguments: '{}' }] : [],
-      toolResults: [],
-      ...(s.detector !== undefined
-        ? {
-            findings: [
-              {
-                detector: s.detector,
-                class: s.class,
-                stage: 'output',
-                action: 'log',
-                score: 1,
-                message: 'm',
-              },
-            ],
-          }
-        : {}),
-    } as TraceRecord['body'],
-  };
+  return seedTrace(
+    {
+      id: `tr_ibr_${String(i).padStart(4, '0')}`,
+      traceId: s.traceId ?? `ibr-${i}`,
+      ts: s.at,
+      app,
+      env: s.env ?? (app === 'billing-bot' ? 'dev' : 'prod'),
+      userId: s.user,
+      tenantId: s.tenant,
+    },
+    {
+      ...(s.tool !== undefined ? { toolCalls: [{ id: 'c1', name: s.tool, arguments: '{}' }] } : {}),
+      ...(s.detector !== undefined ? { findings: [seedFinding(s.detector, s.class ?? 'privacy')] } : {}),
+    },
+  );
 }
 
 interface Expect {
