@@ -1,4 +1,6 @@
-import { findPii, luhn as luhnDigits, type PiiKind } from './guards/detectors/pii.js';
+import { luhn as luhnDigits } from './guards/detectors/pii-financial-ids.js';
+import type { PiiKind } from './guards/detectors/pii-match.js';
+import { findPii } from './guards/detectors/pii.js';
 import { findSecrets } from './guards/detectors/secrets.js';
 
 /**

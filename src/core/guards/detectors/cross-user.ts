@@ -1,5 +1,5 @@
 import type { Detection, Detector, GuardContext } from '../types.js';
-import { findEmails } from './pii.js';
+import { findEmails } from './pii-email.js';
 
 /**
  * Cross-user leaks (OWASP LLM02): an answer that shows the caller someone else's identifiers. The classic

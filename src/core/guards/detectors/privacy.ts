@@ -1,6 +1,8 @@
 import type { Detection, Detector } from '../types.js';
 import { crossUser } from './cross-user.js';
-import { financialPendingFrom, findPii, piiPendingFrom, type PiiKind } from './pii.js';
+import { financialPendingFrom, piiPendingFrom } from './pii-hold-back.js';
+import type { PiiKind } from './pii-match.js';
+import { findPii } from './pii.js';
 import { secretRules } from './secret-rules.js';
 import { findSecrets, secretPendingFrom } from './secrets.js';
 
