@@ -7,11 +7,11 @@ import {
   type RetrievedDocument,
   type StreamEvent,
 } from '../core/chat.js';
-import { resolveFlags } from '../core/flags.js';
-import { releaseName, type Release, type SafeMode } from '../core/release.js';
+import type { Release } from '../core/release.js';
 import { FirebreakError } from '../core/errors.js';
 import type { GatewayPrincipal } from '../auth/credential-index.js';
 import { CallTrace, type FinishArgs } from './call-trace.js';
+import { callState, guardsFor } from './call-state.js';
 import type { GatewayContext } from './gateway-context.js';
 import { identify, type RequestIdentity } from './request-identity.js';
 import { limitedRequest, localAnswerText, localEvents, localResponse } from './safe-mode.js';
@@ -232,29 +232,8 @@ function planFor(
   parsed: ParsedChat,
   trace: CallTrace,
 ): Planned {
-  const enforced = ctx.control.current();
-  const key = `${principal.app}/${principal.env}`;
-  const now = ctx.now();
-  const resolved = resolveFlags(
-    enforced.flags,
-    { app: principal.app, env: principal.env, tenant: identity.tenantId, user: identity.userId },
-    now,
-  );
-  const storeLoss = storeLossSafeMode(ctx, principal.app, now);
-  const flags = storeLoss
-    ? { ...resolved, safeMode: storeLoss, safeModeFlag: 'store-unreachable' }
-    : resolved;
-  const active = enforced.releases.get(key);
-  trace.notes.stateVersion = enforced.version;
-  if (active) {
-    trace.release = releaseName(active.release.app, active.release.version);
-    trace.deployment = active.deployment.id;
-  }
-  const release: Release | undefined = active?.release;
-  const guards = new CallGuards(ctx.guardSets.forRelease(release), {
-    system: systemText(release, parsed.request.messages),
-    ownIdentifiers: [identity.userId, identity.tenantId].filter((v): v is string => v !== null),
-  });
+  const { enforced, key, active, release, flags } = callState(ctx, principal, identity, trace);
+  const guards = guardsFor(ctx, release, systemText(release, parsed.request.messages), identity);
   const plan = planCall({
     config: ctx.config,
     app: principal.app,
@@ -319,15 +298,6 @@ async function* guardStreamedText(
     if (step.emit) yield { type: 'text', index, delta: step.emit };
     if (step.blocked) throw outputBlocked(step.blocked);
   }
-}
-
-/** Opt-in (apps.<app>.storeLossSafeMode): safe mode once the store has been unreachable long enough. */
-export function storeLossSafeMode(ctx: GatewayContext, app: string, now: number): SafeMode | undefined {
-  const rule = ctx.config.apps[app]?.storeLossSafeMode;
-  if (!rule) return undefined;
-  const s = ctx.control.stats();
-  if (s.storeReachable || s.lastContact === null) return undefined;
-  return now - s.lastContact >= rule.afterSeconds * 1000 ? rule.mode : undefined;
 }
 
 /** Sends a stream in the surface's SSE format; a failure midway ends it with an in-stream error event. */

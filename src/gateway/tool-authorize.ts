@@ -2,15 +2,14 @@ import type { FastifyReply, FastifyRequest } from 'fastify';
 import { z } from 'zod';
 import type { ToolCall } from '../core/chat.js';
 import { FirebreakError } from '../core/errors.js';
-import { resolveFlags, type EffectiveFlags } from '../core/flags.js';
+import type { EffectiveFlags } from '../core/flags.js';
 import type { Finding } from '../core/guards/types.js';
 import { taintSources } from '../core/policy/tool-context.js';
-import { releaseName, toolName, type Release } from '../core/release.js';
+import { toolName } from '../core/release.js';
 import { hasControlCharacters, parseWith } from '../core/validation.js';
 import type { GatewayPrincipal } from '../auth/credential-index.js';
-import { CallGuards } from './call-guards.js';
 import { CallTrace } from './call-trace.js';
-import { storeLossSafeMode } from './chat-pipeline.js';
+import { callState, guardsFor } from './call-state.js';
 import type { GatewayContext } from './gateway-context.js';
 import { identify, type RequestIdentity } from './request-identity.js';
 import { noteGuards, type ToolJudgement } from './tool-gate.js';
@@ -100,18 +99,8 @@ export async function runToolAuthorize(
     tenantId: body.tenant ?? fromHeaders.tenantId,
   };
   const trace = new CallTrace('tools.authorize', principal, identity, `${principal.app}@0`);
-  const enforced = ctx.control.current();
-  const active = enforced.releases.get(`${principal.app}/${principal.env}`);
-  trace.notes.stateVersion = enforced.version;
-  if (active) {
-    trace.release = releaseName(active.release.app, active.release.version);
-    trace.deployment = active.deployment.id;
-  }
-  const release: Release | undefined = active?.release;
-  const guards = new CallGuards(ctx.guardSets.forRelease(release), {
-    system: release?.spec.prompt.system ?? '',
-    ownIdentifiers: [identity.userId, identity.tenantId].filter((v): v is string => v !== null),
-  });
+  const { release, flags } = callState(ctx, principal, identity, trace);
+  const guards = guardsFor(ctx, release, release?.spec.prompt.system ?? '', identity);
   if (body.taint) guards.declareTaint(body.taint);
   const call: ToolCall = {
     id: 'authorize',
@@ -119,16 +108,6 @@ export async function runToolAuthorize(
     arguments: typeof body.arguments === 'string' ? body.arguments : JSON.stringify(body.arguments),
   };
 
-  const now = ctx.now();
-  const resolved = resolveFlags(
-    enforced.flags,
-    { app: principal.app, env: principal.env, user: identity.userId, tenant: identity.tenantId },
-    now,
-  );
-  const storeLoss = storeLossSafeMode(ctx, principal.app, now);
-  const flags: EffectiveFlags = storeLoss
-    ? { ...resolved, safeMode: storeLoss, safeModeFlag: 'store-unreachable' }
-    : resolved;
   if (flags.safeMode !== 'off') trace.notes.safeMode = { mode: flags.safeMode, flag: flags.safeModeFlag };
 
   const refused = refusal(flags);
