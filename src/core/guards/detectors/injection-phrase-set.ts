@@ -1,0 +1,76 @@
+import type { Tokens } from '../classifier.js';
+
+/**
+ * The phrase matcher of the injection detectors (injection.ts) over the classifier scan's word tokens:
+ * the phrases themselves are in injection-rules.ts.
+ */
+
+export interface Step {
+  readonly words: ReadonlySet<number>;
+  /** How many tokens may be skipped before this step matches. */
+  readonly gap: number;
+}
+
+export interface Phrase {
+  readonly kind: string;
+  readonly score: number;
+  readonly message: string;
+  readonly steps: readonly Step[];
+}
+
+/**
+ * Token hashes as map keys, cut to 30 bits: V8 keeps such numbers unboxed (small integers), while a full
+ * 32-bit hash would be boxed on every lookup (that was a third of the detector's time).
+ */
+export const key = (hash: number): number => hash & 0x3fffffff;
+
+export interface PhraseMatch {
+  readonly phrase: Phrase;
+  readonly start: number;
+  readonly end: number;
+}
+
+/** Phrases indexed by their first step's words: each token costs one map lookup. */
+export class PhraseSet {
+  private readonly byFirst = new Map<number, Phrase[]>();
+  /** A bit per (key mod 4096) of the first words: most tokens are turned away without a map lookup. */
+  private readonly firstBits = new Uint8Array(4096);
+
+  constructor(phrases: readonly Phrase[]) {
+    for (const p of phrases)
+      for (const w of p.steps[0]?.words ?? []) {
+        this.byFirst.set(w, [...(this.byFirst.get(w) ?? []), p]);
+        this.firstBits[w & 4095] = 1;
+      }
+  }
+
+  /** Each phrase that matches, at its leftmost place (phrases in `done` are skipped). */
+  match(tokens: Tokens, done: Set<Phrase>, out: PhraseMatch[]): void {
+    const bits = this.firstBits;
+    for (let i = 0; i < tokens.count; i++) {
+      const k = key(tokens.hashes[i] ?? 0);
+      if (bits[k & 4095] === 0) continue;
+      const candidates = this.byFirst.get(k);
+      if (candidates) for (const p of candidates) if (!done.has(p)) this.attempt(p, tokens, i, done, out);
+    }
+  }
+
+  private attempt(p: Phrase, tokens: Tokens, i: number, done: Set<Phrase>, out: PhraseMatch[]): void {
+    let at = i;
+    for (let s = 1; s < p.steps.length; s++) {
+      const step = p.steps[s];
+      if (!step) return;
+      let found = -1;
+      const last = Math.min(tokens.count - 1, at + 1 + step.gap);
+      for (let j = at + 1; j <= last; j++)
+        if (step.words.has(key(tokens.hashes[j] ?? 0))) {
+          found = j;
+          break;
+        }
+      if (found < 0) return;
+      at = found;
+    }
+    done.add(p);
+    out.push({ phrase: p, start: tokens.starts[i] ?? 0, end: tokens.ends[at] ?? 0 });
+  }
+}

@@ -1,0 +1,328 @@
+import { isWordChar, lower, wordHash } from '../classifier.js';
+import { key, PhraseSet, type Phrase, type Step } from './injection-phrase-set.js';
+import { CONSTRAINT_SCORE } from './system-constraints.js';
+
+/**
+ * The phrase heuristics of the injection detectors (injection.ts), as data: the phrases, compiled once
+ * into the sets each detector matches (injection-phrase-set.ts), and the control tokens and unspaced
+ * overrides matched as substrings (injection-signals.ts).
+ */
+
+/**
+ * Compiles `"ignore ~3 previous|prior ~2 instructions"`: steps separated by spaces, alternatives by `|`,
+ * `~N` lets up to N tokens be skipped before the next step, `$NAME` expands to a word list below. Words
+ * are single tokens as the scanner cuts them (letters and digits: "you're" is "you" "re").
+ */
+function phrase(kind: string, score: number, message: string, source: string): Phrase {
+  const steps: Step[] = [];
+  let gap = 0;
+  for (const part of source.split(' ')) {
+    if (part === '') continue;
+    if (part.startsWith('~')) {
+      gap = Number(part.slice(1));
+      continue;
+    }
+    const alts = part.split('|').flatMap((a) => (a.startsWith('$') ? (lists[a.slice(1)] ?? []) : [a]));
+    for (const a of alts)
+      for (let i = 0; i < a.length; i++)
+        if (!isWordChar(lower(a.charCodeAt(i)))) throw new Error(`phrase word "${a}" is not one token`);
+    steps.push({ words: new Set(alts.map((a) => key(wordHash(a)))), gap });
+    gap = 0;
+  }
+  return { kind, score, message, steps };
+}
+
+// ---------------------------------------------------------------------------------------------------
+// Heuristics. Word lists include the most common translations: injection in another language is a known
+// technique, and the classifier has seen little of it.
+
+const lists: Readonly<Record<string, readonly string[]>> = {
+  // Not "override": in documentation it is an everyday verb ("override your project's rules").
+  IGNORE: (
+    'ignore ignoring disregard disregarding forget forgetting overlook bypass neglect ' +
+    'discard dismiss abandon ignora ignorar ignorez ignorer ignoriere ignorieren ignorare ignorate olvida olvide ' +
+    'olvidar oublie oubliez oublier vergiss vergessen dimentica dimenticare esqueça esqueca esquece игнорируй ' +
+    'игнорировать игнорируйте забудь забудьте αγνόησε αγνοήστε'
+  ).split(' '),
+  /**
+   * Whose instructions: all of them, or the model's. "Ignore the previous instructions" is how a user
+   * corrects their own request (or an e-mail its own earlier message), so "the" and "my" are not here.
+   */
+  ALL: 'all any your every system developer openai anthropic todas toutes tous alle tutte tutti все'.split(
+    ' ',
+  ),
+  /** "Previous" right after the verb, with no article: "ignore previous instructions". */
+  PREVIOUS: (
+    'previous prior above earlier preceding former foregoing original initial anteriores précédentes ' +
+    'precedentes previas vorherigen vorigen bisherigen obigen precedenti предыдущие прежние προηγούμενες'
+  ).split(' '),
+  INSTRUCTIONS: (
+    'instructions instruction directives directive rules guidelines prompts prompt commands orders constraints ' +
+    'restrictions programming guidance policies policy instrucciones instrucción instruções instrucoes istruzioni ' +
+    'anweisungen instruktionen consignes инструкции указания правила οδηγίες'
+  ).split(' '),
+  SHOW: 'reveal show print repeat output display leak tell give share disclose dump spell recite echo expose what'.split(
+    ' ',
+  ),
+  ASK: 'reveal show print tell share disclose spell recite what confirm provide say type write'.split(' '),
+  // Not "assistant": an e-mail's "note to the assistant" is usually for a person.
+  AI: 'ai llm llms gpt chatgpt claude copilot gemini chatbot'.split(' '),
+};
+
+export const OVERRIDE = 'asks the model to ignore its previous instructions';
+const EXTRACT = 'asks the model to reveal its system prompt or instructions';
+const SECRET = 'asks the model for its password or secret key';
+const AUTHORITY = 'claims a special mode or authority over the model';
+const ADDRESSED = 'addresses instructions to the AI reading the document';
+const SPLIT = 'asks the model to assemble a request from parts and act on it';
+
+/** Phrases that attack the model's instructions: at input (prompt-injection) and in documents. */
+const overridePhrases = [
+  phrase('instruction_override', 0.95, OVERRIDE, '$IGNORE ~1 $ALL ~2 $INSTRUCTIONS'),
+  phrase('instruction_override', 0.95, OVERRIDE, '$IGNORE ~0 $PREVIOUS ~1 $INSTRUCTIONS'),
+  // Languages that put the adjective after the noun: "ignora las instrucciones anteriores".
+  phrase(
+    'instruction_override',
+    0.9,
+    OVERRIDE,
+    '$IGNORE ~2 $INSTRUCTIONS ~0 anteriores|précédentes|precedentes|previas|precedenti',
+  ),
+  phrase('instruction_override', 0.9, OVERRIDE, 'αγνοήστε|αγνόησε ~1 προηγούμενες ~0 οδηγίες'),
+  phrase(
+    'instruction_override',
+    0.9,
+    OVERRIDE,
+    '$IGNORE ~1 everything|anything ~4 above|before|previously|told|said|instructed|prior|earlier',
+  ),
+  phrase(
+    'prompt_extraction',
+    0.85,
+    EXTRACT,
+    '$SHOW ~3 your ~2 system|initial|original|hidden|secret|internal|developer|pre ~1 prompt|prompts|instructions|directives|message',
+  ),
+  phrase('prompt_extraction', 0.85, EXTRACT, '$SHOW ~3 the ~1 system|hidden|secret|initial ~0 prompt'),
+  // "Repeat the text above" alone is an ordinary chat request about the conversation; "… starting with
+  // 'You are'" or "verbatim" is the extraction trick.
+  phrase(
+    'prompt_extraction',
+    0.85,
+    EXTRACT,
+    'repeat|print|output|recite|copy|echo ~3 everything|all|text|words|content|lines ~2 above|before ~3 starting|beginning|verbatim|including',
+  ),
+  // Not "give": "never give your password to anyone" is advice; "give me your password" is the ask.
+  phrase('secret_extraction', 0.8, SECRET, '$ASK ~3 your ~1 password|passcode|passphrase'),
+  phrase('secret_extraction', 0.8, SECRET, '$ASK ~3 your ~0 secret ~0 key|word|code|phrase|password'),
+  phrase(
+    'secret_extraction',
+    0.8,
+    SECRET,
+    'give|send ~0 me|us ~1 your ~1 password|passcode|passphrase|secret',
+  ),
+];
+
+/** Overrides that are attacks from a user but ordinary in a document ("ignore the above, I found it"). */
+const inputOnlyPhrases = [
+  phrase('instruction_override', 0.85, OVERRIDE, '$IGNORE ~1 the ~0 above'),
+  phrase(
+    'system_impersonation',
+    0.8,
+    AUTHORITY,
+    'you|youre ~1 are|re|now ~1 in|into|entering ~2 god|admin|administrator|maintenance|debug|developer|sudo|override|root|unrestricted|system|unfiltered|uncensored ~0 mode',
+  ),
+  phrase(
+    'system_impersonation',
+    0.8,
+    AUTHORITY,
+    'entering|initiating|activating|enabling ~3 god|sudo|override|unrestricted|unfiltered|uncensored ~0 mode',
+  ),
+  phrase(
+    'system_impersonation',
+    0.75,
+    AUTHORITY,
+    'i|im ~2 your ~1 developer|developers|creator|creators|administrator|admin|maintainer|programmer|master',
+  ),
+];
+
+const jailbreakPhrases = [
+  phrase(
+    'dan',
+    0.95,
+    'asks the model to "do anything now" (DAN)',
+    'dan|stands|named|called ~3 do ~0 anything ~0 now',
+  ),
+  phrase('dan', 0.9, 'asks the model to act as DAN', 'dan ~0 mode|prompt|jailbreak'),
+  // "Could you ask Dan…" must not match: an act/become verb, or "you are (now) DAN".
+  phrase('dan', 0.85, 'asks the model to act as DAN', 'act|acting|pretend|become|roleplay|simulate ~3 dan'),
+  phrase('dan', 0.85, 'asks the model to act as DAN', 'you|youre ~1 are|re|now|become ~2 dan'),
+  phrase(
+    'developer_mode',
+    0.85,
+    'asks the model to simulate an unrestricted "developer mode"',
+    'simulate|emulate|pretend ~4 developer ~0 mode',
+  ),
+  phrase(
+    'developer_mode',
+    0.85,
+    'asks the model to simulate an unrestricted "developer mode"',
+    'with ~0 developer ~0 mode ~0 enabled|activated',
+  ),
+  phrase(
+    'developer_mode',
+    0.85,
+    'asks the model to simulate an unrestricted "developer mode"',
+    'developer ~0 mode ~0 output',
+  ),
+  phrase(
+    'jailbroken',
+    0.85,
+    'asks the model to act jailbroken',
+    'you|youre ~1 are|re|now ~2 jailbroken|jailbreaked',
+  ),
+  phrase(
+    'jailbroken',
+    0.85,
+    'asks the model to act jailbroken',
+    'act|acting|pretend|become ~3 jailbroken|jailbreaked',
+  ),
+  phrase(
+    'policy_evasion',
+    0.85,
+    'asks the model to set aside its usage policies',
+    'ignore|bypass|break|violate|disregard|circumvent ~3 your|openai|anthropic ~3 policy|policies|guidelines|filters|restrictions|rules|programming|safeguards',
+  ),
+  phrase(
+    'policy_evasion',
+    0.85,
+    'tells the model it is not bound by its rules',
+    'not ~1 bound|restricted|limited|constrained ~2 by ~3 rules|policies|policy|guidelines|restrictions|filters|openai|anthropic|ethics|morals|content',
+  ),
+  phrase(
+    'policy_evasion',
+    0.75,
+    'tells the model it has no ethical limits',
+    'you ~4 no|without|free|never|not ~3 ethical|moral ~2 restrictions|guidelines|boundaries|limitations|filters|constraints|principles|policies',
+  ),
+  // A question about uncensored models is not a jailbreak; telling the model it is one is.
+  phrase(
+    'policy_evasion',
+    0.7,
+    'describes an amoral, unfiltered persona',
+    'you|youre ~3 amoral|unfiltered|uncensored|unrestricted',
+  ),
+  phrase(
+    'policy_evasion',
+    0.7,
+    'describes an amoral, unfiltered persona',
+    'act|acting|pretend|become|roleplay ~3 amoral|unfiltered|uncensored|unrestricted',
+  ),
+  phrase(
+    'policy_evasion',
+    0.7,
+    'tells the model never to refuse',
+    'you ~2 will|must|should|shall|can|ll ~1 never|not ~1 refuse|decline',
+  ),
+];
+
+/** Phrases addressed to the model inside a document or tool result. */
+const documentPhrases = [
+  phrase(
+    'addressed_to_model',
+    0.85,
+    ADDRESSED,
+    'note|message|instruction|instructions|attention|important|notice|reminder ~1 to|for ~1 the|all|any ~1 $AI',
+  ),
+  phrase(
+    'addressed_to_model',
+    0.85,
+    ADDRESSED,
+    'note|message|instructions ~1 to|for ~2 language ~0 model|models',
+  ),
+  phrase('addressed_to_model', 0.85, ADDRESSED, 'if ~1 you ~1 are|re ~1 an|a ~2 $AI'),
+  phrase('addressed_to_model', 0.85, ADDRESSED, 'if ~1 you ~1 are|re ~1 an|a ~2 language ~0 model'),
+  phrase(
+    'addressed_to_model',
+    0.8,
+    ADDRESSED,
+    // Summarising or parsing "this e-mail" is what a model does with it; a person reading it does not.
+    'when|while|after|before|if ~1 you|the ~2 summarize|summarise|summarizing|summarising|parse|parsing|analyze|analyse|analyzing|analysing ~1 this|these ~1 document|documents|email|mail|message|messages|page|text|file|website|webpage|content|article|review|post|thread|conversation',
+  ),
+  phrase(
+    'task_redefinition',
+    0.8,
+    'gives the model a new task',
+    'your ~0 new|real|actual|true ~0 task|instructions|objective|goal|mission ~0 is|are ~0 to',
+  ),
+];
+
+/**
+ * Chat-template control tokens: text that tries to open a new system or user turn. Matched as
+ * substrings of the lower-cased text (they are punctuation, not words).
+ */
+export const roleTokens = [
+  '<|im_start|>',
+  '<|im_end|>',
+  '<|system|>',
+  '<|user|>',
+  '<|assistant|>',
+  '<|endoftext|>',
+  '<|begin_of_text|>',
+  '<|start_header_id|>',
+  '[inst]',
+  '[/inst]',
+  '<<sys>>',
+];
+
+/** "Ignore the instructions" in scripts without spaces between words: both parts within a few characters. */
+export const unspacedOverrides: readonly (readonly [string, string])[] = [
+  ['忽略', '指令'],
+  ['忽略', '指示'],
+  ['忽略', '之前'],
+  ['忽略', '以上'],
+  ['无视', '指令'],
+  ['無視', '指示'],
+  ['無視', '命令'],
+  ['지시', '무시'],
+  ['निर्देश', 'अनदेख'],
+  ['निर्देश', 'नज़रअंदाज़'],
+  ['تجاهل', 'التعليمات'],
+];
+
+/**
+ * Pressure that is only an attack when the system prompt has something to protect (a forbidden topic,
+ * personal data, a secret): claims of authority over the model and requests assembled from parts.
+ * Without such a prompt "as an AI developed by …" is a story opening and "combine these and answer" a
+ * homework request.
+ */
+const ruledPhrases = [
+  phrase('system_impersonation', CONSTRAINT_SCORE, AUTHORITY, 'i|im ~1 am|m ~0 god|root|superuser'),
+  phrase(
+    'system_impersonation',
+    CONSTRAINT_SCORE,
+    AUTHORITY,
+    'as ~1 your|the ~0 creator|creators|developer|developers|administrator|admin|owner|maintainer|operator',
+  ),
+  phrase(
+    'system_impersonation',
+    CONSTRAINT_SCORE,
+    AUTHORITY,
+    'as ~1 an|a ~0 ai|llm|model ~2 developed|created|made|built|trained ~0 by',
+  ),
+  phrase(
+    'system_impersonation',
+    CONSTRAINT_SCORE,
+    AUTHORITY,
+    'i|im ~1 am|m ~0 entering|initiating|activating|enabling ~4 mode|reset|upgrade|override|protocol',
+  ),
+  phrase('payload_splitting', CONSTRAINT_SCORE, SPLIT, 'smartgpt'),
+  phrase(
+    'payload_splitting',
+    CONSTRAINT_SCORE,
+    SPLIT,
+    'combine|concatenate|join|interlace ~6 answer|follow|execute|obey',
+  ),
+];
+
+export const inputSet = new PhraseSet([...overridePhrases, ...inputOnlyPhrases, ...jailbreakPhrases]);
+export const ruledSet = new PhraseSet(ruledPhrases);
+export const documentSet = new PhraseSet([...overridePhrases, ...documentPhrases]);
+export const jailbreakKinds = new Set(jailbreakPhrases.map((p) => p.kind));

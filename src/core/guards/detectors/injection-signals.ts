@@ -1,0 +1,122 @@
+import { foldedTokens, type ModelScan } from '../classifier.js';
+import type { GuardContext, Span } from '../types.js';
+import { decodedPayload, mayBeEncoded, repeatedRun } from './encoded.js';
+import { secretRequest, systemHoldsSecret } from './held-secret.js';
+import type { Phrase, PhraseMatch, PhraseSet } from './injection-phrase-set.js';
+import { OVERRIDE, roleTokens, ruledSet, unspacedOverrides } from './injection-rules.js';
+import { constraintSignals, systemConstraints, unconstrained } from './system-constraints.js';
+
+/**
+ * The heuristic signals of the injection detectors (injection.ts) in one text: the phrases
+ * (injection-rules.ts) over the scan's tokens, chat-template control tokens, unspaced overrides, and at
+ * input what the system prompt rules out or holds.
+ */
+
+export interface Signal {
+  readonly kind: string;
+  readonly score: number;
+  readonly message: string;
+  readonly start: number;
+  readonly end: number;
+}
+
+/** Heuristic signals in `text`, whose scan is `scan` (its tokens are read before anything rescans). */
+export function signals(
+  text: string,
+  scan: ModelScan,
+  set: PhraseSet,
+  ctx: GuardContext,
+  atInput: boolean,
+): Signal[] {
+  const done = new Set<Phrase>();
+  const matches: PhraseMatch[] = [];
+  set.match(scan.tokens, done, matches);
+  if (atInput && ctx.system && systemHasRules(ctx)) ruledSet.match(scan.tokens, done, matches);
+  // Read before anything rescans (the tokens are views into the scanner's scratch buffers).
+  const repeated = atInput ? repeatedRun(scan.tokens) : undefined;
+  const encoded = atInput ? mayBeEncoded(scan.tokens) : undefined;
+  // Look-alike letters (a Cyrillic і in "іgnore"): match once more with them read as Latin.
+  if (scan.confusables) set.match(foldedTokens(text), done, matches);
+  const out: Signal[] = matches.map((m) => ({ ...m.phrase, start: m.start, end: m.end }));
+
+  let lowered: string | undefined;
+  // toLowerCase keeps the length for all but a handful of characters (İ): spans are then approximate.
+  const low = (): string => (lowered ??= text.toLowerCase());
+  if (text.includes('<|') || text.includes('[INST]') || text.includes('[inst]') || text.includes('<<'))
+    for (const t of roleTokens) {
+      const at = low().indexOf(t);
+      if (at < 0) continue;
+      out.push({
+        kind: 'role_injection',
+        score: 0.85,
+        message: 'contains chat-template control tokens that open a new conversation turn',
+        start: at,
+        end: at + t.length,
+      });
+      break;
+    }
+  if (scan.nonAscii)
+    search: for (const [a, b] of unspacedOverrides)
+      for (let i = text.indexOf(a); i >= 0; i = text.indexOf(a, i + a.length)) {
+        const from = Math.max(0, i - 24);
+        const j = text.slice(from, i + a.length + 24).indexOf(b);
+        if (j < 0) continue;
+        out.push({
+          kind: 'instruction_override',
+          score: 0.9,
+          message: OVERRIDE,
+          start: Math.min(i, from + j),
+          end: Math.max(i + a.length, from + j + b.length),
+        });
+        break search;
+      }
+  if (atInput) {
+    out.push(...systemSignals(low, ctx, undefined));
+    if (repeated)
+      out.push({
+        kind: 'repeated_tokens',
+        score: 0.7,
+        message: 'repeats a word or two many times over (pushes the instructions out of attention)',
+        ...repeated,
+      });
+    // A request spelled in hex, binary or Morse: the decoded text gets the same checks.
+    const decoded = encoded ? decodedPayload(text, encoded) : undefined;
+    if (decoded !== undefined) {
+      const whole = { start: 0, end: text.length };
+      out.push(...systemSignals(() => decoded, ctx, whole));
+    }
+  }
+  return out;
+}
+
+/**
+ * What the system prompt rules out (a topic, a person's data, another language, the secret it holds)
+ * asked for anyway in `low` (a lower-cased user turn, or the decoded payload in one: then `span` is where
+ * the payload was and messages say it was encoded).
+ */
+function systemSignals(lowered: () => string, ctx: GuardContext, span: Span | undefined): Signal[] {
+  if (!ctx.system) return [];
+  const out: Signal[] = [];
+  const constraints = systemConstraints(ctx.system);
+  if (!unconstrained(constraints)) out.push(...constraintSignals(lowered(), constraints));
+  if (!systemHoldsSecret(ctx))
+    return span ? out.map((s) => ({ ...s, message: `${s.message} (encoded)`, ...span })) : out;
+  // A request naming a password-like secret when the system prompt holds one: the classic extraction,
+  // in any of the languages it is usually tried in.
+  const at = secretRequest(lowered());
+  if (at)
+    out.push({
+      kind: 'secret_extraction',
+      score: 0.85,
+      message: 'asks for a secret that the system prompt protects',
+      ...at,
+    });
+  return span ? out.map((s) => ({ ...s, message: `${s.message} (encoded)`, ...span })) : out;
+}
+
+/** The system prompt forbids something these checks can see, or holds a secret. */
+function systemHasRules(ctx: GuardContext): boolean {
+  return (
+    (ctx.system !== undefined && !unconstrained(systemConstraints(ctx.system))) || systemHoldsSecret(ctx)
+  );
+}
