@@ -1,14 +1,12 @@
-import pino from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { TraceRecord, TraceStatus } from '../../src/core/trace.js';
 import { ANOMALY_TIMER_KIND, anomalyTimerKey, evaluateAnomalies } from '../../src/ops/anomaly-job.js';
 import { getIncident, listIncidents } from '../../src/ops/incidents.js';
-import { buildApp, type FirebreakApp } from '../../src/server/app.js';
-import { parseConfig } from '../../src/server/config-load.js';
-import { openStore } from '../../src/store/open-store.js';
+import type { FirebreakApp } from '../../src/server/app.js';
 import type { Store } from '../../src/store/port.js';
-import { testConfigYaml } from '../support/harness.js';
-import { freshDatabaseUrl, storeKinds } from '../support/stores.js';
+import { startFirebreak, testConfigYaml, type Running } from '../support/harness.js';
+import { storeKinds } from '../support/stores.js';
+import { seedTrace } from '../support/trace-record.js';
 
 /**
  * Issue 5 items 1–2: the anomaly job, driven by a controlled clock and `timers.runDue()`. Traces are
@@ -38,49 +36,31 @@ describe.each(storeKinds)('detection: the anomaly job (%s)', (kind) => {
   const now = () => clock;
   let seq = 0;
 
+  let running: Running;
   beforeAll(async () => {
     const yaml = testConfigYaml().replace('\napps:', `\n${DETECTION}\napps:`);
-    store = await openStore(await freshDatabaseUrl(kind));
-    fb = await buildApp(parseConfig(yaml, 'test config', {}), {
-      store,
-      logger: pino({ level: 'silent' }),
-      now,
-      timers: { tickMs: 0 },
-    });
+    running = await startFirebreak({ store: kind, yaml, now, timers: { tickMs: 0 } });
+    ({ fb, store } = running);
   });
-  afterAll(async () => {
-    await fb.close();
-    await store.close();
-  });
+  afterAll(() => running.close());
 
   function trace(app: string, env: string, ts: number, status: TraceStatus): TraceRecord {
     seq += 1;
-    return {
+    return seedTrace({
       id: `tr_${kind}_${seq}`,
       traceId: `t-${seq}`,
       ts,
       app,
       env,
-      userId: null,
-      tenantId: null,
-      sessionId: null,
-      endpoint: 'chat.completions',
-      model: 'sim-1',
-      provider: 'sim',
-      release: `${app}@0`,
-      deployment: null,
       status,
       httpStatus: status === 'error' ? 502 : 200,
       errorCode: status === 'error' ? 'upstream_error' : null,
-      stream: false,
       latencyMs: 12,
       upstreamMs: 10,
       overheadMs: 1,
-      ttftMs: null,
       promptTokens: 30,
       completionTokens: 20,
-      body: { request: {}, retrieved: [], response: null, toolCalls: [], toolResults: [] },
-    };
+    });
   }
 
   /** `calls` calls of which `errors` failed, spread over the interval starting at `from`. */

@@ -1,14 +1,10 @@
-import pino from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { signalFromFeedback } from '../../src/core/detection/signal.js';
 import { processSignal } from '../../src/ops/detection.js';
 import { containIncident, getIncident, listIncidents, transitionIncident } from '../../src/ops/incidents.js';
-import { buildApp, type FirebreakApp } from '../../src/server/app.js';
-import { parseConfig } from '../../src/server/config-load.js';
-import { openStore } from '../../src/store/open-store.js';
-import type { Store } from '../../src/store/port.js';
-import { testConfigYaml } from '../support/harness.js';
-import { freshDatabaseUrl, storeKinds } from '../support/stores.js';
+import type { FirebreakApp } from '../../src/server/app.js';
+import { startFirebreak, testConfigYaml, type Running } from '../support/harness.js';
+import { storeKinds } from '../support/stores.js';
 
 /**
  * Issue 5 items 1–2: a rule with `minSignals: 3` opens on the third distinct signal of its key within
@@ -29,24 +25,16 @@ detection:
 
 describe.each(storeKinds)('detection: minSignals (%s)', (kind) => {
   let fb: FirebreakApp;
-  let store: Store;
   let clock = Date.UTC(2026, 5, 1, 12, 0, 0);
   const now = () => clock;
 
+  let running: Running;
   beforeAll(async () => {
     const yaml = testConfigYaml().replace('\napps:', `\n${DETECTION}\napps:`);
-    store = await openStore(await freshDatabaseUrl(kind));
-    fb = await buildApp(parseConfig(yaml, 'test config', {}), {
-      store,
-      logger: pino({ level: 'silent' }),
-      now,
-      timers: { tickMs: 0 },
-    });
+    running = await startFirebreak({ store: kind, yaml, now, timers: { tickMs: 0 } });
+    ({ fb } = running);
   });
-  afterAll(async () => {
-    await fb.close();
-    await store.close();
-  });
+  afterAll(() => running.close());
 
   /** A harmful-answer report on trace `trace` by `user` (the key's user), received now. */
   const report = (user: string, trace: string) =>

@@ -6,6 +6,7 @@ import { deploy } from '../../src/ops/deployments.js';
 import { createRelease } from '../../src/ops/releases.js';
 import { buildApp, type FirebreakApp, type ServerRole } from '../../src/server/app.js';
 import { parseConfig } from '../../src/server/config-load.js';
+import type { TimerSchedulerSettings } from '../../src/server/timers.js';
 import { openStore } from '../../src/store/open-store.js';
 import type { DeploymentRecord, Store } from '../../src/store/port.js';
 import { freshDatabaseUrl, type StoreKind } from './stores.js';
@@ -86,6 +87,8 @@ export async function startFirebreak(options: {
   role?: ServerRole;
   /** An injectable clock (flag expiry, safe-mode timers) so tests never sleep. */
   now?: () => number;
+  /** The timer loop's settings; `{ tickMs: 0 }` turns it off for tests that call `fb.timers.runDue()`. */
+  timers?: TimerSchedulerSettings;
 }): Promise<Running> {
   const config = parseConfig(options.yaml ?? testConfigYaml(), 'test config', {});
   const url = typeof options.store === 'string' ? await freshDatabaseUrl(options.store) : options.store.url;
@@ -95,6 +98,7 @@ export async function startFirebreak(options: {
     logger: pino({ level: 'silent' }),
     role: options.role ?? 'all',
     ...(options.now ? { now: options.now } : {}),
+    ...(options.timers ? { timers: options.timers } : {}),
   });
   await fb.app.listen({ port: 0, host: '127.0.0.1' });
   const { port } = fb.app.server.address() as AddressInfo;
