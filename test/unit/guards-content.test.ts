@@ -6,7 +6,9 @@ import { regulatedAdvice } from '../../src/core/guards/detectors/regulated-advic
 import { compileTerms, findTerms, pendingTerm } from '../../src/core/guards/detectors/terms.js';
 import { contentDetectors } from '../../src/core/guards/detectors/content.js';
 import { citation, facts, lexicalSupport, support } from '../../src/core/guards/detectors/integrity.js';
-import { mayContainProfanity, obscenityMatches, toxicity } from '../../src/core/guards/detectors/toxicity.js';
+import { obscenityMatches } from '../../src/core/guards/detectors/toxicity-matcher.js';
+import { mayContainProfanity } from '../../src/core/guards/detectors/toxicity-precheck.js';
+import { toxicity } from '../../src/core/guards/detectors/toxicity.js';
 import { GuardSet } from '../../src/core/guards/engine.js';
 import { parseGuardSettings, type GuardSettingsInput } from '../../src/core/guards/guard-settings.js';
 import type { Detection, Detector, GuardContext, GuardSettings, Stage } from '../../src/core/guards/types.js';
