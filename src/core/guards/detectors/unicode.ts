@@ -87,10 +87,13 @@ export const unicode: Detector = {
       const prev = out[out.length - 1];
       // Adjacent occurrences of the same kind are one finding.
       if (prev?.kind === kind && prev.span && prev.span.end === start) {
+        // Written out, not spread: a spread followed by more properties makes a new hidden class per
+        // object in Node 20's optimised code (see toxicity-matcher.ts).
         out[out.length - 1] = {
-          ...prev,
+          kind,
           score: Math.max(prev.score, score),
           span: { start: prev.span.start, end },
+          message: prev.message,
         };
         return;
       }
