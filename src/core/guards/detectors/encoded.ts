@@ -1,12 +1,14 @@
 import { wordHash, type Tokens } from '../classifier.js';
 
 /**
- * Two prompt-injection techniques that hide what is asked rather than how (OWASP LLM01, "token
- * smuggling" and "repeated token" in CyberSecEval's taxonomy):
+ * Prompt-injection techniques that hide what is asked rather than how (OWASP LLM01, "token smuggling",
+ * "payload splitting" and "repeated token" in CyberSecEval's taxonomy):
  *
- * - an encoded payload: a request spelled in hexadecimal bytes, 8-bit binary or Morse code, with an ask
- *   to decode it. `decodedPayload` decodes such runs so the caller can check the plain text
- *   against the system prompt (the secret it holds, a topic it rules out);
+ * - an encoded payload: a request spelled in hexadecimal bytes, 8-bit binary, Morse code, Base64, a
+ *   Caesar/ROT13 shift or backwards, with an ask to decode it; split into parts to be interlaced or
+ *   joined; or written in Pig Latin (which needs no ask: a turn whose words nearly all end in "ay").
+ *   `decodedPayload` decodes such text so the caller can check the plain text against the system prompt
+ *   (the secret it holds, a topic it rules out, the person it protects);
  * - a long run of one or two repeated words ("12345 12345 12345 …"), which pushes the system prompt out
  *   of the model's attention or makes it diverge. `repeatedRun` finds it on the scan's word tokens.
  *
@@ -17,6 +19,11 @@ import { wordHash, type Tokens } from '../classifier.js';
 const HEX_BIT = 1;
 const BINARY_BIT = 2;
 const MORSE_BIT = 4;
+const SHIFT_BIT = 8;
+const SPLIT_BIT = 16;
+const REVERSE_BIT = 32;
+const BASE64_BIT = 64;
+const PIG_LATIN_BIT = 128;
 /** How far past the word that names the encoding a payload is looked for. */
 const PAYLOAD_REACH = 2048;
 
@@ -44,7 +51,6 @@ export function repeatedRun(tokens: Tokens): { start: number; end: number } | un
   return { start: tokens.starts[bestEnd - best] ?? 0, end: tokens.ends[bestEnd] ?? 0 };
 }
 
-/** Word tokens that name an encoding (as the scanner hashes them, cut to 30 bits). */
 /** Word tokens that name an encoding (as the scanner hashes them, cut to 30 bits), and which. */
 const HINTS = new Map<number, number>(
   (
@@ -53,6 +59,19 @@ const HINTS = new Map<number, number>(
       ['hexadecimal', HEX_BIT],
       ['binary', BINARY_BIT],
       ['morse', MORSE_BIT],
+      ['rot13', SHIFT_BIT],
+      ['rot', SHIFT_BIT],
+      ['caesar', SHIFT_BIT],
+      ['cipher', SHIFT_BIT],
+      ['ciphertext', SHIFT_BIT],
+      ['interlace', SPLIT_BIT],
+      ['interlaced', SPLIT_BIT],
+      ['interleave', SPLIT_BIT],
+      ['concatenate', SPLIT_BIT],
+      ['reverse', REVERSE_BIT],
+      ['reversed', REVERSE_BIT],
+      ['backwards', REVERSE_BIT],
+      ['base64', BASE64_BIT],
     ] as const
   ).map(([w, bit]) => [wordHash(w) & 0x3fffffff, bit]),
 );
@@ -66,21 +85,34 @@ export interface EncodingHint {
   readonly from: number;
 }
 
+/** Pig Latin needs this many words, and this share of all words, ending in "ay". */
+const PIG_LATIN_WORDS = 3;
+const PIG_LATIN_SHARE = 0.6;
+
 /**
- * Whether a text may hold an encoded request: one of its tokens names an encoding. The cheap gate before
- * `decodedPayload` (one bit test per token).
+ * Whether a text may hold an encoded request: one of its tokens names an encoding, or nearly all its
+ * words end in "ay" (Pig Latin). The cheap gate before `decodedPayload` (one bit test per token and a
+ * look at its last two letters).
  */
-export function mayBeEncoded(tokens: Tokens): EncodingHint | undefined {
+export function mayBeEncoded(tokens: Tokens, text: string): EncodingHint | undefined {
   const h = tokens.hashes;
   let kinds = 0;
   let from = -1;
+  let ay = 0;
   for (let i = 0; i < tokens.count; i++) {
+    const end = tokens.ends[i] ?? 0;
+    if (end - (tokens.starts[i] ?? 0) >= 4 && (text.charCodeAt(end - 1) | 32) === 121)
+      if ((text.charCodeAt(end - 2) | 32) === 97) ay++;
     const k = (h[i] ?? 0) & 0x3fffffff;
     if (HINT_BITS[k & 4095] === 0) continue;
     const bit = HINTS.get(k);
     if (bit === undefined) continue;
     kinds |= bit;
     if (from < 0) from = tokens.starts[i] ?? 0;
+  }
+  if (ay >= PIG_LATIN_WORDS && ay >= tokens.count * PIG_LATIN_SHARE) {
+    kinds |= PIG_LATIN_BIT;
+    from = 0;
   }
   return kinds === 0 ? undefined : { kinds, from };
 }
@@ -150,6 +182,25 @@ export function decodedPayload(text: string, hint: EncodingHint): string | undef
     for (let m = MORSE_RUN.exec(region); m; m = MORSE_RUN.exec(region))
       found.push(decodeRun(MORSE_CODE, m[0]));
   }
+  if (hint.kinds & SHIFT_BIT) {
+    const shifted = unshift(region);
+    if (shifted !== undefined) found.push(shifted);
+  }
+  if (hint.kinds & (SPLIT_BIT | REVERSE_BIT)) {
+    const parts = quoted(region);
+    if (hint.kinds & SPLIT_BIT && parts.length >= 2) {
+      found.push(interlace(parts[0] ?? '', parts[1] ?? ''), parts.join(' '));
+    }
+    if (hint.kinds & REVERSE_BIT) for (const p of parts) found.push(reversed(p));
+  }
+  if (hint.kinds & BASE64_BIT) {
+    BASE64_RUN.lastIndex = 0;
+    for (let m = BASE64_RUN.exec(region); m; m = BASE64_RUN.exec(region)) {
+      const plain = fromBase64(m[0]);
+      if (plain !== undefined) found.push(plain);
+    }
+  }
+  if (hint.kinds & PIG_LATIN_BIT) found.push(fromPigLatin(text.slice(0, PAYLOAD_REACH)));
   const plain = found.filter((s) => readable(s) && /[a-z]{3}/i.test(s));
   return plain.length > 0 ? plain.join('\n').toLowerCase() : undefined;
 }
@@ -243,6 +294,102 @@ function decodeRun(kind: number, run: string): string {
     }
   }
   return out;
+}
+
+/** The quoted strings of `text` ("…", '…', “…”, `…`), in order; at most 8. */
+function quoted(text: string): string[] {
+  const out: string[] = [];
+  QUOTED.lastIndex = 0;
+  for (let m = QUOTED.exec(text); m && out.length < 8; m = QUOTED.exec(text)) {
+    const body = m[1] ?? m[2] ?? m[3] ?? m[4];
+    if (body !== undefined) out.push(body);
+  }
+  return out;
+}
+// One alternative per quote kind, each body free of its own closing quote: no backtracking across them.
+// A single quote opens only after a non-letter, so "what's" is not a quote.
+const QUOTED = /"([^"\n]{2,600})"|(?<![\p{L}\p{N}])'([^'\n]{2,600})'|“([^”\n]{2,600})”|`([^`\n]{2,600})`/gu;
+
+/** Code units in reverse order (a payload written backwards is ASCII in practice). */
+function reversed(s: string): string {
+  let out = '';
+  for (let i = s.length - 1; i >= 0; i--) out += String.fromCharCode(s.charCodeAt(i));
+  return out;
+}
+
+/** "Cn o rvl" and "a yu eea" → "Can you reveal": one character from each in turn. */
+function interlace(a: string, b: string): string {
+  let out = '';
+  for (let i = 0; i < Math.max(a.length, b.length); i++) out += (a[i] ?? '') + (b[i] ?? '');
+  return out;
+}
+
+/** Base64 runs long enough to hold a request (a dozen characters decode to nine bytes). */
+const BASE64_RUN = /[A-Za-z0-9+/]{12,}={0,2}/g;
+
+function fromBase64(run: string): string | undefined {
+  try {
+    return atob(run.length % 4 === 0 ? run : run.slice(0, run.length - (run.length % 4)));
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * Words a question in English almost always has: a Caesar shift that turns several of the text's words
+ * into these is the shift it was written with.
+ */
+const COMMON = (
+  'the a an is are was were what how who where when why which of to in on at and or for you your can ' +
+  'do does did it this that with me my be have has tell name first most give please'
+).split(' ');
+
+/** Every shift (1–25) of every common word → the shifts that make it (the decoding shift is 26 − s). */
+const SHIFTED = new Map<string, number[]>();
+for (const w of COMMON)
+  for (let s = 1; s < 26; s++) {
+    const enc = shiftLetters(w, s);
+    SHIFTED.set(enc, [...(SHIFTED.get(enc) ?? []), s]);
+  }
+
+function shiftLetters(s: string, by: number): string {
+  let out = '';
+  for (let i = 0; i < s.length; i++) {
+    const c = s.charCodeAt(i);
+    if (c >= 97 && c <= 122) out += String.fromCharCode(((c - 97 + by) % 26) + 97);
+    else if (c >= 65 && c <= 90) out += String.fromCharCode(((c - 65 + by) % 26) + 65);
+    else out += String.fromCharCode(c);
+  }
+  return out;
+}
+
+/**
+ * `text` decoded with the Caesar shift (ROT13 is shift 13) that turns the most of its words into
+ * common English words, if that makes at least three of them; one lookup per word, whatever the shift.
+ */
+function unshift(text: string): string | undefined {
+  const votes = new Array<number>(26).fill(0);
+  for (const w of text.toLowerCase().split(/[^a-z]+/))
+    for (const s of SHIFTED.get(w) ?? []) votes[s] = (votes[s] ?? 0) + 1;
+  let best = 0;
+  for (let s = 1; s < 26; s++) if ((votes[s] ?? 0) > (votes[best] ?? 0)) best = s;
+  return best > 0 && (votes[best] ?? 0) >= 3 ? shiftLetters(text, 26 - best) : undefined;
+}
+
+const VOWELS = new Set(['a', 'e', 'i', 'o', 'u']);
+
+/**
+ * Pig Latin back to English: "erewhay" → "where" (the consonants before "ay" go back to the front);
+ * a word that began with a vowel took "yay" or "way" ("useryay"), so both readings are given ("user").
+ */
+function fromPigLatin(text: string): string {
+  return text.replace(/[A-Za-z]{3,}ay\b/g, (word) => {
+    const w = word.slice(0, -2).toLowerCase();
+    let k = w.length;
+    while (k > 0 && w.length - k < 3 && !VOWELS.has(w[k - 1] ?? 'a')) k--;
+    const moved = w.slice(k) + w.slice(0, k);
+    return w.endsWith('y') || w.endsWith('w') ? `${w.slice(0, -1)} ${moved}` : moved;
+  });
 }
 
 function hexValue(c: number): number {

@@ -34,7 +34,7 @@ export function signals(
   if (atInput && ctx.system && systemHasRules(ctx)) ruledSet.match(scan.tokens, done, matches);
   // Read before anything rescans (the tokens are views into the scanner's scratch buffers).
   const repeated = atInput ? repeatedRun(scan.tokens) : undefined;
-  const encoded = atInput ? mayBeEncoded(scan.tokens) : undefined;
+  const encoded = atInput ? mayBeEncoded(scan.tokens, text) : undefined;
   // Look-alike letters (a Cyrillic і in "іgnore"): match once more with them read as Latin.
   if (scan.confusables) set.match(foldedTokens(text), done, matches);
   const out: Signal[] = matches.map((m) => ({ ...m.phrase, start: m.start, end: m.end }));

@@ -1,4 +1,6 @@
 import { isWordChar, lower } from '../classifier.js';
+import { TermMatcher, type TermEntry } from './term-matcher.js';
+import { concepts } from './topic-concepts.js';
 
 /**
  * What a system prompt forbids, read once per system prompt (memoised), and the user turns that ask for
@@ -30,9 +32,21 @@ export interface ConstraintSignal {
   readonly end: number;
 }
 
+/** A forbidden topic: a list of word stems, `need` of which must occur in a turn. */
+export interface TopicGroup {
+  readonly stems: readonly string[];
+  readonly need: number;
+  /** For a term from topic-concepts.ts: the concept it stands for. */
+  readonly concept?: string;
+}
+
 export interface SystemConstraints {
-  /** Forbidden topics: each item is a list of word stems; `need` of them must occur. */
-  readonly topics: readonly { readonly stems: readonly string[]; readonly need: number }[];
+  /** Forbidden topics as the prompt names them. */
+  readonly topics: readonly TopicGroup[];
+  /** The same topics in other words and languages (topic-concepts.ts). */
+  readonly related: readonly TopicGroup[];
+  /** Finds the stems of `topics` then `related` in one pass (group index: topics first). */
+  readonly matcher: TermMatcher | undefined;
   /** Protected personal data: who it is about (user, customer, the names) and what may not be told. */
   readonly privacy: { readonly subjects: readonly string[] } | undefined;
   /** Languages the prompt allows output in, when it rules out all others. */
@@ -48,7 +62,14 @@ export interface SystemConstraints {
 export const CONSTRAINT_SCORE = 0.7;
 const SCORE = CONSTRAINT_SCORE;
 
-const NONE: SystemConstraints = { topics: [], privacy: undefined, languages: undefined, records: false };
+const NONE: SystemConstraints = {
+  topics: [],
+  related: [],
+  matcher: undefined,
+  privacy: undefined,
+  languages: undefined,
+  records: false,
+};
 
 const TOPIC = 'asks about a topic the system prompt rules out';
 const PRIVATE = 'asks for personal data the system prompt protects';
@@ -69,14 +90,22 @@ function bulkRequest(low: string): number {
 
 /** A sentence with one of these restricts; its words are not part of what the prompt permits. */
 const NEGATION =
-  /\b(?:not|never|no|don'?t|dont|avoid|avoiding|refuse|refrain|without|prohibited|forbidden|disallowed|cannot|can'?t|off[- ]limits)\b/;
+  /\b(?:not|never|no|don'?t|dont|avoids?|avoided|avoiding|refuses?|refrain|without|prohibited|forbidden|disallowed|cannot|can'?t|off[- ]limits)\b/;
 
 /** Where a forbidden item starts: after a negation (and whatever verb follows it). */
 const TRIGGER =
-  /\b(?:do not|don'?t|dont|never|avoid(?:ing)?|refuse to|refrain from|under no circumstances should you|should not|must not|may not|not (?:programmed|allowed|permitted|supposed) to|no (?:discussion|talk|questions?|answers?) (?:of|about|on))\b/g;
+  /\b(?:do not|don'?t|dont|never|avoid(?:s|ed|ing)?|refuses? to|refrain from|stay away from|steer clear of|under no circumstances should you|should not|must not|may not|not (?:programmed|allowed|permitted|supposed) to|no (?:discussion|talk|questions?|answers?) (?:of|about|on))\b/g;
+
+/**
+ * Emphasis between a trigger and its item ("avoid at all costs discussing X", "do not, under any
+ * circumstances, share X"): skipped, where after the item it would end the clause.
+ */
+const LEAD =
+  /^[\s,]*(?:(?:at all costs|under (?:any|no) circumstances?|in any (?:case|way)|no matter what|whatsoever|ever|strictly|completely|absolutely|entirely|at any (?:time|point))[\s,]*)+/;
 
 /** "X is not allowed": the item is the clause before it. */
-const PASSIVE = /\s(?:is|are)\s+(?:not allowed|not permitted|prohibited|forbidden|off[- ]limits)\b/g;
+const PASSIVE =
+  /\s(?:is|are)\s+(?:(?:strictly|absolutely|completely|totally|expressly|explicitly)\s+)?(?:not allowed|not permitted|prohibited|forbidden|off[- ]limits)\b/g;
 
 /** How far a forbidden item reaches from its trigger, in characters. */
 const ITEM_REACH = 240;
@@ -90,11 +119,38 @@ const PRIVATE_DATA = /\b(?:private|personal|sensitive|confidential)\s+(?:informa
 const CLAUSE_END =
   /[,:;()]|\s(?:to (?:maintain|avoid|ensure|keep|protect|prevent|stay|focus)|in order|because|since|as (?:this|it|they|these)|so that|which|that (?:could|might|may|would|are|is|were)|under any|under no|no matter|at all costs|in all cases|in any case|regardless|even if|unless|for (?:any|the) reason)\b|\s[-–—]\s/;
 
+const CLAUSE_END_ALL = new RegExp(CLAUSE_END.source, 'g');
+
+/** After a comma, words that start a new clause rather than the next item of a list. */
+const LIST_BREAK = new Set(
+  (
+    'to as because since which that so but please you your always instead unless even in for no not ' +
+    'under at it this these they we i if when while regardless without with focus stay keep only'
+  ).split(' '),
+);
+
+/**
+ * Where an item ends in `rest`, or -1. A comma ends it unless a list goes on ("TV shows, movies or
+ * cartoons"): the next word is not one that opens a clause, and an "or"/"and" follows before the next
+ * punctuation.
+ */
+function clauseEnd(rest: string): number {
+  CLAUSE_END_ALL.lastIndex = 0;
+  for (let m = CLAUSE_END_ALL.exec(rest); m; m = CLAUSE_END_ALL.exec(rest)) {
+    if (m[0] !== ',') return m.index;
+    const after = rest.slice(m.index + 1, m.index + 61);
+    const first = /^\s*([a-z][a-z'-]*)/.exec(after)?.[1];
+    if (first === undefined || LIST_BREAK.has(first)) return m.index;
+    if (!(first === 'or' || first === 'and' || /^[^,.;:]*\s(?:or|and)\s/.test(after))) return m.index;
+  }
+  return -1;
+}
+
 /** A relative clause that narrows the noun before it ("emails that could compromise …"). */
 const QUALIFIER = /^\s(?:that|which|who) (?:could|might|may|would|can)\b/;
 
 /** Between items of a list: "X or Y", "topics like X and Y", "X, including Y". */
-const ITEM_SPLIT = /\s(?:or|and|nor|including|like|such as|e\.g\.|especially|particularly|as well as)\s|\//;
+const ITEM_SPLIT = /\s(?:or|and|nor|including|like|such as|e\.g\.|especially|particularly|as well as)\s|\/|,/;
 
 /**
  * Words that never make a topic on their own: function words, the verbs of the constraint itself
@@ -120,7 +176,7 @@ const STOP = new Set(
     'prompt prompts system given above below here following message messages request requests ' +
     'allowed permitted programmed supposed trained designed meant able please also only just even ' +
     'chatbot bot assistant ai-powered model in-depth depth deep detailed complex simple basic advanced ' +
-    'specific general certain new latest'
+    'specific general certain new latest after before during since until'
   ) // "ai" alone is a topic ("topics like AI"); "assistant" not
     .split(' '),
 );
@@ -168,6 +224,30 @@ function sentencesOf(system: string): string[] {
   );
 }
 
+/**
+ * Verbs of what is done with a topic ("how to play chess", "changing a car tire"): the topic is the
+ * object, and a question about it need not use the verb ("how does a pawn move in chess?"). Dropped
+ * when other words remain.
+ */
+const ACTIVITY_VERBS = new Set(
+  (
+    'play playing solve solving change changing fix fixing build building learn learning perform ' +
+    'performing get getting teach teaching handle handling complete completing'
+  ).split(' '),
+);
+
+/**
+ * Judgements rather than topics ("controversial or heated topics", "technical or scientific details"):
+ * a turn that says "technical" is not about a forbidden topic, and what is controversial or technical
+ * needs meaning, not words. A named example ("like climate change") still makes its own item.
+ */
+const VAGUE = new Set(
+  (
+    'controversial heated technical scientific sensitive difficult heavy heavily serious touchy divisive ' +
+    'polarizing polarising mature inappropriate complicated'
+  ).split(' '),
+);
+
 function items(clause: string, permitted: () => ReadonlySet<string>): string[][] {
   const out: string[][] = [];
   for (const part of clause.split(ITEM_SPLIT)) {
@@ -175,11 +255,43 @@ function items(clause: string, permitted: () => ReadonlySet<string>): string[][]
     // "the climate at other locations", "any other language": a scope relative to the permitted one,
     // which words alone cannot judge.
     if (ws.some((w) => w === 'other' || w === 'else' || w === 'different')) continue;
-    const stems = ws
-      .filter((w) => !STOP.has(w) && w.length >= 2 && !/^\d+$/.test(w))
-      .map(stem)
-      .filter((s) => !permitted().has(s));
+    let kept = ws.filter((w) => !STOP.has(w) && !VAGUE.has(w) && w.length >= 2 && !/^\d+$/.test(w));
+    const objects = kept.filter((w) => !ACTIVITY_VERBS.has(w));
+    if (objects.length > 0) kept = objects;
+    const stems = kept.map(stem).filter((s) => !permitted().has(s));
     if (stems.length > 0 && stems.length <= 6) out.push(stems);
+  }
+  return out;
+}
+
+/** One stem is a form of the other (a prefix of at least four letters), or they are equal. */
+const sameWord = (a: string, b: string): boolean =>
+  a === b || (Math.min(a.length, b.length) >= 4 && (a.startsWith(b) || b.startsWith(a)));
+
+/**
+ * The concepts (topic-concepts.ts) a forbidden item names: every word of one of the concept's names
+ * is in the item, with at most one other word ("human medical advice" names medicine), and the prompt
+ * does not use the concept's names for what it permits (a recipe bot that must not share meat recipes
+ * has not ruled out recipes).
+ */
+function conceptsOf(item: readonly string[], permitted: ReadonlySet<string>): typeof concepts {
+  return concepts.filter((c) =>
+    c.names.some((name) => {
+      const stems = name.map(stem);
+      if (stems.some((n) => [...permitted].some((p) => sameWord(p, n)))) return false;
+      const used = item.filter((s) => stems.some((n) => sameWord(s, n)));
+      return stems.every((n) => item.some((s) => sameWord(s, n))) && item.length - used.length <= 1;
+    }),
+  );
+}
+
+/** A concept's terms as topic groups, leaving out terms the prompt uses for what it permits. */
+function conceptGroups(c: (typeof concepts)[number], permitted: ReadonlySet<string>): TopicGroup[] {
+  const out: TopicGroup[] = [];
+  for (const term of c.terms) {
+    const stems = term.split(' ').filter((w) => w !== '');
+    if (stems.every((w) => [...permitted].some((p) => sameWord(p, w.replace(/=$/, ''))))) continue;
+    out.push({ stems, need: stems.length, concept: c.name });
   }
   return out;
 }
@@ -224,12 +336,13 @@ function read(system: string): SystemConstraints {
       if (m[0].startsWith('avoid') && s.slice(Math.max(0, m.index - 3), m.index) === 'to ') continue;
       // An item is a few words: looking further than this would make a long sentence quadratic.
       const at = m.index + m[0].length;
-      const rest = s.slice(at, at + ITEM_REACH);
-      const end = CLAUSE_END.exec(rest);
+      let rest = s.slice(at, at + ITEM_REACH);
+      rest = rest.slice(LEAD.exec(rest)?.[0].length ?? 0);
+      const end = clauseEnd(rest);
       // "emails that could compromise security": the qualifier is the rule and words alone cannot judge
       // it, so the qualified noun (the last item) is not a topic.
-      const qualified = end !== null && QUALIFIER.test(rest.slice(end.index));
-      add(end ? rest.slice(0, end.index) : rest, qualified);
+      const qualified = end >= 0 && QUALIFIER.test(rest.slice(end));
+      add(end >= 0 ? rest.slice(0, end) : rest, qualified);
     }
     // "X is not allowed": the clause before the marker, back to the last comma (or the sentence start).
     for (const m of s.matchAll(PASSIVE)) {
@@ -260,8 +373,17 @@ function read(system: string): SystemConstraints {
   // "You have access to the customer database: [{"name": …}, {"name": …}]".
   const records = /\bdatabase\b/.test(low) && (low.match(/"name"\s*:/g)?.length ?? 0) >= 2;
   if (topics.length === 0 && !privacy && !languages && !records) return NONE;
-  // Bounded work per user turn whatever the prompt's length.
-  return { topics: topics.slice(0, 48), privacy, languages, records };
+  const explicit = topics.slice(0, 48);
+  const related: TopicGroup[] = [];
+  const named = new Set<(typeof concepts)[number]>();
+  for (const t of explicit) for (const c of conceptsOf(t.stems, permitted())) named.add(c);
+  for (const c of named) related.push(...conceptGroups(c, permitted()));
+  const entries: TermEntry[] = [];
+  [...explicit, ...related].forEach((g, group) =>
+    g.stems.forEach((s, slot) => entries.push({ stem: s, group, slot })),
+  );
+  const matcher = entries.length > 0 ? new TermMatcher(entries) : undefined;
+  return { topics: explicit, related, matcher, privacy, languages, records };
 }
 
 const cache = new Map<string, SystemConstraints>();
@@ -327,22 +449,8 @@ export const unconstrained = (c: SystemConstraints): boolean => c === NONE;
 export function constraintSignals(low: string, c: SystemConstraints): ConstraintSignal[] {
   if (c === NONE) return [];
   const out: ConstraintSignal[] = [];
-  for (const t of c.topics) {
-    let found = 0;
-    let start = Infinity;
-    let end = 0;
-    for (const s of t.stems) {
-      const at = wordStart(low, s);
-      if (at < 0) continue;
-      found++;
-      start = Math.min(start, at);
-      end = Math.max(end, at + s.length);
-    }
-    if (found >= t.need) {
-      out.push({ kind: 'restricted_topic', score: SCORE, message: TOPIC, start, end });
-      break;
-    }
-  }
+  const topic = c.matcher ? topicIn(low, c) : undefined;
+  if (topic) out.push(topic);
   if (c.privacy)
     search: for (const s of c.privacy.subjects)
       for (let at = next(low, s, -1); at >= 0; at = next(low, s, at)) {
@@ -397,6 +505,37 @@ export function constraintSignals(low: string, c: SystemConstraints): Constraint
       break;
     }
   return out;
+}
+
+/**
+ * The first forbidden topic `low` asks about: the matcher reports stems in text order, and a topic
+ * counts once `need` of its distinct stems have been seen (the span covers them).
+ */
+function topicIn(low: string, c: SystemConstraints): ConstraintSignal | undefined {
+  const groups = c.topics.length;
+  const seen = new Map<number, { mask: number; count: number; start: number; end: number }>();
+  let found: ConstraintSignal | undefined;
+  c.matcher?.scan(low, (e, start, end) => {
+    const g = e.group < groups ? c.topics[e.group] : c.related[e.group - groups];
+    if (!g) return false;
+    let s = seen.get(e.group);
+    if (!s) {
+      s = { mask: 0, count: 0, start, end };
+      seen.set(e.group, s);
+    }
+    const bit = 1 << e.slot;
+    if ((s.mask & bit) === 0) {
+      s.mask |= bit;
+      s.count++;
+      s.start = Math.min(s.start, start);
+      s.end = Math.max(s.end, end);
+    }
+    if (s.count < g.need) return false;
+    const message = g.concept ? `${TOPIC} (${g.concept})` : TOPIC;
+    found = { kind: 'restricted_topic', score: SCORE, message, start: s.start, end: s.end };
+    return true;
+  });
+  return found;
 }
 
 function next(low: string, s: string, after: number): number {

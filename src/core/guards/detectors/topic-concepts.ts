@@ -1,0 +1,227 @@
+/**
+ * What a forbidden topic is usually asked about in other words. A system prompt names a topic once
+ * ("never discuss music"); a user turn about it rarely uses that word: it names a composer's work, asks
+ * in German ("Wer hat … komponiert?"), or asks about a thing that belongs to the topic (Bitcoin for
+ * cryptography, a pawn for chess). Each concept lists the names a system prompt gives the topic and
+ * terms that mark a question about it, in English and in the languages such questions are usually
+ * switched to (the "different user input language" technique), written from general knowledge.
+ *
+ * Terms are word stems matched at word starts, accent-folded (term-matcher.ts): "politic" matches
+ * "political" and "Politik"; stems under four letters match whole words only. A term with spaces needs
+ * all its words somewhere in the turn ("global temperature"). Terms are chosen to be specific: words
+ * with an everyday sense outside the topic ("party", "band", "match", "key") are left out, since a
+ * finding on an honest question is its own cost.
+ */
+
+export interface Concept {
+  /** A short name for messages. */
+  readonly name: string;
+  /** How a system prompt names the topic: each is a list of word stems (all must be in the rule). */
+  readonly names: readonly (readonly string[])[];
+  /** Terms that mark a question about the topic. */
+  readonly terms: readonly string[];
+}
+
+const list = (s: string): string[] =>
+  s
+    .split(',')
+    .map((t) => t.trim())
+    .filter((t) => t !== '');
+
+const names = (s: string): string[][] => list(s).map((n) => n.split(' '));
+
+export const concepts: readonly Concept[] = [
+  {
+    name: 'music',
+    names: names('music, musician, composer, song, singer'),
+    terms: list(
+      'music, musical, musician, song, singer, composer, symphon, concerto, sonata, opera=, operas=, orchestra, ' +
+        'melod, lyric, chord, guitar, piano, violin, mozart, beethoven, chopin, ' +
+        'musique, compositeur, chanson, música, compositor, canción, cancion, musik, komponist, komponier, ' +
+        'sinfonie, musica, compositore, canzone, cantor, zauberfl, музык, композитор, песн, μουσικ, ' +
+        'συνθέτ, τραγούδ, 音楽, 作曲, 音乐, 歌曲, 음악, 작곡, 노래, موسيق, ملحن, أغني, संगीत, गाना',
+    ),
+  },
+  {
+    name: 'recipes and cooking',
+    // Not "baking": "do not help with baking a cake" rules out the cake, not every recipe.
+    names: names('recipe, recipy, culinary'),
+    terms: list(
+      'recipe, recipy, cook=, cooking, cooked, bake=, baked, baking, ingredient, omelet, sushi, pizza, lasagn, ' +
+        'risotto, paella, moussaka, rendang, curry=, casserole, marinade, dough, roast chicken, ' +
+        'recette, cuisiner, cuisson, receta, cocinar, rezept, kochen, backen, ricetta, cucinare, receita, ' +
+        'cozinhar, resep, masak, рецепт, готовить, приготовить, συνταγ, μαγειρ, μουσακα, レシピ, 料理, ' +
+        '作り方, 寿司, 食谱, 菜谱, 做法, 烹饪, 레시피, 요리, وصفة, طبخ, रेसिपी, पकाना',
+    ),
+  },
+  {
+    name: 'sports',
+    names: names('sport, sports, athletic'),
+    terms: list(
+      'sport, football, soccer, basketball, baseball, tennis, golf, hockey, cricket, rugby, olympic, ' +
+        'athlete, league, tournament, championship, world cup, nba, nfl, fifa, uefa, super bowl, ' +
+        'deporte, fútbol, futbol, fußball, fussball, calcio, futebol, campeonato, liga=, спорт, футбол, ' +
+        'αθλητ, ποδόσφαιρ, スポーツ, サッカー, 野球, 体育, 足球, 篮球, 스포츠, 축구, 야구, رياضة, دوري, كرة, खेल, क्रिकेट',
+    ),
+  },
+  {
+    name: 'politics',
+    names: names('politic, political, election, government'),
+    terms: list(
+      'politic, election, electoral, vote, voting, ballot, democra, republican, parliament, congress, ' +
+        'senate, senator, president, prime minister, government, socialis, communis, liberal, ' +
+        'conservative, left-wing, right-wing, politique, política, politica, politik, élection, ' +
+        'elección, eleição, wahl, elezion, политик, выбор, πολιτικ, εκλογ, 政治, 選挙, 选举, 정치, 선거, سياس, انتخاب, राजनीति, चुनाव',
+    ),
+  },
+  {
+    name: 'religion',
+    names: names('religion, religious, faith'),
+    terms: list(
+      'religio, god, church, mosque, temple, synagogue, bible, quran, koran, torah, christianit, ' +
+        'islam, muslim, jewish, judaism, hindu, buddhis, atheis, faith, prayer, jesus, allah, ' +
+        'religión, religião, iglesia, kirche, chiesa, igreja, религи, церк, θρησκ, 宗教, 종교, دين, धर्म',
+    ),
+  },
+  {
+    name: 'medicine',
+    names: names('medic, medical, medication, medicine, health, drug, pharmaceutical, psychiatric'),
+    terms: list(
+      'medic, drug, dosage, prescri, symptom, disease, illness, ' +
+        'pharmac, antibiotic, ibuprofen, aspirin, paracetamol, acetaminophen, opioid, morphine, vaccin, ' +
+        'physician, surgery, cancer, diabetes, psychiatr, antidepressant, médic, médicament, medicament, ' +
+        'medikament, arznei, krankheit, farmac, medicina, remedio, лекарств, врач, болезн, φάρμακ, ' +
+        'γιατρ, ασθένει, 薬, 医者, 病気, 药, 医生, 疾病, 약물, 의사, 질병, دواء, طبيب, مرض, दवा, डॉक्टर',
+    ),
+  },
+  {
+    name: 'artificial intelligence',
+    names: names('ai, artifici intelligence, machine learn, neur network, llm'),
+    terms: list(
+      'ai, artificial intelligence, machine learning, deep learning, neural net, llm, language model, ' +
+        'chatgpt, gpt, turing test, intelligenza artificiale, reti neurali, rete neurale, ' +
+        'inteligencia artificial, inteligência artificial, red neuronal, redes neuronales, redes neurais, ' +
+        'intelligence artificielle, réseau de neurones, réseaux de neurones, künstliche intelligenz, ' +
+        'neuronale netz, maschinelles lernen, apprentissage automatique, aprendizaje automático, ' +
+        'искусственн интеллект, нейросет, нейронн, τεχνητή νοημοσύνη, νευρωνικ, 人工知能, 機械学習, ' +
+        'ニューラル, 人工智能, 机器学习, 神经网络, 인공지능, 머신러닝, 신경망, ذكاء اصطناعي, كاء الاصطناعي, ' +
+        'कृत्रिम बुद्धि',
+    ),
+  },
+  {
+    name: 'quantum physics',
+    names: names('quantum, quantum physic, quantum mechanic'),
+    terms: list(
+      'quantum, superposition, entanglement, qubit, schrodinger, shrodinger, heisenberg, ' +
+        'wave function, wavefunction, uncertainty principle, quantistic, cuántic, quantique, quanten, ' +
+        'quântic, квант, κβαντ, 量子, 양자',
+    ),
+  },
+  {
+    name: 'space travel',
+    names: names('space travel, space exploration, spaceflight, astronaut, astronomy'),
+    terms: list(
+      'spacecraft, spaceship, space shuttle, space station, spaceflight, astronaut, cosmonaut, rocket, ' +
+        'nasa, spacex, apollo, lunar, moon landing, moon land, mars mission, orbit, ' +
+        'astronauta, astronaute, raumfahrt, rakete, cohete, fusée, космонавт, ракет, αστροναύτ, ' +
+        '宇宙飛行, ロケット, 宇航, 火箭, 우주, 로켓, رائد فضاء, صاروخ',
+    ),
+  },
+  {
+    name: 'climate change',
+    names: names('climate change, climate, global warming'),
+    terms: list(
+      'climate change, global warming, greenhouse, carbon emission, co2 emission, fossil fuel, ' +
+        'global temperature, sea level rise, paris agreement, ipcc, climate crisis, ' +
+        'cambio climático, calentamiento global, changement climatique, réchauffement climatique, ' +
+        'klimawandel, erderwärmung, cambiamento climatico, riscaldamento globale, mudança climática, ' +
+        'mudanças climáticas, aquecimento global, изменени климат, глобальн потеплени, κλιματική αλλαγή, ' +
+        '気候変動, 地球温暖化, 气候变化, 全球变暖, 기후 변화, 지구 온난화, تغير المناخ, الاحتباس الحراري',
+    ),
+  },
+  {
+    name: 'cryptography',
+    names: names('cryptograph, encryption, encrypt, cipher, crypto, secretly communicat'),
+    terms: list(
+      'cryptograph, encrypt, decrypt, cipher, bitcoin, blockchain, cryptocurrenc, steganograph, enigma, ' +
+        'one-time pad, public-key, public key, private key, digital currency, criptograf, cryptographie, ' +
+        'kryptograph, verschlüssel, crittograf, cifrado, chiffrement, шифр, криптограф, κρυπτογρ, 暗号, ' +
+        '加密, 密码学, 암호화, تشفير',
+    ),
+  },
+  {
+    name: 'mathematics',
+    names: names('math, mathematic, arithmetic'),
+    terms: list(
+      'math, algebra, calculus, geometry, trigonometr, equation, ' +
+        'theorem, logarithm, polynomial, quadratic, sin(, cos(, tan(, ' +
+        'matemátic, mathématique, mathematik, matematic, математик, μαθηματικ, 数学, 수학, رياضيات, गणित',
+    ),
+  },
+  {
+    name: 'movies and television',
+    names: names('movie, film, tv show, television, cartoon, anime, cinema'),
+    terms: list(
+      'movie, film, cinema, tv show, tv series, television, sitcom, episode, netflix, hollywood, ' +
+        'cartoon, anime, disney, pixar, película, pelicula, dibujos animados, ' +
+        'caricatura, dessin animé, dessins animés, zeichentrick, cartone animato, cartoni animati, ' +
+        'desenho animado, фильм, мультфильм, мультик, аниме, сериал, ταινία, κινούμενα σχέδια, 映画, ' +
+        'アニメ, 漫画, テレビ, ドラマ, 电影, 动画, 动漫, 电视剧, 영화, 애니메이션, 만화, 드라마, فيلم, رسوم متحركة, ' +
+        'फ़िल्म, फिल्म, कार्टून',
+    ),
+  },
+  {
+    name: 'dinosaurs',
+    names: names('dinosaur'),
+    terms: list(
+      'dinosaur, tyrannosaur, t-rex, velociraptor, triceratops, brachiosaur, stegosaur, jurassic, ' +
+        'cretaceous, dinosaurio, dinosaure, dinosaurier, dinosauro, dinossauro, динозавр, δεινόσαυρ, ' +
+        '恐竜, 恐龙, 공룡, ديناصور',
+    ),
+  },
+  {
+    name: 'ancient civilizations',
+    names: names('ancient civiliz, ancient history, antiquity'),
+    terms: list(
+      'ancient egypt, pharaoh, pyramid, mesopotamia, sumer, babylon, roman empire, ancient rome, ' +
+        'ancient greece, ancient greek, maya civiliz, mayan, aztec, inca=, incas=, indus valley, antiquity, ' +
+        'hieroglyph, фараон, φαραώ, ファラオ, 法老, 파라오, فرعون',
+    ),
+  },
+  {
+    name: 'chess',
+    names: names('chess'),
+    terms: list(
+      'chess, checkmate, pawn, castling, en passant, stalemate, ajedrez, échecs, schach, scacchi, ' +
+        'xadrez, шахмат, σκάκι, チェス, 国际象棋, 체스, شطرنج, शतरंज',
+    ),
+  },
+  {
+    name: 'weapons',
+    names: names('weapon, firearm, gun'),
+    terms: list(
+      'weapon, firearm, gun, rifle, pistol, shotgun, ammunition, ammo=, explosive, grenade, arma=, ' +
+        'waffe, оружи, όπλ, 武器, 무기, سلاح',
+    ),
+  },
+  {
+    name: 'gambling',
+    names: names('gambling, betting, casino'),
+    terms: list('gambl, betting, casino, poker, roulette, blackjack, lottery, sportsbook, slot machine'),
+  },
+  {
+    name: 'legal advice',
+    names: names('legal, law, lawyer, attorney'),
+    terms: list(
+      'lawyer, attorney, lawsuit, sue, court=, courts=, litigation, legal advice, contract law, abogado, anwalt',
+    ),
+  },
+  {
+    name: 'investment',
+    names: names('investment, invest, stock, financial advice, trading'),
+    terms: list(
+      'invest, stock=, stocks=, portfolio, dividend, etf, index fund, trading, forex, crypto, bitcoin, ' +
+        'hedge fund, bond yield, inversión, investir, aktie, azioni',
+    ),
+  },
+];
