@@ -1,3 +1,4 @@
+import { matchesOf } from '../regex-matches.js';
 import type { Detection, Detector, GuardContext, GuardSettings } from '../types.js';
 import { perSettings } from './per-settings.js';
 
@@ -95,7 +96,7 @@ function citationDetections(
   out: Detection[],
 ): void {
   const index = indexOf(retrieved);
-  for (const m of text.matchAll(re)) {
+  for (const m of matchesOf(re, text)) {
     const tokens = (m[1] ?? '').split(/[,;]/);
     const bare = explicit ? 'always' : retrieved.length > 0 ? 'id-like' : 'never';
     const verdicts = tokens.map((t) => citesRetrieved(t, index, bare));

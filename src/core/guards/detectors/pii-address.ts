@@ -118,11 +118,14 @@ function wordBefore(text: string, at: number): Token | undefined {
 /** The lower-cased letters just before `at`, across spaces, `:` and `#` (`box`, `zip`, `ae`). */
 function labelBefore(text: string, at: number): string {
   let e = at;
-  while (e > 0 && at - e < 4 && /[ \t:#]/.test(text[e - 1] ?? '')) e--;
+  while (e > 0 && at - e < 4 && isLabelGap(text.charCodeAt(e - 1))) e--;
   let s = e;
   while (s > 0 && e - s < 10 && isAlpha(text.charCodeAt(s - 1))) s--;
-  return text.slice(s, e).toLowerCase();
+  return s === e ? '' : text.slice(s, e).toLowerCase();
 }
+
+/** Space, tab, `:` or `#`. */
+const isLabelGap = (c: number): boolean => c === 32 || c === 9 || c === 58 || c === 35;
 
 const capitalised = (t: Token): boolean => t.text[0] !== t.lower[0];
 /** A word with a full stop that is not an abbreviation (`Avda.`, `St.`) ends the sentence and the name. */
@@ -159,6 +162,20 @@ const isYear = (text: string, start: number, end: number): boolean => {
     YEAR_CONTEXT.test(text.slice(Math.max(0, start - 8), start))
   );
 };
+
+/**
+ * Whether text[at, at + 4) is spaces or tabs and then a letter or digit (`/^[ \t]+[\p{L}\d]/u` on that
+ * slice), without the slice.
+ */
+function wordFollows(text: string, at: number): boolean {
+  const end = Math.min(text.length, at + 4);
+  let j = at;
+  while (j < end && (text.charCodeAt(j) === 32 || text.charCodeAt(j) === 9)) j++;
+  if (j === at || j >= end) return false;
+  const c = text.charCodeAt(j);
+  if (c < 128) return isDigit(c) || isAlpha(c);
+  return /^\p{L}/u.test(text.slice(j, end));
+}
 
 /**
  * A street around the digit run [ds, de) on its line:
@@ -215,7 +232,7 @@ function streetAround(text: string, ds: number, de: number, lower: boolean): Str
     if (house !== undefined && !isYear(text, house, houseEnd)) return { start: house, end: de, score: 0.35 };
   }
   // The run as the house number.
-  if (isYear(text, ds, de) || !/^[ \t]+[\p{L}\d]/u.test(text.slice(de, de + 4))) return undefined;
+  if (isYear(text, ds, de) || !wordFollows(text, de)) return undefined;
   const after = tokensAfter(text, de, 8);
   let i = after[0]?.num === true ? 1 : 0;
   const head = after[i];
@@ -322,6 +339,9 @@ const ZIP_BEFORE = /\b(?:zip|zip code|zipcode|postal code|post code|postcode)\b[
 const POSTCODE_AT = new RegExp(POSTCODE, 'uy');
 const ZIP_LABELS = new Set(['zip', 'zipcode', 'code', 'postcode', 'is']);
 
+/** findAddresses' digit runs (it is not re-entrant; nothing else uses this regex). */
+const DIGIT_RUNS = /\d+/g;
+
 /**
  * Street addresses, US style first (number, name, suffix, unit, city, state, ZIP) and the common European
  * forms (`Rue de Virton 38`, `Kiannonkatu 98`), P.O. and military boxes, and postcodes after a `ZIP:`
@@ -333,17 +353,25 @@ export function findAddresses(text: string): PiiMatch[] {
   let covered = 0;
   // Whether the text is written all in lower case (then capitalisation says nothing about names).
   let lower: boolean | undefined;
-  for (const m of text.matchAll(/\d+/g)) {
-    const ds = m.index;
-    const de = ds + m[0].length;
-    if (ds < covered || m[0].length > 6) continue;
+  // Every run of digits, found with `test` (it leaves the run's end in lastIndex, and the start is a
+  // short walk back): a match array per run was this function's largest allocation (a 2 KB text holds
+  // dozens of runs, most of them stopped by the gates below), and scanning for digits in JavaScript
+  // costs more than the regex engine's own scan.
+  DIGIT_RUNS.lastIndex = 0;
+  while (DIGIT_RUNS.test(text)) {
+    const de = DIGIT_RUNS.lastIndex;
+    let ds = de - 1;
+    // The character before the run is not a digit (the previous run took them all), so this stops there.
+    while (ds > 0 && isDigit(text.charCodeAt(ds - 1))) ds--;
+    if (ds < covered || de - ds > 6) continue;
     const prev = text.charCodeAt(ds - 1);
     if (ds > 0 && (isAlpha(prev) || prev === 46 || prev === 58 || prev === 47 || prev === 45 || prev === 36))
       continue;
     // Cheap gate: an address number has a word just before it (`Kiannonkatu 98`, `Box 12`, `ZIP: 123`)
     // or a space after it (`90 Whitchurch Road`). Prices, times and percentages stop here.
     // `221B Baker Street`: a house number may carry one letter.
-    const de1 = isAlpha(text.charCodeAt(de)) && /[ \t]/.test(text[de + 1] ?? '') ? de + 1 : de;
+    const after = text.charCodeAt(de + 1);
+    const de1 = isAlpha(text.charCodeAt(de)) && (after === 32 || after === 9) ? de + 1 : de;
     const next = text.charCodeAt(de1);
     if (next !== 32 && next !== 9 && !letterBefore(text, ds)) continue;
     // A number between numbers (`12 34 56`, a table row) is not an address's.
@@ -352,9 +380,9 @@ export function findAddresses(text: string): PiiMatch[] {
     let found: Street | undefined;
     // The P.O. box, military and ZIP anchors are only tried after their label word.
     const label = labelBefore(text, ds);
-    const before = label === '' ? '' : text.slice(Math.max(0, ds - 40), ds);
-    const box = label === 'box' || label === 'postbox' ? BOX_BEFORE.exec(before) : null;
-    const mil = label === 'aa' || label === 'ae' || label === 'ap' ? MILITARY_BEFORE.exec(before) : null;
+    const box = label === 'box' || label === 'postbox' ? BOX_BEFORE.exec(before40(text, ds)) : null;
+    const mil =
+      label === 'aa' || label === 'ae' || label === 'ap' ? MILITARY_BEFORE.exec(before40(text, ds)) : null;
     if (box) {
       const start = ds - box[0].length;
       found = { start: houseNumberBefore(text, start) ?? start, end: de, score: 0.6 };
@@ -366,7 +394,7 @@ export function findAddresses(text: string): PiiMatch[] {
         end: de,
         score: 0.8,
       };
-    } else if (ZIP_LABELS.has(label) && ZIP_BEFORE.test(before)) {
+    } else if (ZIP_LABELS.has(label) && ZIP_BEFORE.test(before40(text, ds))) {
       POSTCODE_AT.lastIndex = ds;
       const zip = POSTCODE_AT.exec(text);
       if (zip) found = { start: ds, end: ds + zip[0].length, score: 0.7 };
@@ -387,7 +415,13 @@ export function findAddresses(text: string): PiiMatch[] {
     out.push({ kind: 'address', start, end: ext.end, score: Math.min(0.95, Math.round(score * 100) / 100) });
     covered = ext.end;
   }
+  DIGIT_RUNS.lastIndex = 0;
   return out;
+}
+
+/** The 40 characters before `at`, where a box, military or ZIP label is looked for. */
+function before40(text: string, at: number): string {
+  return text.slice(Math.max(0, at - 40), at);
 }
 
 /** A letter within three characters before `at`, across spaces, `:` and `#` only. */

@@ -1,3 +1,4 @@
+import { matchesOf } from '../regex-matches.js';
 import { isAlpha, isDigit, isWordChar, type PiiMatch } from './pii-match.js';
 
 /**
@@ -66,7 +67,7 @@ function cardWindow(groups: readonly string[], seps: readonly string[], i: numbe
 
 export function findCards(text: string): PiiMatch[] {
   const out: PiiMatch[] = [];
-  for (const m of text.matchAll(DIGIT_RUN)) {
+  for (const m of matchesOf(DIGIT_RUN, text)) {
     const run = m[0];
     if (run.length < 12) continue;
     const at = m.index;
@@ -134,7 +135,7 @@ const IBAN_CANDIDATE = /(?<![A-Za-z0-9])[A-Za-z]{2}\d{2}(?: ?[A-Za-z0-9]){10,30}
 
 export function findIbans(text: string): PiiMatch[] {
   const out: PiiMatch[] = [];
-  for (const m of text.matchAll(IBAN_CANDIDATE)) {
+  for (const m of matchesOf(IBAN_CANDIDATE, text)) {
     const cand = m[0];
     const want = IBAN_LENGTH[cand.slice(0, 2).toUpperCase()];
     if (want === undefined) continue;
@@ -170,7 +171,7 @@ export function validSsn(area: string, group: string, serial: string): boolean {
 
 export function findSsns(text: string): PiiMatch[] {
   const out: PiiMatch[] = [];
-  for (const m of text.matchAll(SSN)) {
+  for (const m of matchesOf(SSN, text)) {
     const [, area = '', sep = '', group = '', serial = ''] = m;
     if (!validSsn(area, group, serial)) continue;
     const context = SSN_CONTEXT.test(text.slice(Math.max(0, m.index - 40), m.index));

@@ -1,3 +1,4 @@
+import { matchesOf } from '../regex-matches.js';
 import { isWordChar, type PiiMatch } from './pii-match.js';
 
 /** IPv4 and IPv6 addresses in free text (see pii.ts for the cost model). */
@@ -32,7 +33,7 @@ function validIpv6(s: string): boolean {
 export function findIps(text: string): PiiMatch[] {
   const out: PiiMatch[] = [];
   if (text.includes('.'))
-    for (const m of text.matchAll(IPV4)) {
+    for (const m of matchesOf(IPV4, text)) {
       const parts = [m[1], m[2], m[3], m[4]].map(Number);
       // Leading zeros (`01.02`) are dates and versions, not addresses.
       if ([m[1], m[2], m[3], m[4]].some((p) => p !== undefined && p.length > 1 && p.startsWith('0')))

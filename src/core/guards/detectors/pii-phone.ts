@@ -1,4 +1,5 @@
 import { parsePhoneNumberFromString } from 'libphonenumber-js/min';
+import { matchesOf } from '../regex-matches.js';
 import type { PiiMatch } from './pii-match.js';
 
 /** Phone numbers in free text (see pii.ts for the cost model). */
@@ -55,7 +56,8 @@ function phoneScore(m: string, text: string, start: number, end: number): number
 
 export function findPhones(text: string): PiiMatch[] {
   const out: PiiMatch[] = [];
-  for (const m of text.matchAll(PHONE)) {
+  // matchesOf, not matchAll: matchAll clones the regex on every call.
+  for (const m of matchesOf(PHONE, text)) {
     if (m[0].length < 7) continue;
     const score = phoneScore(m[0], text, m.index, m.index + m[0].length);
     if (score > 0) out.push({ kind: 'phone', start: m.index, end: m.index + m[0].length, score });

@@ -1,3 +1,4 @@
+import { matchesOf } from '../regex-matches.js';
 import { keywordScanner } from './keyword-scan.js';
 import { secretRules } from './secret-rules.js';
 
@@ -331,8 +332,7 @@ function ruleMatches(text: string, hits: Hits): SecretMatch[] {
   const out: SecretMatch[] = [];
   for (const rule of secretRules) {
     if (!rule.keywords.some((k) => hits.found.has(k))) continue;
-    rule.pattern.lastIndex = 0;
-    for (const m of text.matchAll(rule.pattern)) {
+    for (const m of matchesOf(rule.pattern, text)) {
       const secret = m[1] ?? m[0];
       const start = m.index + m[0].indexOf(secret);
       if (rule.entropy !== undefined && entropy(secret) < rule.entropy) continue;
