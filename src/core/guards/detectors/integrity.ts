@@ -289,15 +289,43 @@ function contentWords(text: string): string[] {
 }
 
 interface Vocabulary {
-  /** Word → a small number, so a word pair is one number (no string built per pair of the answer). */
+  /** Word → a small number, so a word pair is a pair of numbers (no string built per pair of the answer). */
   readonly words: ReadonlyMap<string, number>;
-  readonly pairs: ReadonlySet<number>;
+  /** Adjacent word pairs, by number. */
+  readonly pairs: PairTable;
   /** The same words by wordHash, for answers read without building a string per word (fastSupport). */
   readonly byHash: HashedWords;
 }
 
-/** Words by their wordHash; a hash may be shared, so each entry is checked against the text. */
-type HashedWords = ReadonlyMap<number, readonly { readonly word: string; readonly id: number }[]>;
+/*
+ * fastSupport looks up every word of the answer (among the stop words, then in the vocabulary) and every
+ * adjacent pair: open-addressing tables in typed arrays, because a Map or Set lookup per word (and a
+ * double boxed per pair key) was most of its cost. Built once per retrieved array; a load of at most half.
+ */
+
+/** A table size: a power of two at least twice `n`. */
+function tableSize(n: number): number {
+  let size = 16;
+  while (size < n * 2) size *= 2;
+  return size;
+}
+
+/** Mixes two int32 into a table index (the low bits of a multiplicative hash). */
+function slotOf(a: number, b: number, mask: number): number {
+  const h = Math.imul(a ^ Math.imul(b, 0x85ebca6b), 0x9e3779b1);
+  return (h ^ (h >>> 15)) & mask;
+}
+
+/** Words by their wordHash; a hash may be shared, so each candidate is checked against the text. */
+interface HashedWords {
+  readonly mask: number;
+  /** The word's hash per slot. */
+  readonly hashes: Int32Array;
+  /** 1 + the word's index in `words` per slot, 0 for an empty slot. */
+  readonly slots: Int32Array;
+  readonly words: readonly string[];
+  readonly ids: readonly number[];
+}
 
 /** A polynomial hash of a lower-case ASCII word (the one fastSupport computes as it reads the text). */
 function wordHash(word: string): number {
@@ -306,23 +334,61 @@ function wordHash(word: string): number {
   return h;
 }
 
-function hashWords(words: Iterable<readonly [string, number]>): HashedWords {
-  const out = new Map<number, { word: string; id: number }[]>();
-  for (const [word, id] of words) {
-    const h = wordHash(word);
-    const list = out.get(h);
-    if (list) list.push({ word, id });
-    else out.set(h, [{ word, id }]);
+function hashWords(entries: Iterable<readonly [string, number]>): HashedWords {
+  const words: string[] = [];
+  const ids: number[] = [];
+  for (const [word, id] of entries) {
+    words.push(word);
+    ids.push(id);
   }
-  return out;
+  const size = tableSize(words.length);
+  const mask = size - 1;
+  const hashes = new Int32Array(size);
+  const slots = new Int32Array(size);
+  words.forEach((word, k) => {
+    const h = wordHash(word);
+    let at = slotOf(h, 0, mask);
+    while (slots[at] !== 0) at = (at + 1) & mask;
+    hashes[at] = h;
+    slots[at] = k + 1;
+  });
+  return { mask, hashes, slots, words, ids };
+}
+
+/** Adjacent word pairs (a, b) by the words' numbers. */
+interface PairTable {
+  readonly mask: number;
+  /** a + 1 per slot (0 for an empty slot), and b. */
+  readonly first: Int32Array;
+  readonly second: Int32Array;
+}
+
+function pairTable(pairs: readonly number[]): PairTable {
+  const size = tableSize(pairs.length / 2);
+  const mask = size - 1;
+  const first = new Int32Array(size);
+  const second = new Int32Array(size);
+  for (let k = 0; k < pairs.length; k += 2) {
+    const a = pairs[k] ?? 0;
+    const b = pairs[k + 1] ?? 0;
+    let at = slotOf(a, b, mask);
+    for (; first[at] !== 0; at = (at + 1) & mask) if (first[at] === a + 1 && second[at] === b) break;
+    first[at] = a + 1;
+    second[at] = b;
+  }
+  return { mask, first, second };
+}
+
+function hasPair(table: PairTable, a: number, b: number): boolean {
+  const { mask, first, second } = table;
+  for (let at = slotOf(a, b, mask); first[at] !== 0; at = (at + 1) & mask)
+    if (first[at] === a + 1 && second[at] === b) return true;
+  return false;
 }
 
 const STOP_HASHED = hashWords([...STOP_WORDS].map((w) => [w, 0] as const));
 
 const CITATION_MARKER = /\[[^[\]\n]{1,200}\]/g;
-
-/** Distinct words are numbered below 2^26, so `a * 2^26 + b` is exact in a double. */
-const PAIR = 2 ** 26;
 
 /** Built once per call's retrieved array (the output may be scanned more than once while it streams). */
 const vocabularies = new WeakMap<Retrieved, Vocabulary>();
@@ -331,7 +397,7 @@ function vocabularyOf(retrieved: Retrieved): Vocabulary {
   let v = vocabularies.get(retrieved);
   if (!v) {
     const words = new Map<string, number>();
-    const pairs = new Set<number>();
+    const pairs: number[] = [];
     for (const d of retrieved) {
       let previous = -1;
       for (const w of contentWords(d.text)) {
@@ -340,11 +406,11 @@ function vocabularyOf(retrieved: Retrieved): Vocabulary {
           id = words.size;
           words.set(w, id);
         }
-        if (previous >= 0) pairs.add(previous * PAIR + id);
+        if (previous >= 0) pairs.push(previous, id);
         previous = id;
       }
     }
-    v = { words, pairs, byHash: hashWords(words) };
+    v = { words, pairs: pairTable(pairs), byHash: hashWords(words) };
     vocabularies.set(retrieved, v);
   }
   return v;
@@ -366,7 +432,7 @@ export function lexicalSupport(answer: string, retrieved: Retrieved): number | u
     const id = v.words.get(w);
     if (id !== undefined) {
       words++;
-      if (previous !== undefined && v.pairs.has(previous * PAIR + id)) pairs++;
+      if (previous !== undefined && hasPair(v.pairs, previous, id)) pairs++;
     }
     previous = id;
   }
@@ -384,11 +450,15 @@ function spells(text: string, s: number, e: number, word: string): boolean {
   return true;
 }
 
-function idIn(words: HashedWords, hash: number, text: string, s: number, e: number): number | undefined {
-  const list = words.get(hash);
-  if (list === undefined) return undefined;
-  for (const w of list) if (spells(text, s, e, w.word)) return w.id;
-  return undefined;
+/** The id of the word text[s, e) (lower-cased), whose wordHash is `hash`; -1 when it is not in `table`. */
+function idIn(table: HashedWords, hash: number, text: string, s: number, e: number): number {
+  const { mask, hashes, slots, words, ids } = table;
+  for (let at = slotOf(hash, 0, mask); slots[at] !== 0; at = (at + 1) & mask) {
+    if (hashes[at] !== hash) continue;
+    const k = (slots[at] ?? 0) - 1;
+    if (spells(text, s, e, words[k] ?? '')) return ids[k] ?? -1;
+  }
+  return -1;
 }
 
 /** The longest stop word: a longer word is not looked up among them. */
@@ -419,7 +489,7 @@ function fastSupport(text: string, v: Vocabulary): number | undefined {
   let count = 0;
   let words = 0;
   let pairs = 0;
-  let previous: number | undefined;
+  let previous = -1;
   const n = text.length;
   let i = 0;
   while (i < n) {
@@ -451,14 +521,14 @@ function fastSupport(text: string, v: Vocabulary): number | undefined {
     }
     const length = i - s;
     if (length < 3 && !digit) continue;
-    if (length <= LONGEST_STOP_WORD && idIn(STOP_HASHED, h, text, s, i) !== undefined) continue;
+    if (length <= LONGEST_STOP_WORD && idIn(STOP_HASHED, h, text, s, i) >= 0) continue;
     // A plural `s` folded (not `ss`): the word without its last character, whose hash came just before.
     const fold = length > 3 && last === 115 && secondLast !== 115;
     const id = fold ? idIn(v.byHash, beforeLast, text, s, i - 1) : idIn(v.byHash, h, text, s, i);
     count++;
-    if (id !== undefined) {
+    if (id >= 0) {
       words++;
-      if (previous !== undefined && v.pairs.has(previous * PAIR + id)) pairs++;
+      if (previous >= 0 && hasPair(v.pairs, previous, id)) pairs++;
     }
     previous = id;
   }
