@@ -4,7 +4,7 @@ import { decodedPayload, mayBeEncoded, repeatedRun } from './encoded.js';
 import { secretRequest, systemHoldsSecret } from './held-secret.js';
 import type { Phrase, PhraseMatch, PhraseSet } from './injection-phrase-set.js';
 import { OVERRIDE, roleTokens, ruledSet, unspacedOverrides } from './injection-rules.js';
-import { constraintSignals, systemConstraints, unconstrained } from './system-constraints.js';
+import { constraintSignals, systemConstraints, unconstrained, type WordSpans } from './system-constraints.js';
 
 /**
  * The heuristic signals of the injection detectors (injection.ts) in one text: the phrases
@@ -35,6 +35,14 @@ export function signals(
   // Read before anything rescans (the tokens are views into the scanner's scratch buffers).
   const repeated = atInput ? repeatedRun(scan.tokens) : undefined;
   const encoded = atInput ? mayBeEncoded(scan.tokens, text) : undefined;
+  // Where the words start, for the forbidden-topic matcher: it then visits words, not characters.
+  const words: WordSpans | undefined =
+    atInput && ctx.system && systemConstraints(ctx.system).matcher
+      ? {
+          starts: scan.tokens.starts.slice(0, scan.tokens.count),
+          ends: scan.tokens.ends.slice(0, scan.tokens.count),
+        }
+      : undefined;
   // Look-alike letters (a Cyrillic і in "іgnore"): match once more with them read as Latin.
   if (scan.confusables) set.match(foldedTokens(text), done, matches);
   const out: Signal[] = matches.map((m) => ({ ...m.phrase, start: m.start, end: m.end }));
@@ -71,7 +79,7 @@ export function signals(
         break search;
       }
   if (atInput) {
-    out.push(...systemSignals(low, ctx, undefined));
+    out.push(...systemSignals(low, ctx, undefined, words));
     if (repeated)
       out.push({
         kind: 'repeated_tokens',
@@ -94,11 +102,16 @@ export function signals(
  * asked for anyway in `low` (a lower-cased user turn, or the decoded payload in one: then `span` is where
  * the payload was and messages say it was encoded).
  */
-function systemSignals(lowered: () => string, ctx: GuardContext, span: Span | undefined): Signal[] {
+function systemSignals(
+  lowered: () => string,
+  ctx: GuardContext,
+  span: Span | undefined,
+  words?: WordSpans,
+): Signal[] {
   if (!ctx.system) return [];
   const out: Signal[] = [];
   const constraints = systemConstraints(ctx.system);
-  if (!unconstrained(constraints)) out.push(...constraintSignals(lowered(), constraints));
+  if (!unconstrained(constraints)) out.push(...constraintSignals(lowered(), constraints, words));
   if (!systemHoldsSecret(ctx))
     return span ? out.map((s) => ({ ...s, message: `${s.message} (encoded)`, ...span })) : out;
   // A request naming a password-like secret when the system prompt holds one: the classic extraction,

@@ -446,10 +446,16 @@ const NEAR = 48;
 /** The prompt constrains nothing this module checks (most prompts): skip the user turn. */
 export const unconstrained = (c: SystemConstraints): boolean => c === NONE;
 
-export function constraintSignals(low: string, c: SystemConstraints): ConstraintSignal[] {
+/** Word spans of a text (the classifier's tokens, copied): where stems may start. */
+export interface WordSpans {
+  readonly starts: Int32Array;
+  readonly ends: Int32Array;
+}
+
+export function constraintSignals(low: string, c: SystemConstraints, words?: WordSpans): ConstraintSignal[] {
   if (c === NONE) return [];
   const out: ConstraintSignal[] = [];
-  const topic = c.matcher ? topicIn(low, c) : undefined;
+  const topic = c.matcher ? topicIn(low, c, words) : undefined;
   if (topic) out.push(topic);
   if (c.privacy)
     search: for (const s of c.privacy.subjects)
@@ -511,30 +517,34 @@ export function constraintSignals(low: string, c: SystemConstraints): Constraint
  * The first forbidden topic `low` asks about: the matcher reports stems in text order, and a topic
  * counts once `need` of its distinct stems have been seen (the span covers them).
  */
-function topicIn(low: string, c: SystemConstraints): ConstraintSignal | undefined {
+function topicIn(low: string, c: SystemConstraints, words?: WordSpans): ConstraintSignal | undefined {
   const groups = c.topics.length;
   const seen = new Map<number, { mask: number; count: number; start: number; end: number }>();
   let found: ConstraintSignal | undefined;
-  c.matcher?.scan(low, (e, start, end) => {
-    const g = e.group < groups ? c.topics[e.group] : c.related[e.group - groups];
-    if (!g) return false;
-    let s = seen.get(e.group);
-    if (!s) {
-      s = { mask: 0, count: 0, start, end };
-      seen.set(e.group, s);
-    }
-    const bit = 1 << e.slot;
-    if ((s.mask & bit) === 0) {
-      s.mask |= bit;
-      s.count++;
-      s.start = Math.min(s.start, start);
-      s.end = Math.max(s.end, end);
-    }
-    if (s.count < g.need) return false;
-    const message = g.concept ? `${TOPIC} (${g.concept})` : TOPIC;
-    found = { kind: 'restricted_topic', score: SCORE, message, start: s.start, end: s.end };
-    return true;
-  });
+  c.matcher?.scan(
+    low,
+    (e, start, end) => {
+      const g = e.group < groups ? c.topics[e.group] : c.related[e.group - groups];
+      if (!g) return false;
+      let s = seen.get(e.group);
+      if (!s) {
+        s = { mask: 0, count: 0, start, end };
+        seen.set(e.group, s);
+      }
+      const bit = 1 << e.slot;
+      if ((s.mask & bit) === 0) {
+        s.mask |= bit;
+        s.count++;
+        s.start = Math.min(s.start, start);
+        s.end = Math.max(s.end, end);
+      }
+      if (s.count < g.need) return false;
+      const message = g.concept ? `${TOPIC} (${g.concept})` : TOPIC;
+      found = { kind: 'restricted_topic', score: SCORE, message, start: s.start, end: s.end };
+      return true;
+    },
+    words,
+  );
   return found;
 }
 

@@ -32,6 +32,7 @@ let foldTable: Uint16Array | undefined;
 
 /** Lower-cased, accents dropped (Latin and Greek), final sigma as sigma; one code unit for one. */
 export function fold(c: number): number {
+  if (c < 0x80) return c >= 65 && c <= 90 ? c + 32 : c;
   const l = lower(c);
   if (l < 0xc0 || l >= 0x0400) return l;
   if (!foldTable) {
@@ -65,6 +66,13 @@ export class TermMatcher {
   private readonly root = newNode();
   /** First characters of stems that may start anywhere (most texts have none of them). */
   private readonly anywhereStarts = new Set<number>();
+  /**
+   * The first two (folded, ASCII) characters of every stem, as bits: most words of a text start with a
+   * pair no stem starts with and are turned away before any trie step. A stem whose second character is
+   * not ASCII marks its first character in `anyNext` instead.
+   */
+  private readonly pairs = new Uint8Array(128 * 128);
+  private readonly anyNext = new Uint8Array(128);
   readonly size: number;
 
   constructor(entries: readonly TermEntry[]) {
@@ -85,6 +93,11 @@ export class TermMatcher {
       }
       const first = s.charCodeAt(0);
       if (anywhere(first)) this.anywhereStarts.add(first);
+      if (first < 0x80) {
+        const second = s.length > 1 ? s.charCodeAt(1) : 0x80;
+        if (second < 0x80) this.pairs[first * 128 + second] = 1;
+        else this.anyNext[first] = 1;
+      }
       // Short Latin stems would match inside unrelated words ("ai" in "aim"): whole words only.
       ((exact || s.length < 4) && !anywhere(first) ? node.whole : node.prefix).push(e);
     }
@@ -93,25 +106,62 @@ export class TermMatcher {
 
   /**
    * Calls `hit(entry, start, end)` for every stem found in `text`, in text order; stops when `hit`
-   * returns true. Linear: each start position walks at most the longest stem's length.
+   * returns true. Linear: each start position walks at most the longest stem's length. `words`, when
+   * given, are the text's word spans as the classifier's scan cut them (the same word starts): then
+   * only those are visited, not every character.
    */
-  scan(text: string, hit: (e: TermEntry, start: number, end: number) => boolean): void {
+  scan(
+    text: string,
+    hit: (e: TermEntry, start: number, end: number) => boolean,
+    words?: { readonly starts: Int32Array; readonly ends: Int32Array },
+  ): void {
+    if (words) {
+      for (let k = 0; k < words.starts.length; k++) {
+        const from = words.starts[k] ?? 0;
+        const c = fold(text.charCodeAt(from));
+        if (this.walkFrom(text, from, hit)) return;
+        // Scripts with attached particles or without spaces: a stem may start inside the word.
+        if (c >= 0x0590 && this.anywhereStarts.size > 0)
+          for (let i = from + 1; i < (words.ends[k] ?? 0); i++)
+            if (this.anywhereStarts.has(fold(text.charCodeAt(i))) && this.walkFrom(text, i, hit)) return;
+      }
+      return;
+    }
     const n = text.length;
+    const anywhereToo = this.anywhereStarts.size > 0;
     let prevWord = false;
     for (let i = 0; i < n; i++) {
-      const c = fold(text.charCodeAt(i));
-      const word = isWordChar(c);
-      const start = word && (!prevWord || (this.anywhereStarts.size > 0 && this.anywhereStarts.has(c)));
+      const raw = text.charCodeAt(i);
+      // ASCII inline (most characters of most texts): letters and digits are word characters.
+      const c = raw < 0x80 ? (raw >= 65 && raw <= 90 ? raw + 32 : raw) : fold(raw);
+      const word = c < 0x80 ? (c >= 97 && c <= 122) || (c >= 48 && c <= 57) : isWordChar(c);
+      const start = word && (!prevWord || (anywhereToo && c >= 0x0590 && this.anywhereStarts.has(c)));
       prevWord = word;
-      if (!start) continue;
-      let node = this.root.next.get(c);
-      for (let j = i + 1; node; j++) {
-        for (const e of node.prefix) if (hit(e, i, j)) return;
-        if (node.whole.length > 0 && (j >= n || !isWord(text.charCodeAt(j))))
-          for (const e of node.whole) if (hit(e, i, j)) return;
-        if (j >= n) break;
-        node = node.next.get(fold(text.charCodeAt(j)));
-      }
+      if (start && this.walkFrom(text, i, hit)) return;
     }
+  }
+
+  /** The stems that start at `i`; true when `hit` asked to stop. */
+  private walkFrom(
+    text: string,
+    i: number,
+    hit: (e: TermEntry, start: number, end: number) => boolean,
+  ): boolean {
+    const n = text.length;
+    const c = fold(text.charCodeAt(i));
+    if (c < 0x80 && this.anyNext[c] === 0) {
+      // The text's second letter folded ("mú" is "mu"); past the end, no stem of two letters or more.
+      const c2 = i + 1 < n ? fold(text.charCodeAt(i + 1)) : 32;
+      if (c2 < 0x80 && this.pairs[c * 128 + c2] === 0) return false;
+    }
+    let node = this.root.next.get(c);
+    for (let j = i + 1; node; j++) {
+      for (const e of node.prefix) if (hit(e, i, j)) return true;
+      if (node.whole.length > 0 && (j >= n || !isWord(text.charCodeAt(j))))
+        for (const e of node.whole) if (hit(e, i, j)) return true;
+      if (j >= n) break;
+      node = node.next.get(fold(text.charCodeAt(j)));
+    }
+    return false;
   }
 }
