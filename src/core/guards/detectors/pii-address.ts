@@ -74,23 +74,40 @@ function lowerWord(t: string): string {
   return w.endsWith('.') ? w.slice(0, -1) : w;
 }
 
-function tokensAfter(text: string, from: number, max: number): Token[] {
-  const out: Token[] = [];
+/** The token at `from` (after spaces and tabs), if one starts there. */
+function tokenAt(text: string, from: number): Token | undefined {
   TOKEN.lastIndex = from;
-  while (out.length < max) {
-    const m = TOKEN.exec(text);
-    if (!m) break;
-    const t = m[1] ?? m[2] ?? '';
-    const end = TOKEN.lastIndex;
-    out.push({
-      text: t,
-      lower: lowerWord(t),
-      start: end - t.length,
-      end,
-      num: m[1] !== undefined,
-    });
+  const m = TOKEN.exec(text);
+  if (!m) return undefined;
+  const t = m[1] ?? m[2] ?? '';
+  const end = TOKEN.lastIndex;
+  return { text: t, lower: lowerWord(t), start: end - t.length, end, num: m[1] !== undefined };
+}
+
+/**
+ * The tokens after a position, up to 8, read as they are asked for: the house-number check usually
+ * stops at the first or second, and each token is an object and two strings.
+ */
+class TokenReader {
+  private readonly tokens: Token[] = [];
+  private done = false;
+
+  constructor(
+    private readonly text: string,
+    private pos: number,
+  ) {}
+
+  at(i: number): Token | undefined {
+    while (this.tokens.length <= i && !this.done) {
+      const t = this.tokens.length < 8 ? tokenAt(this.text, this.pos) : undefined;
+      if (t === undefined) this.done = true;
+      else {
+        this.tokens.push(t);
+        this.pos = t.end;
+      }
+    }
+    return this.tokens[i];
   }
-  return out;
 }
 
 const isNameChar = (text: string, i: number): boolean => {
@@ -217,7 +234,7 @@ function streetAround(text: string, ds: number, de: number, lower: boolean): Str
   }
   while (first && PARTICLES.has(first.lower) && first.end < ds) {
     // A name does not start with a particle (`of Rua …` was already cut; `de Virton` without `Rue` is not a street).
-    const next = tokensAfter(text, first.end, 1)[0];
+    const next = tokenAt(text, first.end);
     if (!next || next.num) {
       first = undefined;
       break;
@@ -233,19 +250,17 @@ function streetAround(text: string, ds: number, de: number, lower: boolean): Str
   }
   // The run as the house number.
   if (isYear(text, ds, de) || !wordFollows(text, de)) return undefined;
-  const after = tokensAfter(text, de, 8);
-  let i = after[0]?.num === true ? 1 : 0;
-  const head = after[i];
+  const after = new TokenReader(text, de);
+  let i = after.at(0)?.num === true ? 1 : 0;
+  const head = after.at(i);
   if (!head || head.num) return undefined;
-  const next = after[i + 1];
-  if (
-    STREET_PREFIX.has(head.lower) &&
-    (lower || nameLike(head) || (next && (nameLike(next) || PARTICLES.has(next.lower))))
-  ) {
+  const nameFollows = (next: Token | undefined): boolean =>
+    next !== undefined && (nameLike(next) || PARTICLES.has(next.lower));
+  if (STREET_PREFIX.has(head.lower) && (lower || nameLike(head) || nameFollows(after.at(i + 1)))) {
     // `264 Rue de Tanger`, `70248 31 rue des Lilas`: the prefix type and the name words after it.
     let end = head.end;
-    for (i += 1; i < after.length && i < 7; i++) {
-      const t = after[i];
+    for (i += 1; i < 7; i++) {
+      const t = after.at(i);
       if (!t || t.num || UNIT_WORDS.has(t.lower) || STREET_SUFFIX.has(t.lower)) break;
       end = t.end;
       if (endsSentence(t)) break;
@@ -254,8 +269,8 @@ function streetAround(text: string, ds: number, de: number, lower: boolean): Str
   }
   if (!lower && !nameLike(head)) return undefined;
   let nameEnd = head.end;
-  for (let j = i + 1; j < after.length && j <= i + 5; j++) {
-    const t = after[j];
+  for (let j = i + 1; j <= i + 5; j++) {
+    const t = after.at(j);
     if (!t || t.num) break;
     // `94941 2505 Heatherleigh Suite 620`: a number, a name and a unit; weak on its own.
     if (UNIT_WORDS.has(t.lower)) return { start: ds, end: nameEnd, score: 0.35 };

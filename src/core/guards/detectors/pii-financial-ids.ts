@@ -55,11 +55,12 @@ function cardIssuer(d: string): boolean {
 /**
  * A run of digit groups joined by single separators; a window of it is judged as a card number. Only a
  * run of 12 or more characters can hold one: the lookahead skips the shorter ones (most runs: years,
- * prices) without a match array each. It changes no run of 12 or more: a run lies inside the stretch
+ * prices) without a match array each. It comes after the first digit: as the first item it would keep
+ * the regex engine from skipping ahead to the next digit (five times slower). It changes no run of 12 or more: a run lies inside the stretch
  * of digits, spaces and dashes that starts where it starts, and every later start inside that stretch
  * sees less of it, so where the lookahead fails no long run starts before the stretch ends.
  */
-const DIGIT_RUN = /(?=[\d -]{12})\d+(?:[ -]\d+)*/g;
+const DIGIT_RUN = /\d(?=[\d -]{11})\d*(?:[ -]\d+)*/g;
 
 function cardWindow(groups: readonly string[], seps: readonly string[], i: number, j: number): boolean {
   // Cards are printed unbroken or in groups of four (Amex and Diners: 4-6-5 and 4-6-4).

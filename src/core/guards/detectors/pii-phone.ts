@@ -5,16 +5,13 @@ import type { PiiMatch } from './pii-match.js';
 /** Phone numbers in free text (see pii.ts for the cost model). */
 
 /**
- * Phone-shaped runs of 7 characters or more (shorter ones are never phones; the lookahead after the
- * lookbehind skips them without a match array each, and finds the same longer ones: a match lies inside
- * the stretch of characters the expression can take that starts where it starts, and every later start
- * inside that stretch sees less of it): an optional `+country`, an optional `(0)` trunk or `(area)` code, digit groups joined
+ * Phone-shaped runs: an optional `+country`, an optional `(0)` trunk or `(area)` code, digit groups joined
  * by single spaces, dots or dashes, and an optional extension. Every repetition starts with a mandatory
  * separator, so the expression is linear. What the shape alone cannot tell (is `2019 2020` a phone?) is
  * decided by the score: format, libphonenumber for international numbers, and nearby words.
  */
 const PHONE =
-  /(?<![\w+./=-]|\d,)(?=[\d +().#xet-]{7})(?:\+\d{1,3}[ .-]?)?(?:\(\d{1,4}\)[ .-]?)?\d{1,12}(?:[ .-]\(?\d{1,12}\)?|\(\d{1,4}\)\d{1,12}){0,6}(?: ?(?:x|ext\.?|#) ?\d{1,5})?(?![\w@=%]|[.,/-]\d)/gi;
+  /(?<![\w+./=-]|\d,)(?:\+\d{1,3}[ .-]?)?(?:\(\d{1,4}\)[ .-]?)?\d{1,12}(?:[ .-]\(?\d{1,12}\)?|\(\d{1,4}\)\d{1,12}){0,6}(?: ?(?:x|ext\.?|#) ?\d{1,5})?(?![\w@=%]|[.,/-]\d)/gi;
 /** A phone label (`Phone:`, `Fax:`) or a calling verb shortly before the number. */
 const PHONE_BEFORE =
   /(?:\b(?:phone|tel|telephone|mobile|mob|cell|fax|desk|office|home|work|contact|landline|hotline)\b[ \t]*[:.#]?[ \t]*(?:no\.?|number|#)?[ \t]*:?[ \t]*\n?[ \t]*|\b(?:call|calling|phone|text|sms|whatsapp|reach|dial|ring)\b[^\n\d]{0,12})$/i;
