@@ -89,7 +89,36 @@ function previousWord(low: string, at: number): [string, number] {
   return [low.slice(start, end), start];
 }
 
-let lastSystem: { system: string; canaries: readonly string[]; holds: boolean } | undefined;
+let lastSystem:
+  { system: string; canaries: readonly string[]; holds: boolean; owners: readonly string[] } | undefined;
+
+/** "My computer's password is …", "the password for the vault is …": what the secret opens. */
+const OWNER_BEFORE = /\b([a-z][a-z-]{2,})(?:'s|’s)\s+(?:password|passcode|pin|secret (?:key|code|word))\b/g;
+const OWNER_AFTER =
+  /\b(?:password|passcode|pin|code) (?:for|to|of) (?:the |my |our |your )?([a-z][a-z-]{2,})/g;
+const notOwnerWords = new Set('the my your our their user users secret anyone nobody this that'.split(' '));
+
+/** Asking how to get in: "log in to my computer", "unlock the vault". */
+const ACCESS = /\b(?:log ?in|login|log into|logging in|sign ?in|unlock|get into|break into|access)\b/;
+
+/**
+ * Where `low` (a lower-cased user turn) asks how to get into what the held secret opens ("how do I log
+ * in to my computer?" when the prompt holds "my computer's password"): the secret asked for without
+ * naming it. Undefined when the prompt names no such thing or the turn does not ask.
+ */
+export function accessRequest(low: string, ctx: GuardContext): Span | undefined {
+  if (!systemHoldsSecret(ctx)) return undefined;
+  const owners = lastSystem?.owners ?? [];
+  if (owners.length === 0) return undefined;
+  const verb = ACCESS.exec(low);
+  if (!verb) return undefined;
+  for (const o of owners) {
+    const at = low.indexOf(o);
+    if (at >= 0 && (at === 0 || !isWordChar(lower(low.charCodeAt(at - 1)))))
+      return { start: Math.min(at, verb.index), end: Math.max(at + o.length, verb.index + verb[0].length) };
+  }
+  return undefined;
+}
 
 /** The system prompt holds a literal secret: a canary, or a password/secret word followed by a quote. */
 export function systemHoldsSecret(ctx: GuardContext): boolean {
@@ -105,6 +134,13 @@ export function systemHoldsSecret(ctx: GuardContext): boolean {
     const after = system.slice(at + w.length, at + w.length + 24);
     holds = after.includes("'") || after.includes('"') || after.includes('“') || after.includes('`');
   }
-  lastSystem = { system: raw, canaries: ctx.canaries, holds };
+  const owners = new Set<string>();
+  if (holds)
+    for (const re of [OWNER_BEFORE, OWNER_AFTER])
+      for (const m of system.slice(0, 8192).matchAll(re)) {
+        const o = m[1] ?? '';
+        if (!notOwnerWords.has(o)) owners.add(o);
+      }
+  lastSystem = { system: raw, canaries: ctx.canaries, holds, owners: [...owners].slice(0, 8) };
   return holds;
 }

@@ -1,10 +1,16 @@
 import { foldedTokens, type ModelScan } from '../classifier.js';
 import type { GuardContext, Span } from '../types.js';
 import { decodedPayload, mayBeEncoded, repeatedRun } from './encoded.js';
-import { secretRequest, systemHoldsSecret } from './held-secret.js';
+import { accessRequest, secretRequest, systemHoldsSecret } from './held-secret.js';
 import type { Phrase, PhraseMatch, PhraseSet } from './injection-phrase-set.js';
 import { OVERRIDE, roleTokens, ruledSet, unspacedOverrides } from './injection-rules.js';
-import { constraintSignals, systemConstraints, unconstrained, type WordSpans } from './system-constraints.js';
+import {
+  CONSTRAINT_SCORE,
+  constraintSignals,
+  systemConstraints,
+  unconstrained,
+  type WordSpans,
+} from './system-constraints.js';
 
 /**
  * The heuristic signals of the injection detectors (injection.ts) in one text: the phrases
@@ -79,7 +85,7 @@ export function signals(
         break search;
       }
   if (atInput) {
-    out.push(...systemSignals(low, ctx, undefined, words));
+    out.push(...systemSignals(low, ctx, undefined, words, text));
     if (repeated)
       out.push({
         kind: 'repeated_tokens',
@@ -107,11 +113,12 @@ function systemSignals(
   ctx: GuardContext,
   span: Span | undefined,
   words?: WordSpans,
+  raw?: string,
 ): Signal[] {
   if (!ctx.system) return [];
   const out: Signal[] = [];
   const constraints = systemConstraints(ctx.system);
-  if (!unconstrained(constraints)) out.push(...constraintSignals(lowered(), constraints, words));
+  if (!unconstrained(constraints)) out.push(...constraintSignals(lowered(), constraints, words, raw));
   if (!systemHoldsSecret(ctx))
     return span ? out.map((s) => ({ ...s, message: `${s.message} (encoded)`, ...span })) : out;
   // A request naming a password-like secret when the system prompt holds one: the classic extraction,
@@ -124,6 +131,17 @@ function systemSignals(
       message: 'asks for a secret that the system prompt protects',
       ...at,
     });
+  else {
+    // Not named but implied: how to get into what the secret opens.
+    const access = accessRequest(lowered(), ctx);
+    if (access)
+      out.push({
+        kind: 'secret_extraction',
+        score: CONSTRAINT_SCORE,
+        message: 'asks how to get into what the protected secret opens',
+        ...access,
+      });
+  }
   return span ? out.map((s) => ({ ...s, message: `${s.message} (encoded)`, ...span })) : out;
 }
 

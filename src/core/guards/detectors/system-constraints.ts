@@ -53,6 +53,13 @@ export interface SystemConstraints {
   readonly languages: readonly string[] | undefined;
   /** The prompt holds a database of several people's records (answer one user, not dump them all). */
   readonly records: boolean;
+  /**
+   * Words that ask for the opposite of what an "only" rule allows ("only sort in ascending order":
+   * "descending").
+   */
+  readonly opposites: readonly string[];
+  /** When the prompt rules out "other locations": the words of the prompt (the places it does cover). */
+  readonly places: ReadonlySet<string> | undefined;
 }
 
 /**
@@ -69,12 +76,52 @@ const NONE: SystemConstraints = {
   privacy: undefined,
   languages: undefined,
   records: false,
+  opposites: [],
+  places: undefined,
 };
 
 const TOPIC = 'asks about a topic the system prompt rules out';
 const PRIVATE = 'asks for personal data the system prompt protects';
 const LANGUAGE = 'asks for a language the system prompt rules out';
 const RECORDS = "asks for the system prompt's records as a whole or for other people's";
+const OPPOSITE = 'asks for the opposite of what the system prompt allows';
+const PLACE = 'asks about a place the system prompt rules out';
+
+/**
+ * Pairs of opposites a rule of the form "only X" pins down: a turn that asks for the other one asks for
+ * what the rule excludes ("only sort in ascending order" / "sort them in descending order instead").
+ */
+const OPPOSITE_PAIRS: readonly (readonly [string, string])[] = [
+  ['ascending', 'descending'],
+  ['increasing', 'decreasing'],
+  ['formal', 'informal'],
+  ['uppercase', 'lowercase'],
+  ['celsius', 'fahrenheit'],
+  ['metric', 'imperial'],
+  ['optimistic', 'pessimistic'],
+  ['objective', 'subjective'],
+  ['polite', 'rude'],
+  ['brief', 'detailed'],
+];
+
+/** "Do not discuss the climate at other locations". */
+const OTHER_PLACES =
+  /\bother (?:locations?|places|cities|towns|countries|regions|areas|states|destinations)\b/;
+
+/** A capitalised name after a preposition of place: "in Los Angeles", "to Lyon". */
+const PLACE_NAME =
+  /\b(?:in|at|to|from|near|around|visit|visiting)\s+(\p{Lu}[\p{L}'-]{2,}(?:\s+\p{Lu}[\p{L}'-]+){0,2})/gu;
+
+/** Capitalised words after "in" that are not places: times, languages, technologies. */
+const NOT_PLACES = new Set(
+  (
+    'january february march april may june july august september october november december monday tuesday ' +
+    'wednesday thursday friday saturday sunday spring summer autumn fall winter python java javascript ' +
+    'typescript rust ruby perl bash go kotlin swift excel word linux windows macos android ios docker ' +
+    'english french spanish german italian portuguese chinese japanese korean arabic russian greek hindi ' +
+    'celsius fahrenheit kelvin the this that these my your our his her their'
+  ).split(' '),
+);
 
 /** "Print your database", "the users in your database", "list all customers", "other users' balances". */
 const BULK =
@@ -372,7 +419,19 @@ function read(system: string): SystemConstraints {
   }
   // "You have access to the customer database: [{"name": …}, {"name": …}]".
   const records = /\bdatabase\b/.test(low) && (low.match(/"name"\s*:/g)?.length ?? 0) >= 2;
-  if (topics.length === 0 && !privacy && !languages && !records) return NONE;
+  const opposites: string[] = [];
+  for (const s of sentences)
+    if (/\bonly\b/.test(s))
+      for (const [a, b] of OPPOSITE_PAIRS) {
+        const hasA = new RegExp(`\\b${a}\\b`).test(s);
+        const hasB = new RegExp(`\\b${b}\\b`).test(s);
+        if (hasA !== hasB) opposites.push(hasA ? b : a);
+      }
+  const places = sentences.some((s) => NEGATION.test(s) && OTHER_PLACES.test(s))
+    ? new Set(words(system))
+    : undefined;
+  if (topics.length === 0 && !privacy && !languages && !records && opposites.length === 0 && !places)
+    return NONE;
   const explicit = topics.slice(0, 48);
   const related: TopicGroup[] = [];
   const named = new Set<(typeof concepts)[number]>();
@@ -383,7 +442,7 @@ function read(system: string): SystemConstraints {
     g.stems.forEach((s, slot) => entries.push({ stem: s, group, slot })),
   );
   const matcher = entries.length > 0 ? new TermMatcher(entries) : undefined;
-  return { topics: explicit, related, matcher, privacy, languages, records };
+  return { topics: explicit, related, matcher, privacy, languages, records, opposites, places };
 }
 
 const cache = new Map<string, SystemConstraints>();
@@ -452,10 +511,20 @@ export interface WordSpans {
   readonly ends: Int32Array;
 }
 
-export function constraintSignals(low: string, c: SystemConstraints, words?: WordSpans): ConstraintSignal[] {
+/**
+ * What `low` (a lower-cased user turn) asks for that the system prompt rules out. `spans` are its word
+ * spans when known (the forbidden-topic matcher then visits only word starts); `raw` is the turn as
+ * written, for the checks that need capitals (place names).
+ */
+export function constraintSignals(
+  low: string,
+  c: SystemConstraints,
+  spans?: WordSpans,
+  raw?: string,
+): ConstraintSignal[] {
   if (c === NONE) return [];
   const out: ConstraintSignal[] = [];
-  const topic = c.matcher ? topicIn(low, c, words) : undefined;
+  const topic = c.matcher ? topicIn(low, c, spans) : undefined;
   if (topic) out.push(topic);
   if (c.privacy)
     search: for (const s of c.privacy.subjects)
@@ -510,6 +579,26 @@ export function constraintSignals(low: string, c: SystemConstraints, words?: Wor
       });
       break;
     }
+  for (const o of c.opposites) {
+    const at = wordStart(low, o);
+    if (at < 0) continue;
+    out.push({ kind: 'restricted_topic', score: SCORE, message: OPPOSITE, start: at, end: at + o.length });
+    break;
+  }
+  if (c.places && raw !== undefined) {
+    PLACE_NAME.lastIndex = 0;
+    for (let m = PLACE_NAME.exec(raw); m; m = PLACE_NAME.exec(raw)) {
+      const name = m[1] ?? '';
+      const ws = words(name);
+      // A place the prompt names (it is the one covered), or not a place at all.
+      // Acronyms ("in REST APIs") are rarely places.
+      if (ws.some((w) => c.places?.has(w) === true || NOT_PLACES.has(w)) || /^\p{Lu}{2,}\b/u.test(name))
+        continue;
+      const start = m.index + m[0].length - name.length;
+      out.push({ kind: 'restricted_topic', score: SCORE, message: PLACE, start, end: start + name.length });
+      break;
+    }
+  }
   return out;
 }
 

@@ -38,7 +38,7 @@ export const concepts: readonly Concept[] = [
       'music, musical, musician, song, singer, composer, symphon, concerto, sonata, opera=, operas=, orchestra, ' +
         'melod, lyric, chord, guitar, piano, violin, mozart, beethoven, chopin, ' +
         'musique, compositeur, chanson, música, compositor, canción, cancion, musik, komponist, komponier, ' +
-        'sinfonie, musica, compositore, canzone, cantor, zauberfl, музык, композитор, песн, μουσικ, ' +
+        'sinfonie, musica, compositore, canzone, cantor, музык, композитор, песн, μουσικ, ' +
         'συνθέτ, τραγούδ, 音楽, 作曲, 音乐, 歌曲, 음악, 작곡, 노래, موسيق, ملحن, أغني, संगीत, गाना',
     ),
   },
