@@ -74,6 +74,14 @@ export function keywordScanner(keywords: readonly string[]): KeywordScanner {
     }
   }
   const lengths = keywords.map((k) => k.length);
+  // The walk's table: the next state's row offset (state × classes) times two, plus one when a keyword
+  // ends there or along its failure chain. The walk then needs no multiplication and no second lookup
+  // per character (its one loop-carried dependency is this load).
+  const step = new Int32Array(states * classes);
+  for (let k = 0; k < step.length; k++) {
+    const next = delta[k] ?? 0;
+    step[k] = next * classes * 2 + ((output[next] ?? -1) >= 0 ? 1 : 0);
+  }
 
   return {
     keywords,
@@ -81,10 +89,13 @@ export function keywordScanner(keywords: readonly string[]): KeywordScanner {
       // Candidates (start, keyword) as they end; usually none, so nothing is allocated up front.
       let starts: number[] | undefined;
       let words: number[] | undefined;
-      let s = 0;
+      let row = 0;
       for (let i = 0; i < text.length; i++) {
         const c = text.charCodeAt(i);
-        s = c < 128 ? (delta[s * classes + (classOf[c] ?? 0)] ?? 0) : 0;
+        const v = c < 128 ? (step[row + (classOf[c] ?? 0)] ?? 0) : 0;
+        row = v >> 1;
+        if ((v & 1) === 0) continue;
+        const s = row / classes;
         for (let t = output[s] ?? -1; t >= 0; t = output[fail[t] ?? 0] ?? -1) {
           const w = wordAt[t] ?? 0;
           (starts ??= []).push(i + 1 - (depth[t] ?? 0));
