@@ -125,11 +125,13 @@ function transformInto(text: string): number {
  */
 export function precheckHits(text: string, all: boolean): Hit[] {
   const n = transformInto(text);
+  // Most texts have no candidate at all: nothing below is allocated for them.
+  if (candidateCount === 0) return [];
   const buf = scratch;
   const from = origins;
   const hits: Hit[] = [];
   let anyLive = false;
-  const whitelist: WhitelistCache = { found: new Map() };
+  let whitelist: WhitelistCache | undefined;
   const ends: number[] = [];
   const nodes: PatternNode[] = [];
   const found = candidates;
@@ -150,7 +152,7 @@ export function precheckHits(text: string, all: boolean): Hit[] {
       const end = lastAt + ((text.codePointAt(lastAt) ?? 0) > 0xffff ? 1 : 0);
       // After the first live hit the whitelist is not consulted: a window around a whitelisted hit costs
       // less than the check (and a text full of profanity has hundreds of hits).
-      const live: boolean = anyLive || !whitelisted(text, start, end, whitelist);
+      const live: boolean = anyLive || !whitelisted(text, start, end, (whitelist ??= { found: new Map() }));
       const hit = { start, end, node: nodes[k], boundary: !isWordByte(e < n ? buf[e] : undefined), live };
       if (!all) {
         if (live) return [hit];

@@ -41,11 +41,19 @@ interface WhitelistView {
 
 const NON_ASCII = /[^\0-\x7f]/;
 
+/** Only ASCII letters lowered (toLowerCase does the same, faster, when there is nothing else). */
+function lowerAscii(text: string): string {
+  return NON_ASCII.test(text) ? text.replace(/[A-Z]+/g, (run) => run.toLowerCase()) : text.toLowerCase();
+}
+
+/** whitelistView(text).text without the way back (for a hit's few characters). */
+function viewText(text: string): string {
+  const lower = lowerAscii(text);
+  return lower.includes('  ') ? lower.replace(/ {2,}/g, ' ') : lower;
+}
+
 function whitelistView(text: string): WhitelistView {
-  // Only ASCII letters are lowered (toLowerCase does the same, faster, when there is nothing else).
-  const lower = NON_ASCII.test(text)
-    ? text.replace(/[A-Z]+/g, (run) => run.toLowerCase())
-    : text.toLowerCase();
+  const lower = lowerAscii(text);
   if (!lower.includes('  ')) return { text: lower, origin: (i) => i };
   // After a collapsed run, transformed index t is original index t + (spaces removed so far).
   const shifts: [number, number][] = [];
@@ -101,7 +109,7 @@ function termsContaining(inner: string): readonly string[] {
 /** Whether obscenity's whitelist covers the original range [start, end] (inclusive). */
 export function whitelisted(text: string, start: number, end: number, cache: WhitelistCache): boolean {
   if (!whitelistReady) return false;
-  const inner = whitelistView(text.slice(start, end + 1)).text;
+  const inner = viewText(text.slice(start, end + 1));
   for (const term of termsContaining(inner)) {
     let intervals = cache.found.get(term);
     if (!intervals) {

@@ -64,10 +64,12 @@ export const toxicity: Detector = {
   detect(text) {
     const out: Detection[] = [];
     // obscenity reports a word once per pattern that matches it (`sh1t` twice): one detection per span,
-    // obscenity's first, and no more looking once the list is full.
-    const seen = new Set<string>();
+    // obscenity's first, and no more looking once the list is full. (The set is made on the first
+    // detection: most texts have none.)
+    let seen: Set<string> | undefined;
     const add = (kind: string, score: number, start: number, end: number): boolean => {
       const key = `${start}:${end}`;
+      seen ??= new Set<string>();
       if (!seen.has(key)) {
         seen.add(key);
         out.push({ kind, score, span: { start, end }, message: messageFor(kind) });
