@@ -162,16 +162,15 @@ export function wordHash(word: string): number {
 // Scratch buffers, grown on demand; texts up to LARGE characters reuse them.
 const LARGE = 1 << 16;
 let posMap = new Int32Array(4096);
-let prefix = new Int32Array(4096 * 3);
-let counts = new Int32Array(4096);
+/** Per position: the three heads' running sums and the running feature count, side by side. */
+let prefix = new Int32Array(4096 * 4);
 let tokHash = new Int32Array(1024);
 let tokStart = new Int32Array(1024);
 let tokEnd = new Int32Array(1024);
 
 function shrink(): void {
   posMap = new Int32Array(4096);
-  prefix = new Int32Array(4096 * 3);
-  counts = new Int32Array(4096);
+  prefix = new Int32Array(4096 * 4);
   tokHash = new Int32Array(1024);
   tokStart = new Int32Array(1024);
   tokEnd = new Int32Array(1024);
@@ -180,9 +179,8 @@ function shrink(): void {
 function ensure(len: number, heads: number): void {
   if (posMap.length < len + 2) {
     posMap = new Int32Array(len + 2);
-    counts = new Int32Array(len + 3);
   }
-  if (prefix.length < (len + 3) * heads) prefix = new Int32Array((len + 3) * heads);
+  if (prefix.length < (len + 3) * (heads + 1)) prefix = new Int32Array((len + 3) * (heads + 1));
   if (tokHash.length < (len >> 1) + 2) {
     tokHash = new Int32Array((len >> 1) + 2);
     tokStart = new Int32Array((len >> 1) + 2);
@@ -254,7 +252,6 @@ export class HashedLinearModel {
     const mask = this.mask;
     const pm = posMap;
     const pre = prefix;
-    const cnt = counts;
     // The last four normalised characters (c1 the one before the current), and how many there are.
     let c1 = 0;
     let c2 = 0;
@@ -268,7 +265,7 @@ export class HashedLinearModel {
     pre[0] = 0;
     pre[1] = 0;
     pre[2] = 0;
-    cnt[0] = 0;
+    pre[3] = 0;
     let wh = WORD_SEED;
     let inWord = false;
     let wordStart = 0;
@@ -368,10 +365,11 @@ export class HashedLinearModel {
       }
       pm[n] = at;
       n++;
-      pre[n * 3] = s0;
-      pre[n * 3 + 1] = s1;
-      pre[n * 3 + 2] = s2;
-      cnt[n] = k;
+      const at4 = n * 4;
+      pre[at4] = s0;
+      pre[at4 + 1] = s1;
+      pre[at4 + 2] = s2;
+      pre[at4 + 3] = k;
       c4 = c3;
       c3 = c2;
       c2 = c1;
@@ -386,8 +384,8 @@ export class HashedLinearModel {
       let bestA = 0;
       let bestB = n;
       const consider = (a: number, b: number): void => {
-        const m = (cnt[b] ?? 0) - (cnt[a] ?? 0);
-        const sum = (pre[b * 3 + j] ?? 0) - (pre[a * 3 + j] ?? 0);
+        const m = (pre[b * 4 + 3] ?? 0) - (pre[a * 4 + 3] ?? 0);
+        const sum = (pre[b * 4 + j] ?? 0) - (pre[a * 4 + j] ?? 0);
         const z = head.bias + (m === 0 ? 0 : (sum * head.scale) / Math.sqrt(m));
         if (z > best) {
           best = z;
