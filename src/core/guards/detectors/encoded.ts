@@ -378,17 +378,33 @@ function unshift(text: string): string | undefined {
 
 const VOWELS = new Set(['a', 'e', 'i', 'o', 'u']);
 
+/** Consonant clusters English words start with: how many letters before "ay" go back to the front. */
+const ONSETS = new Set(
+  (
+    'th wh sh ch ph st pl pr tr gr cl bl br cr dr fl fr gl sc sk sl sm sn sp sw tw kn wr qu ' +
+    'thr sch spr spl scr str squ chr shr'
+  ).split(' '),
+);
+
 /**
- * Pig Latin back to English: "erewhay" → "where" (the consonants before "ay" go back to the front);
- * a word that began with a vowel took "yay" or "way" ("useryay"), so both readings are given ("user").
+ * Pig Latin back to English: "erewhay" → "where" (the consonants before "ay" go back to the front: the
+ * longest that is an English onset, else one); a word that began with a vowel took "yay" or "way"
+ * ("useryay"), so both readings are given ("user").
  */
 function fromPigLatin(text: string): string {
-  return text.replace(/[A-Za-z]{3,}ay\b/g, (word) => {
+  return text.replace(/[A-Za-z]{2,}ay\b/g, (word) => {
     const w = word.slice(0, -2).toLowerCase();
-    let k = w.length;
-    while (k > 0 && w.length - k < 3 && !VOWELS.has(w[k - 1] ?? 'a')) k--;
-    const moved = w.slice(k) + w.slice(0, k);
-    return w.endsWith('y') || w.endsWith('w') ? `${w.slice(0, -1)} ${moved}` : moved;
+    let take = 1;
+    for (let k = 3; k >= 2; k--) {
+      const tail = w.slice(-k);
+      if (w.length > k && ONSETS.has(tail)) {
+        take = k;
+        break;
+      }
+    }
+    const last = w[w.length - 1] ?? 'a';
+    const moved = VOWELS.has(last) ? w : w.slice(-take) + w.slice(0, -take);
+    return last === 'y' || last === 'w' ? `${w.slice(0, -1)} ${moved}` : moved;
   });
 }
 

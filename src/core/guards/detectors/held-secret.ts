@@ -61,7 +61,7 @@ export function secretRequest(low: string): Span | undefined {
 const genericBefore = new Set(
   (
     'my a an and or correct valid invalid incorrect wrong hardcoded strong weak secure new old their ' +
-    'user username hashed encrypted default temporary one'
+    'user username hashed encrypted default temporary one own email e-mail'
   ).split(' '),
 );
 
@@ -94,6 +94,8 @@ let lastSystem:
 
 /** "My computer's password is …", "the password for the vault is …": what the secret opens. */
 const OWNER_BEFORE = /\b([a-z][a-z-]{2,})(?:'s|’s)\s+(?:password|passcode|pin|secret (?:key|code|word))\b/g;
+/** "The wifi password is …". */
+const OWNER_NOUN = /\b(?:the|my|our|your) ([a-z][a-z-]{2,}) (?:password|passcode|pin)\b/g;
 const OWNER_AFTER =
   /\b(?:password|passcode|pin|code) (?:for|to|of) (?:the |my |our |your )?([a-z][a-z-]{2,})/g;
 const notOwnerWords = new Set('the my your our their user users secret anyone nobody this that'.split(' '));
@@ -136,7 +138,7 @@ export function systemHoldsSecret(ctx: GuardContext): boolean {
   }
   const owners = new Set<string>();
   if (holds)
-    for (const re of [OWNER_BEFORE, OWNER_AFTER])
+    for (const re of [OWNER_BEFORE, OWNER_NOUN, OWNER_AFTER])
       for (const m of system.slice(0, 8192).matchAll(re)) {
         const o = m[1] ?? '';
         if (!notOwnerWords.has(o)) owners.add(o);

@@ -60,6 +60,8 @@ export interface SystemConstraints {
   readonly opposites: readonly string[];
   /** When the prompt rules out "other locations": the words of the prompt (the places it does cover). */
   readonly places: ReadonlySet<string> | undefined;
+  /** The one output format the prompt allows ("respond only in JSON"), or the prompt rules out code. */
+  readonly format: { readonly only: string | undefined; readonly noCode: boolean };
 }
 
 /**
@@ -78,6 +80,7 @@ const NONE: SystemConstraints = {
   records: false,
   opposites: [],
   places: undefined,
+  format: { only: undefined, noCode: false },
 };
 
 const TOPIC = 'asks about a topic the system prompt rules out';
@@ -85,6 +88,30 @@ const PRIVATE = 'asks for personal data the system prompt protects';
 const LANGUAGE = 'asks for a language the system prompt rules out';
 const RECORDS = "asks for the system prompt's records as a whole or for other people's";
 const OPPOSITE = 'asks for the opposite of what the system prompt allows';
+const FORMAT = 'asks for an output format the system prompt rules out';
+const CODE = 'asks for code the system prompt rules out';
+
+/** Output formats a prompt pins down and a turn may ask to switch to. */
+const FORMATS = 'json|xml|yaml|csv|markdown|html|plain text|prose|bullet points|a table|a poem|a story';
+
+/** "Respond only in JSON", "only reply with valid YAML", "always answer in markdown". */
+const FORMAT_ONLY = new RegExp(
+  `\\b(?:only (?:respond|reply|answer|output|write)|(?:respond|reply|answer|output)(?: with)? only|always (?:respond|reply|answer|output))(?: (?:in|with|using|as))? (?:valid |a |an )?(${FORMATS})\\b`,
+);
+
+/** A turn asking for another format: "answer in plain text", "give it to me as a poem", "don't use JSON". */
+const FORMAT_ASK = new RegExp(
+  `\\b(?:respond|reply|answer|write|output|format|give|return|send|put|say)\\b[^.?!\\n]{0,30}?\\b(?:in|as|using|into) (?:valid |a |an |plain )?(${FORMATS})\\b|\\b(?:don'?t|do not|stop|without) (?:use |using |respond(?:ing)? in |replying in |answering in )?(${FORMATS})\\b`,
+  'g',
+);
+
+/** "Never write code", "do not produce any scripts or programs". */
+const NO_CODE =
+  /\b(?:never|not|don'?t|refuse to)\s+(?:write|produce|output|generate|provide|give|share|include|show)\s+(?:any\s+)?(?:code|scripts?|programs?|code snippets?|source code|sql)\b/;
+
+/** A turn asking for code: "write a script", "give me the code for", "generate a Python function". */
+const CODE_ASK =
+  /\b(?:write|generate|give me|show me|create|produce|send me|implement)\b[^.?!\n]{0,40}?\b(?:code|script|function|program|snippet|sql query|regex|class)\b/;
 const PLACE = 'asks about a place the system prompt rules out';
 
 /**
@@ -430,7 +457,18 @@ function read(system: string): SystemConstraints {
   const places = sentences.some((s) => NEGATION.test(s) && OTHER_PLACES.test(s))
     ? new Set(words(system))
     : undefined;
-  if (topics.length === 0 && !privacy && !languages && !records && opposites.length === 0 && !places)
+  const only = FORMAT_ONLY.exec(low)?.[1];
+  const format = { only, noCode: NO_CODE.test(low) };
+  if (
+    topics.length === 0 &&
+    !privacy &&
+    !languages &&
+    !records &&
+    opposites.length === 0 &&
+    !places &&
+    only === undefined &&
+    !format.noCode
+  )
     return NONE;
   const explicit = topics.slice(0, 48);
   const related: TopicGroup[] = [];
@@ -442,7 +480,7 @@ function read(system: string): SystemConstraints {
     g.stems.forEach((s, slot) => entries.push({ stem: s, group, slot })),
   );
   const matcher = entries.length > 0 ? new TermMatcher(entries) : undefined;
-  return { topics: explicit, related, matcher, privacy, languages, records, opposites, places };
+  return { topics: explicit, related, matcher, privacy, languages, records, opposites, places, format };
 }
 
 const cache = new Map<string, SystemConstraints>();
@@ -579,6 +617,33 @@ export function constraintSignals(
       });
       break;
     }
+  if (c.format.only !== undefined) {
+    FORMAT_ASK.lastIndex = 0;
+    for (let m = FORMAT_ASK.exec(low); m; m = FORMAT_ASK.exec(low)) {
+      const asked = m[1] ?? m[2] ?? '';
+      // "Answer in JSON" is the allowed format; "don't use JSON" rules it out.
+      if ((m[1] !== undefined) === (asked === c.format.only)) continue;
+      out.push({
+        kind: 'restricted_topic',
+        score: SCORE,
+        message: FORMAT,
+        start: m.index,
+        end: m.index + m[0].length,
+      });
+      break;
+    }
+  }
+  if (c.format.noCode) {
+    const m = CODE_ASK.exec(low);
+    if (m)
+      out.push({
+        kind: 'restricted_topic',
+        score: SCORE,
+        message: CODE,
+        start: m.index,
+        end: m.index + m[0].length,
+      });
+  }
   for (const o of c.opposites) {
     const at = wordStart(low, o);
     if (at < 0) continue;

@@ -80,7 +80,7 @@ export const concepts: readonly Concept[] = [
     terms: list(
       'religio, god, church, mosque, temple, synagogue, bible, quran, koran, torah, christianit, ' +
         'islam, muslim, jewish, judaism, hindu, buddhis, atheis, faith, prayer, jesus, allah, ' +
-        'religión, religião, iglesia, kirche, chiesa, igreja, религи, церк, θρησκ, 宗教, 종교, دين, धर्म',
+        'religión, religião, iglesia, kirche, chiesa, igreja, biblia, bibel, corán, coran, ramadan, религи, церк, θρησκ, 宗教, 종교, دين, धर्म',
     ),
   },
   {
@@ -147,6 +147,14 @@ export const concepts: readonly Concept[] = [
         'one-time pad, public-key, public key, private key, digital currency, criptograf, cryptographie, ' +
         'kryptograph, verschlüssel, crittograf, cifrado, chiffrement, шифр, криптограф, κρυπτογρ, 暗号, ' +
         '加密, 密码学, 암호화, تشفير',
+    ),
+  },
+  {
+    name: 'cryptocurrency',
+    names: names('cryptocurrenc, crypto, bitcoin, blockchain'),
+    terms: list(
+      'cryptocurrenc, crypto=, bitcoin, ethereum, dogecoin, altcoin, stablecoin, blockchain, nft=, nfts=, ' +
+        'coinbase, binance, criptomoneda, kryptowährung, криптовалют, 暗号資産, 仮想通貨, 加密货币, 암호화폐',
     ),
   },
   {
