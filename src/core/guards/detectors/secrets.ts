@@ -1,6 +1,6 @@
 import { matchesOf } from '../regex-matches.js';
 import { keywordScanner } from './keyword-scan.js';
-import { secretRules } from './secret-rules.js';
+import { secretRules, type SecretRule } from './secret-rules.js';
 
 /**
  * Credentials in free text: provider keys (secret-rules.ts), private keys (PEM), JWTs, URLs with a
@@ -328,10 +328,27 @@ function authHeaders(text: string, hits: Hits): SecretMatch[] {
 
 // ---------------------------------------------------------------------------------------------------
 
+/**
+ * Rules whose context expression has no anchor, word boundary or look-around: a match of it inside the
+ * window around a candidate is also a match in the whole text, so a text it does not match anywhere has
+ * no candidate worth the rule's pattern (`aws` is in `laws` and `draws`, and the AWS secret's pattern
+ * tries 40 characters at every word).
+ */
+const windowFreeContext: ReadonlySet<SecretRule> = new Set(
+  secretRules.filter(
+    (r) =>
+      r.context !== undefined &&
+      !r.context.global &&
+      !r.context.sticky &&
+      !/\\[bB]|[$^]|\(\?<?[=!]/.test(r.context.source),
+  ),
+);
+
 function ruleMatches(text: string, hits: Hits): SecretMatch[] {
   const out: SecretMatch[] = [];
   for (const rule of secretRules) {
     if (!rule.keywords.some((k) => hits.found.has(k))) continue;
+    if (windowFreeContext.has(rule) && !rule.context?.test(text)) continue;
     for (const m of matchesOf(rule.pattern, text)) {
       const secret = m[1] ?? m[0];
       const start = m.index + m[0].indexOf(secret);
