@@ -313,6 +313,13 @@ const ruledPhrases = [
     AUTHORITY,
     'i|im ~1 am|m ~0 entering|initiating|activating|enabling ~4 mode|reset|upgrade|override|protocol',
   ),
+  // "<SYSTEM MODE>", "[GOD MODE]": a mode tag opening the turn, as if the platform had switched it.
+  phrase(
+    'system_impersonation',
+    CONSTRAINT_SCORE,
+    AUTHORITY,
+    'system|god|admin|administrator|sudo|root|superuser|override ~0 mode',
+  ),
   phrase('payload_splitting', CONSTRAINT_SCORE, SPLIT, 'smartgpt'),
   phrase(
     'payload_splitting',
