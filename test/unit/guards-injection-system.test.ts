@@ -297,6 +297,14 @@ describe('prompt-injection: hidden and repeated requests', () => {
     ]);
   });
 
+  it('stays linear on adversarial encoded input', () => {
+    const t0 = performance.now();
+    // Pig Latin shape with one very long word; a named cipher over a long run of letters and quotes.
+    kindsOf(`ethay isay ayay ${'b'.repeat(50_000)}`, secret);
+    kindsOf(`rot13 caesar interlace reverse base64 ${'"ab '.repeat(5000)}${'x'.repeat(20_000)}`, secret);
+    expect(performance.now() - t0).toBeLessThan(1000);
+  });
+
   it('leaves harmless payloads and unnamed encodings alone', () => {
     expect(kindsOf(`Decode this ROT13 text: 'uryyb sebz gur bgure fvqr'`, secret)).toEqual([]);
     expect(kindsOf('Okay, today we play in the bay all day.', secret)).toEqual([]);

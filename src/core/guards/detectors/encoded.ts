@@ -392,7 +392,7 @@ const ONSETS = new Set(
  * ("useryay"), so both readings are given ("user").
  */
 function fromPigLatin(text: string): string {
-  return text.replace(/[A-Za-z]{2,}ay\b/g, (word) => {
+  return text.replace(/\b[A-Za-z]{2,}ay\b/g, (word) => {
     const w = word.slice(0, -2).toLowerCase();
     let take = 1;
     for (let k = 3; k >= 2; k--) {
