@@ -12,8 +12,9 @@ import { signals, type Signal } from './injection-signals.js';
  * threshold chosen on the development data (bench/README.md, "Guard quality and speed").
  *
  * At input the user turn is also checked against its own system prompt: what the prompt rules out
- * (system-constraints.ts), the secret it holds (held-secret.ts), the same asked in hex, binary or Morse,
- * and runs of repeated words (encoded.ts).
+ * (system-constraints.ts), the secret it holds (held-secret.ts), the same asked in hex, binary, Morse,
+ * Base64, a Caesar shift, Pig Latin, backwards or split into parts, and runs of repeated words
+ * (encoded.ts).
  *
  * Cost is one pass over the text: the classifier's scan also yields the word tokens (as hashes) that
  * the phrases are matched on. The system-prompt checks cost a few `indexOf` (and one regular expression

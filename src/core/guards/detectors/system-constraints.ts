@@ -8,19 +8,25 @@ import { concepts } from './topic-concepts.js';
  * weather like?" is harmless unless the system prompt said never to discuss the weather. The constraints
  * are read lexically from the usual ways of writing them:
  *
- * - a forbidden topic: "do not discuss X", "never answer questions about X", "avoid any discussion of X",
- *   "under no circumstances should you give instructions on how to X", "X is not allowed";
+ * - a forbidden topic: "do not discuss X", "never answer questions about X", "avoid (at all costs) any
+ *   discussion of X", "do not, under any circumstances, share X", "under no circumstances should you
+ *   give instructions on how to X", "X is (strictly) not allowed", lists "X, Y or Z";
  * - protected personal data: "do not reveal any private information about the user" in a prompt that
  *   holds a person's data ("The user's name is Jane Smith. She lives in …");
- * - a language restriction: "translate into French … never into any other language".
+ * - a language restriction: "translate into French … never into any other language";
+ * - the opposite of what an "only" rule pins down ("only sort in ascending order"), another place when
+ *   the prompt rules out "other locations", another output format than the one allowed ("respond only
+ *   in JSON"), code when the prompt says never to write it.
  *
  * A user turn fires when it names the forbidden topic (every content word of a short item, most of a
- * long one; word starts, so "politics" also matches "political" and "dinosaur" "dinosaurio"), asks
- * about the protected person's data, or asks for another language. Words the system prompt also uses in
- * its permitted part ("a movie recommendation service … don't share recommendations that scare") are
- * not topics. Cost per user turn: a few `indexOf` over the lower-cased text, only when the system prompt
- * has constraints. A secret held in the system prompt (a password) is handled by the secret phrases in
- * injection.ts.
+ * long one; word starts, so "politics" also matches "political" and "dinosaur" "dinosaurio"; accents
+ * folded), or a concept the topic names in other words or languages (topic-concepts.ts: "music" also
+ * "composer", "Musik", "音楽"), asks about the protected person's data, asks for another language, or
+ * asks for what the other rules exclude. Words the system prompt also uses in its permitted part ("a
+ * movie recommendation service … don't share recommendations that scare") are not topics. Cost per user
+ * turn: one pass over its word starts for all topics and concept terms (term-matcher.ts) and a few
+ * `indexOf`, only when the system prompt has constraints. A secret held in the system prompt (a
+ * password) is handled by held-secret.ts.
  */
 
 /** A heuristic finding: what injection.ts combines with the classifier. */
