@@ -252,6 +252,14 @@ export class HashedLinearModel {
     const mask = this.mask;
     const pm = posMap;
     const pre = prefix;
+    // Module-level bindings read once into locals: inside the loop each read of one is a context load
+    // (and for the `let` buffers a hole check) per character.
+    const th = tokHash;
+    const ts = tokStart;
+    const te = tokEnd;
+    const prime = FNV_PRIME;
+    const offset = FNV_OFFSET;
+    const seed = WORD_SEED;
     // The last four normalised characters (c1 the one before the current), and how many there are.
     let c1 = 0;
     let c2 = 0;
@@ -266,7 +274,7 @@ export class HashedLinearModel {
     pre[1] = 0;
     pre[2] = 0;
     pre[3] = 0;
-    let wh = WORD_SEED;
+    let wh = seed;
     let inWord = false;
     let wordStart = 0;
     let prevWord = 0;
@@ -310,23 +318,23 @@ export class HashedLinearModel {
         } else space = false;
       }
       // Character n-grams ending here, hashed right to left.
-      let h = Math.imul(FNV_OFFSET ^ c, FNV_PRIME);
+      let h = Math.imul(offset ^ c, prime);
       if (n >= 2) {
-        h = Math.imul(Math.imul(h ^ c1, FNV_PRIME) ^ c2, FNV_PRIME);
+        h = Math.imul(Math.imul(h ^ c1, prime) ^ c2, prime);
         let v = w[(h ^ (h >>> 16)) & mask] ?? 0;
         s0 += (v << 24) >> 24;
         s1 += (v << 16) >> 24;
         s2 += (v << 8) >> 24;
         k++;
         if (n >= 3) {
-          h = Math.imul(h ^ c3, FNV_PRIME);
+          h = Math.imul(h ^ c3, prime);
           v = w[(h ^ (h >>> 16)) & mask] ?? 0;
           s0 += (v << 24) >> 24;
           s1 += (v << 16) >> 24;
           s2 += (v << 8) >> 24;
           k++;
           if (n >= 4) {
-            h = Math.imul(h ^ c4, FNV_PRIME);
+            h = Math.imul(h ^ c4, prime);
             v = w[(h ^ (h >>> 16)) & mask] ?? 0;
             s0 += (v << 24) >> 24;
             s1 += (v << 16) >> 24;
@@ -338,7 +346,7 @@ export class HashedLinearModel {
       // Words: unigram and bigram when a word ends (attributed to the character after it).
       if (isWordChar(c)) {
         if (!inWord) wordStart = at;
-        wh = Math.imul(wh ^ c, FNV_PRIME);
+        wh = Math.imul(wh ^ c, prime);
         inWord = true;
       } else if (inWord) {
         const u = wh ^ 0x5bd1e995;
@@ -348,19 +356,19 @@ export class HashedLinearModel {
         s2 += (v << 8) >> 24;
         k++;
         if (prevWord !== 0) {
-          const bi = Math.imul(prevWord, FNV_PRIME) ^ wh ^ 0x2545f491;
+          const bi = Math.imul(prevWord, prime) ^ wh ^ 0x2545f491;
           v = w[(bi ^ (bi >>> 16)) & mask] ?? 0;
           s0 += (v << 24) >> 24;
           s1 += (v << 16) >> 24;
           s2 += (v << 8) >> 24;
           k++;
         }
-        tokHash[nt] = wh;
-        tokStart[nt] = wordStart;
-        tokEnd[nt] = (pm[n - 1] ?? 0) + 1;
+        th[nt] = wh;
+        ts[nt] = wordStart;
+        te[nt] = (pm[n - 1] ?? 0) + 1;
         nt++;
         prevWord = wh | 1;
-        wh = WORD_SEED;
+        wh = seed;
         inWord = false;
       }
       pm[n] = at;

@@ -76,6 +76,11 @@ function transformInto(text: string): number {
   const buf = scratch;
   const from = origins;
   const found = candidates;
+  // The tables as locals: an imported or module-level binding read in the loop is a load (and a hole
+  // check) per character.
+  const ascii = byAscii;
+  const transformed = byTransformed;
+  const tri = triples;
   let count = 0;
   let n = 0;
   let last = -1;
@@ -87,14 +92,14 @@ function transformInto(text: string): number {
     const at = i;
     const raw = text.charCodeAt(i);
     let info: number;
-    if (raw < 128) info = byAscii[raw] ?? 0;
+    if (raw < 128) info = ascii[raw] ?? 0;
     else {
       const cp = text.codePointAt(i) ?? raw;
       if (cp > 0xffff) i++;
       const x = transformCodePoint(cp);
       // A character a transformer drops never reaches the collapsing step (as in obscenity).
       if (x === undefined) continue;
-      info = byTransformed[x < 128 ? x : OTHER] ?? 0;
+      info = transformed[x < 128 ? x : OTHER] ?? 0;
     }
     const c = info & 0xff;
     if (c === last) {
@@ -107,7 +112,7 @@ function transformInto(text: string): number {
     buf[n] = c;
     const k2 = (info >> 8) & 0xff;
     if (n >= 2) {
-      const bits = triples[(k0 * CODES + k1) * CODES + k2] ?? 0;
+      const bits = tri[(k0 * CODES + k1) * CODES + k2] ?? 0;
       if (bits !== 0) found[count++] = (n - 2) * 4 + bits;
     }
     k0 = k1;
