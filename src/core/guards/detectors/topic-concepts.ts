@@ -193,7 +193,9 @@ export const concepts: readonly Concept[] = [
     terms: list(
       'ancient egypt, pharaoh, pyramid, mesopotamia, sumer, babylon, roman empire, ancient rome, ' +
         'ancient greece, ancient greek, maya civiliz, mayan, aztec, inca=, incas=, indus valley, antiquity, ' +
-        'hieroglyph, фараон, φαραώ, ファラオ, 法老, 파라오, فرعون',
+        'hieroglyph, pirámide, pyramide, piramide, pharaon, faraón, faraone, antiguo egipto, ' +
+        'alten ägypten, ancienne égypte, antico egitto, antigo egito, фараон, пирамид, φαραώ, πυραμίδ, ' +
+        'ファラオ, ピラミッド, 古代エジプト, 法老, 金字塔, 古埃及, 파라오, 피라미드, فرعون, الأهرام',
     ),
   },
   {
@@ -215,13 +217,19 @@ export const concepts: readonly Concept[] = [
   {
     name: 'gambling',
     names: names('gambling, betting, casino'),
-    terms: list('gambl, betting, casino, poker, roulette, blackjack, lottery, sportsbook, slot machine'),
+    terms: list(
+      'gambl, betting, casino, poker, roulette, blackjack, lottery, sportsbook, slot machine, apuesta, ' +
+        'glücksspiel, wette, pari sportif, scommess, azzardo, aposta, лотере, казино, ставк, τζόγο, ' +
+        'ギャンブル, カジノ, 赌博, 博彩, 도박, 카지노, قمار',
+    ),
   },
   {
     name: 'legal advice',
     names: names('legal, law, lawyer, attorney'),
     terms: list(
-      'lawyer, attorney, lawsuit, sue, court=, courts=, litigation, legal advice, contract law, abogado, anwalt',
+      'lawyer, attorney, lawsuit, sue, court=, courts=, litigation, legal advice, contract law, abogado, ' +
+        'demanda, anwalt, klage, avocat, procès, avvocato, causa legale, advogado, processo judicial, ' +
+        'адвокат, юрист, δικηγόρ, 弁護士, 訴訟, 律师, 诉讼, 변호사, 소송, محامي, دعوى',
     ),
   },
   {
@@ -229,7 +237,8 @@ export const concepts: readonly Concept[] = [
     names: names('investment, invest, stock, financial advice, trading'),
     terms: list(
       'invest, stock=, stocks=, portfolio, dividend, etf, index fund, trading, forex, crypto, bitcoin, ' +
-        'hedge fund, bond yield, inversión, investir, aktie, azioni',
+        'hedge fund, bond yield, inversión, inversiones, investir, investissement, investition, aktie, ' +
+        'investiment, azioni, инвестиц, акци, επενδύσ, 投資, 株式, 投资, 股票, 투자, 주식, استثمار, أسهم',
     ),
   },
 ];
