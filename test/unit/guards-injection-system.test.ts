@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { promptInjection } from '../../src/core/guards/detectors/injection.js';
 import { GuardSet } from '../../src/core/guards/engine.js';
 import { systemConstraints } from '../../src/core/guards/detectors/system-constraints.js';
+import { TermMatcher } from '../../src/core/guards/detectors/term-matcher.js';
 import { defaultGuardSettings, parseGuardSettings } from '../../src/core/guards/guard-settings.js';
 import { scanTrace } from '../../src/core/guards/scan-input.js';
 import type { Detection, GuardContext, GuardSettings } from '../../src/core/guards/types.js';
@@ -69,6 +70,49 @@ describe('reading a system prompt', () => {
   it('memoises per prompt', () => {
     const system = 'Never discuss sports.';
     expect(systemConstraints(system)).toBe(systemConstraints(system));
+  });
+});
+
+describe('the term matcher', () => {
+  const matcher = new TermMatcher(
+    ['music', 'ai', 'cook=', 'アニメ', 'global temperatur'].flatMap((t, group) =>
+      t.split(' ').map((stem, slot) => ({ stem, group, slot })),
+    ),
+  );
+  const found = (text: string): string[] => {
+    const out: string[] = [];
+    matcher.scan(text, (_e, start, end) => {
+      out.push(text.slice(start, end));
+      return false;
+    });
+    return out;
+  };
+
+  it('matches word starts, folded, and short or marked stems as whole words', () => {
+    expect(found('Música and MUSICIANS')).toEqual(['Músic', 'MUSIC']);
+    expect(found('AI helps; aim and said do not')).toEqual(['AI']);
+    expect(found('cook the cookies, cooking')).toEqual(['cook']);
+    expect(found('the global mean temperature')).toEqual(['global', 'temperatur']);
+  });
+
+  it('finds stems inside words of scripts written without spaces', () => {
+    expect(found('日本のアニメが好き')).toEqual(['アニメ']);
+  });
+
+  it('visits the same words from word spans as from characters', () => {
+    const text = 'Cooking music: ai, then 日本のアニメ.';
+    const starts = Int32Array.from([0, 8, 15, 19, 24]);
+    const ends = Int32Array.from([7, 13, 17, 23, 30]);
+    const viaSpans: string[] = [];
+    matcher.scan(
+      text,
+      (_e, start, end) => {
+        viaSpans.push(text.slice(start, end));
+        return false;
+      },
+      { starts, ends },
+    );
+    expect(viaSpans).toEqual(found(text));
   });
 });
 
