@@ -227,7 +227,7 @@ export const concepts: readonly Concept[] = [
     name: 'legal advice',
     names: names('legal, law, lawyer, attorney'),
     terms: list(
-      'lawyer, attorney, lawsuit, sue, court=, courts=, litigation, legal advice, contract law, abogado, ' +
+      'lawyer, attorney, lawsuit, court=, courts=, litigation, legal advice, contract law, abogado, ' +
         'demanda, anwalt, klage, avocat, procès, avvocato, causa legale, advogado, processo judicial, ' +
         'адвокат, юрист, δικηγόρ, 弁護士, 訴訟, 律师, 诉讼, 변호사, 소송, محامي, دعوى',
     ),
