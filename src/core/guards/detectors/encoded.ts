@@ -183,8 +183,12 @@ export function decodedPayload(text: string, hint: EncodingHint): string | undef
       found.push(decodeRun(MORSE_CODE, m[0]));
   }
   if (hint.kinds & SHIFT_BIT) {
-    const shifted = unshift(region);
-    if (shifted !== undefined) found.push(shifted);
+    // The payload is usually quoted ("decode this ROT13: 'Jung vf …'"); else the text after the hint.
+    const parts = quoted(region);
+    for (const p of parts.length > 0 ? parts : [region]) {
+      const shifted = unshift(p);
+      if (shifted !== undefined) found.push(shifted);
+    }
   }
   if (hint.kinds & (SPLIT_BIT | REVERSE_BIT)) {
     const parts = quoted(region);
@@ -196,6 +200,8 @@ export function decodedPayload(text: string, hint: EncodingHint): string | undef
   if (hint.kinds & BASE64_BIT) {
     BASE64_RUN.lastIndex = 0;
     for (let m = BASE64_RUN.exec(region); m; m = BASE64_RUN.exec(region)) {
+      // Base64 of text mixes cases; a long ordinary word ("implementation") does not.
+      if (!/[a-z]/.test(m[0]) || !/[A-Z]/.test(m[0])) continue;
       const plain = fromBase64(m[0]);
       if (plain !== undefined) found.push(plain);
     }
@@ -324,8 +330,8 @@ function interlace(a: string, b: string): string {
   return out;
 }
 
-/** Base64 runs long enough to hold a request (a dozen characters decode to nine bytes). */
-const BASE64_RUN = /[A-Za-z0-9+/]{12,}={0,2}/g;
+/** Base64 runs long enough to hold a request (sixteen characters decode to twelve bytes). */
+const BASE64_RUN = /[A-Za-z0-9+/]{16,}={0,2}/g;
 
 function fromBase64(run: string): string | undefined {
   try {
@@ -353,14 +359,13 @@ for (const w of COMMON)
   }
 
 function shiftLetters(s: string, by: number): string {
-  let out = '';
+  const out = new Array<number>(s.length);
   for (let i = 0; i < s.length; i++) {
     const c = s.charCodeAt(i);
-    if (c >= 97 && c <= 122) out += String.fromCharCode(((c - 97 + by) % 26) + 97);
-    else if (c >= 65 && c <= 90) out += String.fromCharCode(((c - 65 + by) % 26) + 65);
-    else out += String.fromCharCode(c);
+    out[i] =
+      c >= 97 && c <= 122 ? ((c - 97 + by) % 26) + 97 : c >= 65 && c <= 90 ? ((c - 65 + by) % 26) + 65 : c;
   }
-  return out;
+  return String.fromCharCode(...out);
 }
 
 /**
@@ -369,11 +374,18 @@ function shiftLetters(s: string, by: number): string {
  */
 function unshift(text: string): string | undefined {
   const votes = new Array<number>(26).fill(0);
-  for (const w of text.toLowerCase().split(/[^a-z]+/))
+  let words = 0;
+  for (const w of text.toLowerCase().split(/[^a-z]+/)) {
+    if (w === '') continue;
+    words++;
     for (const s of SHIFTED.get(w) ?? []) votes[s] = (votes[s] ?? 0) + 1;
+  }
   let best = 0;
   for (let s = 1; s < 26; s++) if ((votes[s] ?? 0) > (votes[best] ?? 0)) best = s;
-  return best > 0 && (votes[best] ?? 0) >= 3 ? shiftLetters(text, 26 - best) : undefined;
+  const n = votes[best] ?? 0;
+  // A shifted English question has many common words; plain text around a hint word matches a few
+  // shifts by chance, and decoding it would only cost time.
+  return best > 0 && n >= 3 && n >= words * 0.25 ? shiftLetters(text, 26 - best) : undefined;
 }
 
 const VOWELS = new Set(['a', 'e', 'i', 'o', 'u']);
