@@ -136,7 +136,7 @@ function systemSignals(
     const access = accessRequest(lowered(), ctx);
     if (access)
       out.push({
-        kind: 'secret_extraction',
+        kind: 'secret_access',
         score: CONSTRAINT_SCORE,
         message: 'asks how to get into what the protected secret opens',
         ...access,

@@ -37,8 +37,11 @@ const DIRECT = 0;
 const INDIRECT = 1;
 const JAILBREAK = 2;
 
-/** Findings about a question outside the system prompt's scope, rather than an attack on it. */
-const scopeKinds: ReadonlySet<string> = new Set(['restricted_topic', 'restricted_language']);
+/**
+ * Findings about a question outside the system prompt's scope, rather than an attack on it; and "how do
+ * I log in to the wifi?" when the prompt holds the wifi password, which an honest user asks too.
+ */
+const scopeKinds: ReadonlySet<string> = new Set(['restricted_topic', 'restricted_language', 'secret_access']);
 
 /** Classifier scores below this are not reported at all (they would only be noise in the trace). */
 const REPORT_FLOOR = 0.1;
