@@ -4,7 +4,7 @@ import { fromOpenAiEmbedding, toOpenAiEmbeddingBody } from '../core/wire/openai-
 import { toOpenAiChatBody } from '../core/wire/openai-request.js';
 import { fromOpenAiChunk, fromOpenAiResponse } from '../core/wire/openai-response.js';
 import type { CallContext, Provider } from './provider.js';
-import { postJson, readJson, readSse, type UpstreamCall } from './upstream-http.js';
+import { exchangeJson, postJson, readSse, type UpstreamCall } from './upstream-http.js';
 
 type Config = Extract<ProviderConfig, { type: 'openai-compatible' }>;
 
@@ -36,7 +36,7 @@ export function openAiCompatibleProvider(name: string, config: Config): Provider
     knownModels: [],
     async chat(req, ctx) {
       const c = call('chat/completions', toOpenAiChatBody(req), ctx);
-      return fromOpenAiResponse(await readJson(await postJson(c), c));
+      return fromOpenAiResponse(await exchangeJson(c));
     },
     async stream(req: ChatRequest, ctx) {
       const c = call('chat/completions', toOpenAiChatBody(req), ctx);
@@ -47,7 +47,7 @@ export function openAiCompatibleProvider(name: string, config: Config): Provider
     },
     async embed(req, ctx) {
       const c = call('embeddings', toOpenAiEmbeddingBody(req), ctx);
-      return fromOpenAiEmbedding(await readJson(await postJson(c), c));
+      return fromOpenAiEmbedding(await exchangeJson(c));
     },
   };
 }
