@@ -1,4 +1,5 @@
 import { redactDeep } from '../core/redact.js';
+import { withFields } from '../core/with-fields.js';
 import type { TraceBody, TraceRecord } from '../core/trace.js';
 import type { TraceStore } from '../store/port.js';
 import { shareableDatabaseUrl, traceWorkerScript, TraceWorker } from './trace-worker-client.js';
@@ -203,5 +204,5 @@ export class TraceRecorder {
 /** A recorded trace back from its JSON text, redacted when recording redacts (also the worker's step). */
 export function decodeTrace(json: string, redact: boolean): TraceRecord {
   const t = JSON.parse(json) as TraceRecord;
-  return redact ? { ...t, body: redactDeep(t.body) as TraceBody } : t;
+  return redact ? withFields(t, { body: redactDeep(t.body) as TraceBody }) : t;
 }

@@ -3,6 +3,7 @@ import { toFirebreakError } from '../core/error-mapping.js';
 import { FirebreakError } from '../core/errors.js';
 import { parseAnthropic } from '../core/wire/anthropic-request.js';
 import { parseOpenAiChat } from '../core/wire/openai-request.js';
+import { withFields } from '../core/with-fields.js';
 import type { GatewayPrincipal } from '../auth/credential-index.js';
 import { runChat } from './chat-pipeline.js';
 import { runEmbeddings } from './embeddings.js';
@@ -97,10 +98,14 @@ export function registerGatewayRoutes(app: FastifyInstance, ctx: GatewayContext)
   );
 
   app.post('/messages', (req, reply) =>
-    runChat(ctx, anthropicSurface, req, reply, principalOf(req), {
-      ...parseAnthropic(req.body),
-      includeUsage: false,
-    }),
+    runChat(
+      ctx,
+      anthropicSurface,
+      req,
+      reply,
+      principalOf(req),
+      withFields(parseAnthropic(req.body), { includeUsage: false }),
+    ),
   );
 
   app.post('/embeddings', (req, reply) => runEmbeddings(ctx, req, reply, principalOf(req)));

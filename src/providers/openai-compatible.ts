@@ -3,6 +3,7 @@ import type { ProviderConfig } from '../core/config.js';
 import { fromOpenAiEmbedding, toOpenAiEmbeddingBody } from '../core/wire/openai-embeddings.js';
 import { toOpenAiChatBody } from '../core/wire/openai-request.js';
 import { fromOpenAiChunk, fromOpenAiResponse } from '../core/wire/openai-response.js';
+import { withFields } from '../core/with-fields.js';
 import type { CallContext, Provider } from './provider.js';
 import { exchangeJson, postJson, readSse, type UpstreamCall } from './upstream-http.js';
 
@@ -23,7 +24,7 @@ export function openAiCompatibleProvider(name: string, config: Config): Provider
   };
   const call = (path: keyof typeof urls, body: unknown, ctx: CallContext): UpstreamCall => ({
     url: urls[path],
-    headers: { ...fixedHeaders, traceparent: ctx.traceparent },
+    headers: withFields(fixedHeaders, { traceparent: ctx.traceparent }),
     body,
     signal: ctx.signal,
     timeoutMs: config.timeoutMs ?? ctx.timeoutMs,
