@@ -70,6 +70,14 @@ export class CredentialIndex {
     this.lastReload = Date.now();
   }
 
+  /**
+   * The gateway principal of a key this process has already verified, without hashing or awaiting
+   * anything (the request path's common case); undefined when `gateway()` has to look.
+   */
+  knownGateway(secret: string): GatewayPrincipal | undefined {
+    return this.verified.get(secret)?.gateway;
+  }
+
   async gateway(secret: string): Promise<GatewayPrincipal | undefined> {
     return (await this.find(secret))?.gateway;
   }

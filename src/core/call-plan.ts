@@ -1,6 +1,7 @@
 import type { ChatMessage, ChatRequest, RetrievedDocument } from './chat.js';
 import type { FirebreakConfig } from './config.js';
 import { FirebreakError } from './errors.js';
+import { withFields } from './with-fields.js';
 import type { EffectiveFlags } from './flags.js';
 import { modelFamily } from './model-catalog.js';
 import { releaseName, releaseSpecSchema, releaseTools, type Release, type SafeMode } from './release.js';
@@ -111,8 +112,7 @@ export function planCall(input: PlanInput): CallPlan {
   const params = spec?.model.params ?? {};
   // An empty tools list (or a tool_choice with no tools) is an error upstream: drop both then.
   const { tools: _offered, toolChoice, ...base } = input.request;
-  const request: ChatRequest = {
-    ...base,
+  const request: ChatRequest = withFields(base, {
     messages,
     ...(tools !== undefined && tools.length > 0 ? { tools } : {}),
     ...(toolChoice !== undefined &&
@@ -122,7 +122,7 @@ export function planCall(input: PlanInput): CallPlan {
     ...(params.temperature !== undefined ? { temperature: params.temperature } : {}),
     ...(params.top_p !== undefined ? { topP: params.top_p } : {}),
     ...(params.max_tokens !== undefined ? { maxTokens: params.max_tokens } : {}),
-  };
+  });
 
   return {
     release: active ? releaseName(active.release.app, active.release.version) : `${input.app}@0`,

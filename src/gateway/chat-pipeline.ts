@@ -20,6 +20,7 @@ import type { OutputStreamGuard } from '../core/guards/stream-guard.js';
 import { gateStreamedToolCalls, gateToolCalls, noteGuards, type ToolJudgement } from './tool-gate.js';
 import { makeToolJudge } from './tool-judge.js';
 import { toFirebreakError } from '../core/error-mapping.js';
+import { withFields } from '../core/with-fields.js';
 import type { StreamTextRenderer, Surface } from './surface.js';
 
 export interface ParsedChat {
@@ -68,10 +69,9 @@ export async function runChat(
     headers['x-firebreak-release'] = plan.release;
     // Every user turn and tool result is screened, whatever mode answers (an input block is a 400).
     const offset = plan.request.messages.length - parsed.request.messages.length;
-    const screened: ChatRequest = {
-      ...plan.request,
+    const screened: ChatRequest = withFields(plan.request, {
       messages: guards.screenMessages(plan.request.messages, offset),
-    };
+    });
 
     if (plan.safeMode === 'handoff' || plan.safeMode === 'retrieval-only') {
       const model = plan.models[0] ?? parsed.request.model;
@@ -82,7 +82,7 @@ export async function runChat(
         parsed.request.messages.map(messageText).join(' '),
       );
       // retrieval-only quotes documents: they pass the output guards like any answer.
-      const resp = { ...local, choices: guards.screenChoices(local.choices) };
+      const resp = withFields(local, { choices: guards.screenChoices(local.choices) });
       trace.model = model;
       if (plan.safeMode === 'handoff') trace.notes.events = [{ type: 'handoff', at: ctx.now() }];
       const overhead = trace.overheadMs();
@@ -115,7 +115,7 @@ export async function runChat(
     trace.model = model;
     trace.provider = route.provider.name;
     const base = plan.safeMode === 'limited' ? limitedRequest(plan, screened) : screened;
-    const upstreamReq: ChatRequest = { ...base, model: route.upstreamModel };
+    const upstreamReq: ChatRequest = withFields(base, { model: route.upstreamModel });
     const status = plan.safeMode === 'limited' ? 'safe_mode' : 'ok';
     const callCtx = {
       traceparent: identity.upstreamTraceparent,
@@ -127,7 +127,7 @@ export async function runChat(
       trace.upstreamStarted();
       const upstream = await route.provider.chat(upstreamReq, callCtx);
       trace.upstreamAnswered();
-      const checked = { ...upstream, choices: guards.screenChoices(upstream.choices) };
+      const checked = withFields(upstream, { choices: guards.screenChoices(upstream.choices) });
       const { response: resp, judgements: js } = await gateToolCalls(checked, planned.judge);
       judgements.push(...js);
       const blocked = js.filter((j) => j.enforced !== 'allow');

@@ -1,5 +1,6 @@
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { toFirebreakError } from '../core/error-mapping.js';
+import { withFields } from '../core/with-fields.js';
 import { parseOpenAiEmbedding, renderOpenAiEmbedding } from '../core/wire/openai-embeddings.js';
 import { renderOpenAiError } from '../core/wire/openai-response.js';
 import type { GatewayPrincipal } from '../auth/credential-index.js';
@@ -26,14 +27,11 @@ export async function runEmbeddings(
     trace.model = parsed.request.model;
     trace.provider = route.provider.name;
     trace.upstreamStarted();
-    const resp = await route.provider.embed(
-      { ...parsed.request, model: route.upstreamModel },
-      {
-        traceparent: identity.upstreamTraceparent,
-        signal: AbortSignal.timeout(ctx.config.server.upstreamTimeoutMs),
-        timeoutMs: ctx.config.server.upstreamTimeoutMs,
-      },
-    );
+    const resp = await route.provider.embed(withFields(parsed.request, { model: route.upstreamModel }), {
+      traceparent: identity.upstreamTraceparent,
+      signal: AbortSignal.timeout(ctx.config.server.upstreamTimeoutMs),
+      timeoutMs: ctx.config.server.upstreamTimeoutMs,
+    });
     trace.upstreamAnswered();
     const overhead = trace.overheadMs();
     headers['x-firebreak-overhead-ms'] = overhead.toFixed(3);

@@ -1,4 +1,5 @@
 import { redactDeep } from '../core/redact.js';
+import { withFields } from '../core/with-fields.js';
 import type { TraceBody, TraceRecord } from '../core/trace.js';
 import type { TraceStore } from '../store/port.js';
 import { shareableDatabaseUrl, traceWorkerScript, TraceWorker } from './trace-worker-client.js';
@@ -35,7 +36,13 @@ interface Log {
  * counters.
  */
 export class TraceRecorder {
-  private buffer: TraceRecord[] = [];
+  /**
+   * Pending traces, each as its JSON text: encoded once when recorded, a trace is one flat string while
+   * it waits (instead of an object graph every young-generation GC copies until it is written) and goes
+   * to the worker thread as it is (cloning strings is a copy; cloning the graphs was a visible share of
+   * the event loop).
+   */
+  private buffer: string[] = [];
   private written = 0;
   private dropped = 0;
   private failures = 0;
@@ -65,7 +72,16 @@ export class TraceRecorder {
         );
       return;
     }
-    this.buffer.push(trace);
+    let json: string;
+    try {
+      json = JSON.stringify(trace);
+    } catch (error) {
+      // Not JSON (a cycle, a BigInt): it could never be stored either. Counted, never thrown at the caller.
+      this.dropped += 1;
+      this.log.warn({ trace: trace.id, err: String(error) }, 'trace is not JSON: dropped');
+      return;
+    }
+    this.buffer.push(json);
   }
 
   start(): void {
@@ -149,12 +165,10 @@ export class TraceRecorder {
     if (this.buffer.length === 0) return Promise.resolve(true);
     if (this.flushing) return this.flushing.then(() => true);
     const worker = this.useWorker ? this.worker : undefined;
-    // The worker redacts on its side; in-thread batches are redacted here.
-    const batch = worker
-      ? this.buffer.slice(0, this.options.batchSize)
-      : this.buffer.slice(0, this.options.batchSize).map((t) => this.prepare(t));
+    const batch = this.buffer.slice(0, this.options.batchSize);
     let ok = true;
-    this.flushing = (worker ? worker.write(batch) : this.store.insertBatch(batch)).then(
+    // The worker decodes and redacts on its side; in-thread batches are decoded and redacted here.
+    this.flushing = (worker ? worker.write(batch) : this.store.insertBatch(batch.map(this.decode))).then(
       () => {
         // Entries are removed only once written, so a failed batch is retried, never lost.
         this.buffer.splice(0, batch.length);
@@ -170,8 +184,7 @@ export class TraceRecorder {
         ok = false;
         this.failures += 1;
         this.lastError = error instanceof Error ? error.message : String(error);
-        // Keep the redacted form so a retried batch is not redacted twice.
-        this.buffer.splice(0, batch.length, ...batch);
+        // The batch stays at the head of the buffer, as it was recorded, for the retry.
         if (this.failures === 1)
           this.log.warn(
             { err: this.lastError, pending: this.buffer.length },
@@ -185,12 +198,11 @@ export class TraceRecorder {
     });
   }
 
-  private prepare(t: TraceRecord): TraceRecord {
-    if (!this.options.redact || redacted.has(t)) return t;
-    const out = { ...t, body: redactDeep(t.body) as TraceBody };
-    redacted.add(out);
-    return out;
-  }
+  private readonly decode = (json: string): TraceRecord => decodeTrace(json, this.options.redact);
 }
 
-const redacted = new WeakSet<TraceRecord>();
+/** A recorded trace back from its JSON text, redacted when recording redacts (also the worker's step). */
+export function decodeTrace(json: string, redact: boolean): TraceRecord {
+  const t = JSON.parse(json) as TraceRecord;
+  return redact ? withFields(t, { body: redactDeep(t.body) as TraceBody }) : t;
+}

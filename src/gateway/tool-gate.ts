@@ -1,4 +1,5 @@
 import type { ChatResponse, Choice, StreamEvent, ToolCall } from '../core/chat.js';
+import { withFields } from '../core/with-fields.js';
 import type { ToolDecision } from '../core/policy/policy-settings.js';
 import type { CallGuards } from './call-guards.js';
 import type { CallTrace } from './call-trace.js';
@@ -60,7 +61,7 @@ export async function gateToolCalls(
         : { ...c, toolCalls: [], text, finishReason: 'stop' },
     );
   }
-  return { response: { ...resp, choices }, judgements };
+  return { response: withFields(resp, { choices }), judgements };
 }
 
 /** The same for a stream: a choice's tool-call deltas are held until it finishes, then judged. */

@@ -1,7 +1,6 @@
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
-import type { TraceRecord } from '../core/trace.js';
 import type { FromWorker, ToWorker, WorkerInit } from './trace-worker-protocol.js';
 
 /**
@@ -78,7 +77,7 @@ export class TraceWorker {
   }
 
   /** Writes one batch; rejects with the store's error, or if the thread dies meanwhile. */
-  async write(records: readonly TraceRecord[]): Promise<void> {
+  async write(records: readonly string[]): Promise<void> {
     const seq = ++this.seq;
     const answer = await this.ask({ type: 'write', seq, records }, seq);
     if (answer.type === 'done' && answer.error !== null) throw new Error(answer.error);

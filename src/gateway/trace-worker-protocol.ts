@@ -1,5 +1,3 @@
-import type { TraceRecord } from '../core/trace.js';
-
 /**
  * Messages between the recorder (main thread) and the trace worker (gateway/trace-worker.ts). The
  * worker is a stateless executor of one request at a time: buffering, retries, backoff and counters
@@ -11,8 +9,8 @@ export interface WorkerInit {
 }
 
 export type ToWorker =
-  /** Redact, map to rows and insert (idempotently); answered by `done`. */
-  | { readonly type: 'write'; readonly seq: number; readonly records: readonly TraceRecord[] }
+  /** Decode (each record is its JSON text), redact, map to rows and insert (idempotently); answered by `done`. */
+  | { readonly type: 'write'; readonly seq: number; readonly records: readonly string[] }
   /** Close the store and end the thread. */
   | { readonly type: 'close' };
 

@@ -1,6 +1,6 @@
 import { parentPort, workerData } from 'node:worker_threads';
-import { redactDeep } from '../core/redact.js';
-import type { TraceBody, TraceRecord } from '../core/trace.js';
+import type { TraceRecord } from '../core/trace.js';
+import { decodeTrace } from './recorder.js';
 import { openStore } from '../store/open-store.js';
 import type { Store } from '../store/port.js';
 import type { FromWorker, ToWorker, WorkerInit } from './trace-worker-protocol.js';
@@ -25,15 +25,14 @@ try {
   port.close();
 }
 
-const redact = (t: TraceRecord): TraceRecord =>
-  init.redact ? { ...t, body: redactDeep(t.body) as TraceBody } : t;
+const decode = (json: string): TraceRecord => decodeTrace(json, init.redact);
 
 if (store) {
   const s = store;
   port.on('message', (msg: ToWorker) => {
     switch (msg.type) {
       case 'write':
-        s.traces.insertBatch(msg.records.map(redact)).then(
+        s.traces.insertBatch(msg.records.map(decode)).then(
           () => post({ type: 'done', seq: msg.seq, error: null }),
           (error: unknown) => post({ type: 'done', seq: msg.seq, error: message(error) }),
         );

@@ -4,7 +4,7 @@ import { FirebreakError } from '../core/errors.js';
 import { toAnthropicBody } from '../core/wire/anthropic-request.js';
 import { AnthropicStreamParser, fromAnthropicResponse } from '../core/wire/anthropic-response.js';
 import type { CallContext, Provider } from './provider.js';
-import { postJson, readJson, readSse, type UpstreamCall } from './upstream-http.js';
+import { exchangeJson, postJson, readSse, type UpstreamCall } from './upstream-http.js';
 
 type Config = Extract<ProviderConfig, { type: 'anthropic' }>;
 
@@ -27,7 +27,7 @@ export function anthropicProvider(name: string, config: Config): Provider {
 
   const one = async (body: Record<string, unknown>, ctx: CallContext): Promise<ChatResponse> => {
     const c = call(body, ctx);
-    return fromAnthropicResponse(await readJson(await postJson(c), c));
+    return fromAnthropicResponse(await exchangeJson(c));
   };
 
   return {

@@ -3,8 +3,9 @@ import type { ProviderConfig } from '../core/config.js';
 import { fromOpenAiEmbedding, toOpenAiEmbeddingBody } from '../core/wire/openai-embeddings.js';
 import { toOpenAiChatBody } from '../core/wire/openai-request.js';
 import { fromOpenAiChunk, fromOpenAiResponse } from '../core/wire/openai-response.js';
+import { withFields } from '../core/with-fields.js';
 import type { CallContext, Provider } from './provider.js';
-import { postJson, readJson, readSse, type UpstreamCall } from './upstream-http.js';
+import { exchangeJson, postJson, readSse, type UpstreamCall } from './upstream-http.js';
 
 type Config = Extract<ProviderConfig, { type: 'openai-compatible' }>;
 
@@ -23,7 +24,7 @@ export function openAiCompatibleProvider(name: string, config: Config): Provider
   };
   const call = (path: keyof typeof urls, body: unknown, ctx: CallContext): UpstreamCall => ({
     url: urls[path],
-    headers: { ...fixedHeaders, traceparent: ctx.traceparent },
+    headers: withFields(fixedHeaders, { traceparent: ctx.traceparent }),
     body,
     signal: ctx.signal,
     timeoutMs: config.timeoutMs ?? ctx.timeoutMs,
@@ -36,7 +37,7 @@ export function openAiCompatibleProvider(name: string, config: Config): Provider
     knownModels: [],
     async chat(req, ctx) {
       const c = call('chat/completions', toOpenAiChatBody(req), ctx);
-      return fromOpenAiResponse(await readJson(await postJson(c), c));
+      return fromOpenAiResponse(await exchangeJson(c));
     },
     async stream(req: ChatRequest, ctx) {
       const c = call('chat/completions', toOpenAiChatBody(req), ctx);
@@ -47,7 +48,7 @@ export function openAiCompatibleProvider(name: string, config: Config): Provider
     },
     async embed(req, ctx) {
       const c = call('embeddings', toOpenAiEmbeddingBody(req), ctx);
-      return fromOpenAiEmbedding(await readJson(await postJson(c), c));
+      return fromOpenAiEmbedding(await exchangeJson(c));
     },
   };
 }

@@ -39,13 +39,23 @@ import { registerAnomalyJob } from '../ops/anomaly-job.js';
 /** Nesting allowed in a request body: far beyond any real request (tool JSON schemas included). */
 const MAX_JSON_DEPTH = 128;
 
-/** Whether arrays/objects nest deeper than `max`, walked without recursion. */
-function nestedDeeperThan(value: unknown, max: number): boolean {
-  const stack: { v: unknown; depth: number }[] = [{ v: value, depth: 1 }];
-  for (let top = stack.pop(); top !== undefined; top = stack.pop()) {
-    if (top.v === null || typeof top.v !== 'object') continue;
-    if (top.depth > max) return true;
-    for (const child of Object.values(top.v)) stack.push({ v: child, depth: top.depth + 1 });
+/**
+ * Whether arrays/objects in `json` (a text JSON.parse accepted) nest deeper than `max`: one pass over
+ * the characters, brackets inside strings skipped. Walking the parsed value instead allocated an entry
+ * per value of every request body.
+ */
+function nestedDeeperThan(json: string, max: number): boolean {
+  let depth = 0;
+  let inString = false;
+  for (let i = 0; i < json.length; i++) {
+    const c = json.charCodeAt(i);
+    if (inString) {
+      if (c === 0x5c /* \ */) i++;
+      else if (c === 0x22 /* " */) inString = false;
+    } else if (c === 0x22) inString = true;
+    else if (c === 0x5b /* [ */ || c === 0x7b /* { */) {
+      if (++depth > max) return true;
+    } else if (c === 0x5d /* ] */ || c === 0x7d /* } */) depth--;
   }
   return false;
 }
@@ -139,7 +149,7 @@ export async function buildApp(config: FirebreakConfig, deps: AppDeps): Promise<
       });
       // Deeper nesting than any real request has would overflow the stack of recursive walks later on
       // (redaction, serialisation) and crash the process; refuse it here.
-      if (nestedDeeperThan(value, MAX_JSON_DEPTH)) {
+      if (nestedDeeperThan(text, MAX_JSON_DEPTH)) {
         done(
           new FirebreakError(
             'invalid_json',

@@ -1,9 +1,11 @@
 import OpenAI from 'openai';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { TraceRecorder } from '../../src/gateway/recorder.js';
 import { traceWorkerScript } from '../../src/gateway/trace-worker-client.js';
 import { GATEWAY_KEY, startFirebreak, type Running } from '../support/harness.js';
 import { startPostgres, type PostgresServer } from '../support/postgres-server.js';
-import { freshDatabaseUrl, storeKinds } from '../support/stores.js';
+import { freshDatabaseUrl, freshStore, storeKinds } from '../support/stores.js';
+import { seedTrace } from '../support/trace-record.js';
 
 /**
  * Recording in the worker thread (gateway/trace-worker.ts, run from its compiled dist/ copy: `npm test`
@@ -110,4 +112,32 @@ describe('trace worker through a PostgreSQL outage', () => {
       await fb.close();
     }
   }, 120_000);
+});
+
+describe('trace recorder buffer', () => {
+  it('drops (and counts) a trace that is not JSON instead of throwing at the caller; the rest are written', async () => {
+    const store = await freshStore('sqlite');
+    const warnings: string[] = [];
+    const log = { warn: (_o: object, msg: string) => warnings.push(msg), info: () => undefined };
+    const recorder = new TraceRecorder(
+      store.traces,
+      { bufferLimit: 10, batchSize: 10, flushIntervalMs: 10, redact: true },
+      log,
+    );
+    try {
+      const bad = {
+        ...seedTrace({ id: 'tr_bad', traceId: 'bad', ts: 1 }),
+        latencyMs: 1n as unknown as number,
+      };
+      expect(() => recorder.record(bad)).not.toThrow();
+      recorder.record(seedTrace({ id: 'tr_good', traceId: 'good', ts: 2 }));
+      expect(await recorder.drain(2_000)).toBe(0);
+      expect(recorder.stats()).toMatchObject({ written: 1, dropped: 1, pending: 0 });
+      expect(warnings).toEqual(['trace is not JSON: dropped']);
+      expect(await store.traces.count({})).toBe(1);
+      expect((await store.traces.getByTraceId('good')).map((t) => t.id)).toEqual(['tr_good']);
+    } finally {
+      await store.close();
+    }
+  });
 });

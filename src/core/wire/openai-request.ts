@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import type { ChatMessage, ChatRequest, RetrievedDocument, ToolChoice, ToolDefinition } from '../chat.js';
 import { parseWith } from '../validation.js';
+import { withFields } from '../with-fields.js';
 import { firebreakExtensionSchema, retrievedOf } from './retrieved.js';
 
 /**
@@ -155,8 +156,7 @@ export function parseOpenAiChat(body: unknown): ParsedOpenAiChat {
 
 /** The canonical request as an OpenAI request body (for OpenAI-compatible upstreams). */
 export function toOpenAiChatBody(req: ChatRequest): Record<string, unknown> {
-  const body: Record<string, unknown> = {
-    ...req.extra,
+  const body: Record<string, unknown> = withFields(req.extra, {
     model: req.model,
     messages: req.messages.map((m) => {
       const out: Record<string, unknown> = { role: m.role, content: m.content };
@@ -170,7 +170,7 @@ export function toOpenAiChatBody(req: ChatRequest): Record<string, unknown> {
         }));
       return out;
     }),
-  };
+  });
   if (req.n !== 1) body['n'] = req.n;
   if (req.stream) {
     body['stream'] = true;

@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import type { ChatResponse, Choice, FinishReason, StreamEvent, Usage } from '../chat.js';
 import { FirebreakError, type ErrorCode } from '../errors.js';
+import { withFields } from '../with-fields.js';
 
 /** Upstream OpenAI responses, validated just enough that a malformed one is an error, not a crash. */
 const upstreamToolCall = z.looseObject({
@@ -219,7 +220,7 @@ export class OpenAiChunkRenderer {
     const role = first ? { role: 'assistant' } : {};
     switch (event.type) {
       case 'text':
-        out.push(this.choice(event.index, { ...role, content: event.delta }, null));
+        out.push(this.choice(event.index, withFields(role, { content: event.delta }), null));
         break;
       case 'tool_call':
         out.push(
