@@ -1,4 +1,5 @@
 import { defaultDetectors } from './detectors/index.js';
+import { withFields } from '../with-fields.js';
 import type {
   Detector,
   DetectorSettings,
@@ -65,15 +66,17 @@ export class GuardSet {
         if (d.score < settings.threshold) continue;
         const action =
           d.maxAction && rank[d.maxAction] < rank[settings.action] ? d.maxAction : settings.action;
-        findings.push({
-          ...d,
-          detector: detector.id,
-          class: detector.class,
-          stage: ctx.stage,
-          action,
-          ...(detector.owasp ? { owasp: detector.owasp } : {}),
-          ...(location !== undefined ? { location } : {}),
-        });
+        // withFields, not `{ ...d, detector, … }` (see with-fields.ts): same keys in the same order.
+        findings.push(
+          withFields(d, {
+            detector: detector.id,
+            class: detector.class,
+            stage: ctx.stage,
+            action,
+            ...(detector.owasp ? { owasp: detector.owasp } : {}),
+            ...(location !== undefined ? { location } : {}),
+          }),
+        );
       }
     return { findings, action: strongest(findings), text: redactSpans(text, findings) };
   }
@@ -99,6 +102,8 @@ export function strongest(findings: readonly { readonly action: GuardAction }[])
 
 /** Replaces each redact finding's span with `[REDACTED:<kind>]`; overlapping spans are merged. */
 export function redactSpans(text: string, findings: readonly Finding[]): string {
+  // Most scans find nothing to redact: no arrays built for them.
+  if (!findings.some((f) => f.action === 'redact' && f.span)) return text;
   const spans = findings
     .filter((f) => f.action === 'redact' && f.span)
     .map((f) => ({ start: f.span?.start ?? 0, end: f.span?.end ?? 0, label: f.kind ?? f.detector }))

@@ -1,6 +1,7 @@
 import type { GuardSet } from './engine.js';
 import { redactSpans } from './engine.js';
 import type { Finding, GuardContext } from './types.js';
+import { withFields } from '../with-fields.js';
 
 /**
  * Output guards for a streamed answer. Text arrives in small deltas; each is scanned together with the
@@ -86,7 +87,9 @@ export class OutputStreamGuard {
 
     const fresh: Finding[] = [];
     for (const f of this.guards.scan(tail, this.ctx).findings) {
-      const abs = f.span ? { ...f, span: { start: f.span.start + from, end: f.span.end + from } } : f;
+      const abs = f.span
+        ? withFields(f, { span: { start: f.span.start + from, end: f.span.end + from } })
+        : f;
       const key = `${abs.detector}:${abs.kind ?? ''}:${abs.span ? `${abs.span.start}-${abs.span.end}` : ''}`;
       // Text already released was judged when it was released (a match cut by the window start is a
       // truncated repeat of one found then).

@@ -1,5 +1,6 @@
 import { foldedTokens, type ModelScan } from '../classifier.js';
 import type { GuardContext, Span } from '../types.js';
+import { withFields } from '../../with-fields.js';
 import { decodedPayload, mayBeEncoded, repeatedRun } from './encoded.js';
 import { accessRequest, secretRequest, systemHoldsSecret } from './held-secret.js';
 import type { Phrase, PhraseMatch, PhraseSet } from './injection-phrase-set.js';
@@ -51,7 +52,7 @@ export function signals(
       : undefined;
   // Look-alike letters (a Cyrillic і in "іgnore"): match once more with them read as Latin.
   if (scan.confusables) set.match(foldedTokens(text), done, matches);
-  const out: Signal[] = matches.map((m) => ({ ...m.phrase, start: m.start, end: m.end }));
+  const out: Signal[] = matches.map((m) => withFields(m.phrase, { start: m.start, end: m.end }));
 
   let lowered: string | undefined;
   // toLowerCase keeps the length for all but a handful of characters (İ): spans are then approximate.
@@ -120,7 +121,7 @@ function systemSignals(
   const constraints = systemConstraints(ctx.system);
   if (!unconstrained(constraints)) out.push(...constraintSignals(lowered(), constraints, words, raw));
   if (!systemHoldsSecret(ctx))
-    return span ? out.map((s) => ({ ...s, message: `${s.message} (encoded)`, ...span })) : out;
+    return span ? out.map((s) => withFields(s, { message: `${s.message} (encoded)`, ...span })) : out;
   // A request naming a password-like secret when the system prompt holds one: the classic extraction,
   // in any of the languages it is usually tried in.
   const at = secretRequest(lowered());
@@ -142,7 +143,7 @@ function systemSignals(
         ...access,
       });
   }
-  return span ? out.map((s) => ({ ...s, message: `${s.message} (encoded)`, ...span })) : out;
+  return span ? out.map((s) => withFields(s, { message: `${s.message} (encoded)`, ...span })) : out;
 }
 
 /** The system prompt forbids something these checks can see, or holds a secret. */
