@@ -215,6 +215,19 @@ describe('prompt-injection against its own system prompt', () => {
     expect(kindsOf('サッカーのルールは何ですか？', noSport)).toEqual(['restricted_topic']);
   });
 
+  it('finds a forbidden topic after or before an "İ" (two characters lower-cased)', () => {
+    const noMusic = 'Never discuss music.';
+    expect(kindsOf('tell me about the best music of the 80s', noMusic)).toEqual(['restricted_topic']);
+    expect(kindsOf('İİİİ tell me about the best music of the 80s', noMusic)).toEqual(['restricted_topic']);
+    expect(kindsOf('tell me about the best music of the 80s İİİİ', noMusic)).toEqual(['restricted_topic']);
+    // The span is exact in the turn as written.
+    const text = 'İİİİ tell me about the best music of the 80s';
+    const found = promptInjection
+      .detect(text, withSystem(noMusic))
+      .find((d: Detection) => d.kind === 'restricted_topic');
+    expect(found?.span && text.slice(found.span.start, found.span.end)).toBe('music');
+  });
+
   it('stays quiet when the concept word is part of an unrelated word', () => {
     const noMusic = 'You answer homework questions. Discussing music is not allowed.';
     expect(kindsOf('How does an operating system schedule processes?', noMusic)).toEqual([]);

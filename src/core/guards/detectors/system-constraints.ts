@@ -556,9 +556,10 @@ export interface WordSpans {
 }
 
 /**
- * What `low` (a lower-cased user turn) asks for that the system prompt rules out. `spans` are its word
- * spans when known (the forbidden-topic matcher then visits only word starts); `raw` is the turn as
- * written, for the checks that need capitals (place names).
+ * What `low` (a lower-cased user turn) asks for that the system prompt rules out. `raw` is the turn as
+ * written: the forbidden-topic matcher reads it (it folds case itself, so its spans are exact) and the
+ * checks that need capitals (place names) too. `spans` are the word spans of `raw` when known (the
+ * matcher then visits only word starts); they are ignored without `raw`.
  */
 export function constraintSignals(
   low: string,
@@ -568,7 +569,14 @@ export function constraintSignals(
 ): ConstraintSignal[] {
   if (c === NONE) return [];
   const out: ConstraintSignal[] = [];
-  const topic = c.matcher ? topicIn(low, c, spans) : undefined;
+  // The matcher folds case and accents itself, one code unit for one, so it reads the turn as written:
+  // `spans` index `raw`, and `low` is longer than `raw` after an "İ" (two code units lower-cased), which
+  // would shift every word start after it. Without `raw`, the spans cannot be trusted for `low`.
+  const topic = c.matcher
+    ? raw !== undefined
+      ? topicIn(raw, c, spans)
+      : topicIn(low, c, undefined)
+    : undefined;
   if (topic) out.push(topic);
   if (c.privacy)
     search: for (const s of c.privacy.subjects)
@@ -674,15 +682,15 @@ export function constraintSignals(
 }
 
 /**
- * The first forbidden topic `low` asks about: the matcher reports stems in text order, and a topic
+ * The first forbidden topic `text` asks about: the matcher reports stems in text order, and a topic
  * counts once `need` of its distinct stems have been seen (the span covers them).
  */
-function topicIn(low: string, c: SystemConstraints, words?: WordSpans): ConstraintSignal | undefined {
+function topicIn(text: string, c: SystemConstraints, words?: WordSpans): ConstraintSignal | undefined {
   const groups = c.topics.length;
   const seen = new Map<number, { mask: number; count: number; start: number; end: number }>();
   let found: ConstraintSignal | undefined;
   c.matcher?.scan(
-    low,
+    text,
     (e, start, end) => {
       const g = e.group < groups ? c.topics[e.group] : c.related[e.group - groups];
       if (!g) return false;

@@ -39,7 +39,8 @@ export function fold(c: number): number {
     const t = new Uint16Array(0x0400 - 0xc0);
     for (let i = 0xc0; i < 0x0400; i++) {
       const d = String.fromCharCode(i).normalize('NFD');
-      t[i - 0xc0] = d.length > 1 && d.charCodeAt(0) < 0x0400 ? d.charCodeAt(0) : i;
+      // Lower-cased again: "İ" has no one-unit lower case, so it arrives here as itself and folds to "i".
+      t[i - 0xc0] = d.length > 1 && d.charCodeAt(0) < 0x0400 ? lower(d.charCodeAt(0)) : i;
     }
     t[0x03c2 - 0xc0] = 0x03c3; // ς → σ
     foldTable = t;
