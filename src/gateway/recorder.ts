@@ -1,6 +1,5 @@
-import { redactDeep } from '../core/redact.js';
-import { withFields } from '../core/with-fields.js';
-import type { TraceBody, TraceRecord } from '../core/trace.js';
+import type { TraceRecord } from '../core/trace.js';
+import { decodeTrace } from './trace-decode.js';
 import type { TraceStore } from '../store/port.js';
 import { shareableDatabaseUrl, traceWorkerScript, TraceWorker } from './trace-worker-client.js';
 
@@ -199,10 +198,4 @@ export class TraceRecorder {
   }
 
   private readonly decode = (json: string): TraceRecord => decodeTrace(json, this.options.redact);
-}
-
-/** A recorded trace back from its JSON text, redacted when recording redacts (also the worker's step). */
-export function decodeTrace(json: string, redact: boolean): TraceRecord {
-  const t = JSON.parse(json) as TraceRecord;
-  return redact ? withFields(t, { body: redactDeep(t.body) as TraceBody }) : t;
 }

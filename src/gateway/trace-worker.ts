@@ -1,6 +1,6 @@
 import { parentPort, workerData } from 'node:worker_threads';
 import type { TraceRecord } from '../core/trace.js';
-import { decodeTrace } from './recorder.js';
+import { decodeTrace } from './trace-decode.js';
 import { openStore } from '../store/open-store.js';
 import type { Store } from '../store/port.js';
 import type { FromWorker, ToWorker, WorkerInit } from './trace-worker-protocol.js';

@@ -85,13 +85,19 @@ export async function postJson(call: UpstreamCall): Promise<UpstreamResponse> {
  */
 export function exchangeJson(call: UpstreamCall): Promise<unknown> {
   const target = targetOf(call.url);
+  let body: string;
+  try {
+    body = JSON.stringify(call.body);
+  } catch (error) {
+    return Promise.reject(transportError(error, call));
+  }
   return new Promise((resolve, reject) => {
     poolFor(target.origin).dispatch(
       {
         method: 'POST',
         path: target.path,
         headers: { 'content-type': 'application/json', accept: 'application/json', ...call.headers },
-        body: JSON.stringify(call.body),
+        body,
         headersTimeout: call.timeoutMs,
         bodyTimeout: call.timeoutMs,
       },
@@ -115,11 +121,13 @@ class JsonExchange implements Dispatcher.DispatchHandler {
   onRequestStart(controller: Dispatcher.DispatchController): void {
     const signal = this.call.signal;
     if (!signal) return;
+    // The signal's reason goes on: a timeout signal's TimeoutError is an upstream timeout (504), any
+    // other abort a cancelled call.
     if (signal.aborted) {
-      controller.abort(new errors.RequestAbortedError());
+      controller.abort(abortReason(signal));
       return;
     }
-    const onAbort = () => controller.abort(new errors.RequestAbortedError());
+    const onAbort = () => controller.abort(abortReason(signal));
     signal.addEventListener('abort', onAbort, { once: true });
     this.unlisten = () => signal.removeEventListener('abort', onAbort);
   }
@@ -129,7 +137,8 @@ class JsonExchange implements Dispatcher.DispatchHandler {
     statusCode: number,
     headers: Record<string, string | string[] | undefined>,
   ): void {
-    // Also called for 1xx interim answers: only the last start counts.
+    // undici 7 does not hand 1xx interim answers to the handler; the reset only makes a second start
+    // (never seen) begin from nothing.
     this.status = statusCode;
     this.retryAfter = headers['retry-after'];
     this.chunks = [];
@@ -158,6 +167,11 @@ class JsonExchange implements Dispatcher.DispatchHandler {
     this.unlisten?.();
     this.reject(transportError(error, this.call));
   }
+}
+
+function abortReason(signal: AbortSignal): Error {
+  const reason: unknown = signal.reason;
+  return reason instanceof Error ? reason : new errors.RequestAbortedError();
 }
 
 function parseJsonBody(text: string, call: Pick<UpstreamCall, 'label'>): unknown {

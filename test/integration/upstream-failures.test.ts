@@ -1,4 +1,6 @@
 import Anthropic, { APIError as AnthropicApiError } from '@anthropic-ai/sdk';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import OpenAI, { APIError as OpenAIApiError } from 'openai';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ErrorCode } from '../../src/core/errors.js';
@@ -611,5 +613,41 @@ describe.each(storeKinds)('upstream failures are recorded as error traces (%s)',
       stream: true,
     });
     expect(JSON.stringify(call.body.response)).toContain('one two three four');
+  });
+});
+
+describe('embeddings against an upstream that never answers', () => {
+  it('is an upstream timeout (504) in the OpenAI format, recorded as an error trace', async () => {
+    // Accepts connections and requests, never answers: the gateway's own timeout must end the call.
+    const silent = createServer(() => undefined);
+    await new Promise<void>((resolve) => silent.listen(0, '127.0.0.1', resolve));
+    const port = (silent.address() as AddressInfo).port;
+    const fb = await startFirebreak({
+      store: 'sqlite',
+      yaml: testConfigYaml(
+        providersYaml({ mute: { type: 'openai-compatible', baseUrl: `http://127.0.0.1:${port}/v1` } }),
+      ),
+    });
+    try {
+      const openai = new OpenAI({ baseURL: `${fb.url}/v1`, apiKey: GATEWAY_KEY, maxRetries: 0 });
+      const failure = await openai.embeddings
+        .create({ model: 'mute/emb-1', input: 'hello' }, { headers: { 'x-ai-trace-id': 'emb-timeout' } })
+        .then(
+          () => undefined,
+          (e: unknown) => e,
+        );
+      expect(failure).toBeInstanceOf(OpenAIApiError);
+      const e = failure as InstanceType<typeof OpenAIApiError>;
+      expect(e.status).toBe(504);
+      expect(e.error).toMatchObject({
+        code: 'upstream_timeout',
+        message: 'provider "mute" did not answer within 2000 ms',
+      });
+      await expectErrorTrace(fb, 'emb-timeout', { errorCode: 'upstream_timeout', httpStatus: 504 });
+    } finally {
+      await fb.close();
+      silent.closeAllConnections();
+      await new Promise((resolve) => silent.close(resolve));
+    }
   });
 });
