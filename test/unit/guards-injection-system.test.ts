@@ -71,6 +71,25 @@ describe('reading a system prompt', () => {
     const system = 'Never discuss sports.';
     expect(systemConstraints(system)).toBe(systemConstraints(system));
   });
+
+  it('keeps a prompt in use cached while other prompts come and go (least recently used out)', () => {
+    const system = 'Never discuss chess.';
+    const first = systemConstraints(system);
+    for (let i = 0; i < 200; i++) {
+      systemConstraints(`Never discuss topic number ${i}.`);
+      expect(systemConstraints(system)).toBe(first);
+    }
+  });
+
+  it('reads concept terms the same from the shared tries', () => {
+    const noMusic = 'Never discuss music.';
+    const c = systemConstraints(noMusic);
+    expect(c.related.some((g) => g.concept === 'music')).toBe(true);
+    // A prompt that permits songs keeps the concept but not the term it permits.
+    const songs = systemConstraints('You recommend songs. Never discuss music theory or musicians.');
+    expect(songs.related.some((g) => g.concept === 'music')).toBe(true);
+    expect(songs.related.some((g) => g.stems.join(' ') === 'song')).toBe(false);
+  });
 });
 
 describe('the term matcher', () => {

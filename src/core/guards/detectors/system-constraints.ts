@@ -1,6 +1,6 @@
 import { isWordChar, lower } from '../classifier.js';
-import { TermMatcher, type TermEntry } from './term-matcher.js';
-import { concepts } from './topic-concepts.js';
+import { TermMatcher, TermTrie, type TermEntry, type TriePart } from './term-matcher.js';
+import { concepts, type Concept } from './topic-concepts.js';
 
 /**
  * What a system prompt forbids, read once per system prompt (memoised), and the user turns that ask for
@@ -348,32 +348,119 @@ function items(clause: string, permitted: () => ReadonlySet<string>): string[][]
 const sameWord = (a: string, b: string): boolean =>
   a === b || (Math.min(a.length, b.length) >= 4 && (a.startsWith(b) || b.startsWith(a)));
 
-/**
- * The concepts (topic-concepts.ts) a forbidden item names: every word of one of the concept's names
- * is in the item, with at most one other word ("human medical advice" names medicine), and the prompt
- * does not use the concept's names for what it permits (a recipe bot that must not share meat recipes
- * has not ruled out recipes).
- */
-function conceptsOf(item: readonly string[], permitted: ReadonlySet<string>): typeof concepts {
-  return concepts.filter((c) =>
-    c.names.some((name) => {
-      const stems = name.map(stem);
-      if (stems.some((n) => [...permitted].some((p) => sameWord(p, n)))) return false;
-      const used = item.filter((s) => stems.some((n) => sameWord(s, n)));
-      return stems.every((n) => item.some((s) => sameWord(s, n))) && item.length - used.length <= 1;
-    }),
-  );
+/** A concept (topic-concepts.ts) with its names stemmed and its terms split, once at module load. */
+interface ReadyConcept {
+  readonly concept: Concept;
+  readonly names: readonly (readonly string[])[];
+  /** Each term's words as the matcher takes them ("cook=") and without the whole-word mark. */
+  readonly terms: readonly { readonly stems: readonly string[]; readonly bare: readonly string[] }[];
+  /** All terms as topic groups, in order. */
+  readonly groups: readonly TopicGroup[];
+  /** The trie of all terms (group: the term's index), built when a prompt first rules the concept out. */
+  trie: TermTrie | undefined;
 }
 
-/** A concept's terms as topic groups, leaving out terms the prompt uses for what it permits. */
-function conceptGroups(c: (typeof concepts)[number], permitted: ReadonlySet<string>): TopicGroup[] {
-  const out: TopicGroup[] = [];
-  for (const term of c.terms) {
+const readyConcepts: readonly ReadyConcept[] = concepts.map((c) => {
+  const terms = c.terms.map((term) => {
     const stems = term.split(' ').filter((w) => w !== '');
-    if (stems.every((w) => [...permitted].some((p) => sameWord(p, w.replace(/=$/, ''))))) continue;
-    out.push({ stems, need: stems.length, concept: c.name });
+    return { stems, bare: stems.map((w) => w.replace(/=$/, '')) };
+  });
+  return {
+    concept: c,
+    names: c.names.map((name) => name.map(stem)),
+    terms,
+    groups: terms.map((t) => ({ stems: t.stems, need: t.stems.length, concept: c.name })),
+    trie: undefined,
+  };
+});
+
+const trieOf = (groups: readonly TopicGroup[]): TermTrie =>
+  new TermTrie(groups.flatMap((g, group) => g.stems.map((s, slot) => ({ stem: s, group, slot }))));
+
+/**
+ * Every word of the concepts' names and terms, and every prefix of four letters or more of them, to
+ * the words it stands for: built once, so that finding which of them a prompt uses for what it permits
+ * costs a few look-ups per permitted word (linear in the prompt), not a comparison per word pair.
+ */
+let conceptWordIndex: { exact: Map<string, string>; prefixes: Map<string, string[]> } | undefined;
+
+function conceptWords(): NonNullable<typeof conceptWordIndex> {
+  if (conceptWordIndex) return conceptWordIndex;
+  const exact = new Map<string, string>();
+  const prefixes = new Map<string, string[]>();
+  const add = (w: string): void => {
+    if (exact.has(w)) return;
+    exact.set(w, w);
+    for (let k = 4; k < w.length; k++) {
+      const key = w.slice(0, k);
+      const list = prefixes.get(key);
+      if (list) list.push(w);
+      else prefixes.set(key, [w]);
+    }
+  };
+  for (const c of readyConcepts) {
+    for (const name of c.names) for (const n of name) add(n);
+    for (const t of c.terms) for (const w of t.bare) add(w);
   }
-  return out;
+  conceptWordIndex = { exact, prefixes };
+  return conceptWordIndex;
+}
+
+/**
+ * The concept words (names and terms) that are a form of a word the prompt uses for what it permits
+ * (equal, or one a prefix of the other of at least four letters): `sameWord` against each permitted
+ * word, by look-ups.
+ */
+function usedConceptWords(permitted: ReadonlySet<string>): Set<string> {
+  const { exact, prefixes } = conceptWords();
+  const used = new Set<string>();
+  for (const p of permitted) {
+    if (exact.has(p)) used.add(p);
+    if (p.length < 4) continue;
+    // Concept words that start with `p`, and concept words of four letters or more that `p` starts with.
+    for (const w of prefixes.get(p) ?? []) used.add(w);
+    for (let k = 4; k < p.length; k++) {
+      const w = p.slice(0, k);
+      if (exact.has(w)) used.add(w);
+    }
+  }
+  return used;
+}
+
+/**
+ * The names of each concept the prompt does not use for what it permits (a recipe bot that must not
+ * share meat recipes has not ruled out recipes): decided once per prompt, not per item.
+ */
+function usableNames(used: ReadonlySet<string>): (readonly (readonly string[])[])[] {
+  return readyConcepts.map((c) => c.names.filter((name) => !name.some((n) => used.has(n))));
+}
+
+/**
+ * Whether a forbidden item names a concept by one of its usable names: every word of the name is in
+ * the item, with at most one other word ("human medical advice" names medicine).
+ */
+function namesConcept(item: readonly string[], names: readonly (readonly string[])[]): boolean {
+  return names.some((stems) => {
+    if (!stems.every((n) => item.some((s) => sameWord(s, n)))) return false;
+    let other = 0;
+    for (const s of item) if (!stems.some((n) => sameWord(s, n))) other++;
+    return other <= 1;
+  });
+}
+
+/**
+ * A concept's terms as topic groups and their trie, leaving out terms the prompt uses for what it
+ * permits. Most prompts leave none out: then the groups and the trie are the concept's own, shared.
+ */
+function conceptPart(
+  c: ReadyConcept,
+  used: ReadonlySet<string>,
+): { groups: readonly TopicGroup[]; trie: TermTrie } {
+  const permits = (i: number): boolean => c.terms[i]?.bare.every((w) => used.has(w)) ?? true;
+  const kept = c.terms.some((_, i) => permits(i)) ? c.groups.filter((_, i) => !permits(i)) : c.groups;
+  if (kept !== c.groups) return { groups: kept, trie: trieOf(kept) };
+  c.trie ??= trieOf(c.groups);
+  return { groups: c.groups, trie: c.trie };
 }
 
 const GENERIC_SUBJECTS = ['user', 'users', 'customer', 'customers', 'client', 'patient'];
@@ -478,18 +565,33 @@ function read(system: string): SystemConstraints {
     return NONE;
   const explicit = topics.slice(0, 48);
   const related: TopicGroup[] = [];
-  const named = new Set<(typeof concepts)[number]>();
-  for (const t of explicit) for (const c of conceptsOf(t.stems, permitted())) named.add(c);
-  for (const c of named) related.push(...conceptGroups(c, permitted()));
+  const shared: TriePart[] = [];
+  if (explicit.length > 0) {
+    const used = usedConceptWords(permitted());
+    const usable = usableNames(used);
+    // In the order the topics name them (the matcher reports groups at one place in this order).
+    const named = new Set<ReadyConcept>();
+    for (const t of explicit)
+      readyConcepts.forEach((c, i) => {
+        const names = usable[i] ?? [];
+        if (names.length > 0 && namesConcept(t.stems, names)) named.add(c);
+      });
+    for (const c of named) {
+      const part = conceptPart(c, used);
+      if (part.groups.length === 0) continue;
+      shared.push({ trie: part.trie, offset: explicit.length + related.length });
+      for (const g of part.groups) related.push(g);
+    }
+  }
   const entries: TermEntry[] = [];
-  [...explicit, ...related].forEach((g, group) =>
-    g.stems.forEach((s, slot) => entries.push({ stem: s, group, slot })),
-  );
-  const matcher = entries.length > 0 ? new TermMatcher(entries) : undefined;
+  explicit.forEach((g, group) => g.stems.forEach((s, slot) => entries.push({ stem: s, group, slot })));
+  const matcher = entries.length > 0 || shared.length > 0 ? new TermMatcher(entries, shared) : undefined;
   return { topics: explicit, related, matcher, privacy, languages, records, opposites, places, format };
 }
 
-const cache = new Map<string, SystemConstraints>();
+/** Constraints of the prompts read last, least recently used first (evicted one at a time). */
+const cache = new Map<string, { readonly key: string; readonly constraints: SystemConstraints }>();
+const CACHE_SIZE = 64;
 /** How much of a system prompt is read for constraints, in characters. */
 const READ_LIMIT = 8192;
 
@@ -498,14 +600,24 @@ export function systemConstraints(system: string): SystemConstraints {
   // Rules are stated near the start; reading a huge prompt (documents pasted into it) whole would cost
   // milliseconds on every call whose prompt differs, and keeping it as a key would hold its memory.
   const head = system.length > READ_LIMIT ? system.slice(0, READ_LIMIT) : system;
-  let c = cache.get(head);
-  if (c) return c;
-  c = read(head);
-  if (cache.size >= 64) cache.clear();
+  const hit = cache.get(head);
+  if (hit) {
+    // Most recently used last (the oldest entry is the first in the map's order), under the key it was
+    // stored with.
+    cache.delete(hit.key);
+    cache.set(hit.key, hit);
+    return hit.constraints;
+  }
+  const constraints = read(head);
+  if (cache.size >= CACHE_SIZE) {
+    const oldest = cache.keys().next();
+    if (oldest.done !== true) cache.delete(oldest.value);
+  }
   // A slice shares its parent's memory in V8, so the key is a flat copy: a 5 MB prompt must not stay
   // alive as the key of its first 8 KB (JSON.parse builds a new string).
-  cache.set(head === system ? head : (JSON.parse(JSON.stringify(head)) as string), c);
-  return c;
+  const key = head === system ? head : (JSON.parse(JSON.stringify(head)) as string);
+  cache.set(key, { key, constraints });
+  return constraints;
 }
 
 // ---------------------------------------------------------------------------------------------------
@@ -691,13 +803,14 @@ function topicIn(text: string, c: SystemConstraints, words?: WordSpans): Constra
   let found: ConstraintSignal | undefined;
   c.matcher?.scan(
     text,
-    (e, start, end) => {
-      const g = e.group < groups ? c.topics[e.group] : c.related[e.group - groups];
+    (e, start, end, offset) => {
+      const group = e.group + offset;
+      const g = group < groups ? c.topics[group] : c.related[group - groups];
       if (!g) return false;
-      let s = seen.get(e.group);
+      let s = seen.get(group);
       if (!s) {
         s = { mask: 0, count: 0, start, end };
-        seen.set(e.group, s);
+        seen.set(group, s);
       }
       const bit = 1 << e.slot;
       if ((s.mask & bit) === 0) {

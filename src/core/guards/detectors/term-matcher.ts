@@ -4,7 +4,8 @@ import { isWordChar, lower } from '../classifier.js';
  * Finds many word stems in a text in one pass: a character trie over the stems, walked from each word
  * start of the text (and, for stems in scripts written without spaces or with attached particles, from
  * any character of that script). Built once per system prompt (system-constraints.ts caches it with the
- * prompt's constraints), so a user turn costs one pass over its characters plus a few trie steps per
+ * prompt's constraints; a concept's terms are one trie built once and shared by every prompt that rules
+ * the concept out), so a user turn costs one pass over its characters plus a few trie steps per
  * word, however many stems the prompt's forbidden topics expand to.
  *
  * Letters are compared case- and accent-folded ("Música" matches the stem "music", "μουσακά" the stem
@@ -63,17 +64,22 @@ const anywhere = (c: number): boolean => c >= 0x0590 && !(c >= 0x1e00 && c <= 0x
 
 const isWord = (c: number): boolean => isWordChar(fold(c));
 
-export class TermMatcher {
-  private readonly root = newNode();
+/**
+ * A character trie over some stems, with the pair filter that turns most words away before any trie
+ * step. Immutable once built: a concept's terms (topic-concepts.ts) are built into one trie once and
+ * shared by every system prompt that rules the concept out.
+ */
+export class TermTrie {
+  readonly root = newNode();
   /** First characters of stems that may start anywhere (most texts have none of them). */
-  private readonly anywhereStarts = new Set<number>();
+  readonly anywhereStarts = new Set<number>();
   /**
    * The first two (folded, ASCII) characters of every stem, as bits: most words of a text start with a
    * pair no stem starts with and are turned away before any trie step. A stem whose second character is
    * not ASCII marks its first character in `anyNext` instead.
    */
-  private readonly pairs = new Uint8Array(128 * 128);
-  private readonly anyNext = new Uint8Array(128);
+  readonly pairs = new Uint8Array(128 * 128);
+  readonly anyNext = new Uint8Array(128);
   readonly size: number;
 
   constructor(entries: readonly TermEntry[]) {
@@ -104,27 +110,52 @@ export class TermMatcher {
     }
     this.size = entries.length;
   }
+}
+
+/** A shared trie in a matcher: its entries' groups are numbered from `offset`. */
+export interface TriePart {
+  readonly trie: TermTrie;
+  readonly offset: number;
+}
+
+/** Calls back with an entry, where it starts and ends, and the offset of its trie's group numbers. */
+export type TermHit = (e: TermEntry, start: number, end: number, offset: number) => boolean;
+
+export class TermMatcher {
+  /** Own entries (groups from 0) first, then the shared tries. */
+  private readonly parts: readonly TriePart[];
+  /** First characters of stems that may start anywhere, over all parts. */
+  private readonly anywhereStarts = new Set<number>();
+  readonly size: number;
+
+  constructor(entries: readonly TermEntry[], shared: readonly TriePart[] = []) {
+    const own = new TermTrie(entries);
+    this.parts = own.size > 0 ? [{ trie: own, offset: 0 }, ...shared] : shared;
+    let size = 0;
+    for (const p of this.parts) {
+      size += p.trie.size;
+      for (const c of p.trie.anywhereStarts) this.anywhereStarts.add(c);
+    }
+    this.size = size;
+  }
 
   /**
-   * Calls `hit(entry, start, end)` for every stem found in `text`, in text order; stops when `hit`
-   * returns true. Linear: each start position walks at most the longest stem's length. `words`, when
-   * given, are the text's word spans as the classifier's scan cut them (the same word starts): then
-   * only those are visited, not every character.
+   * Calls `hit(entry, start, end, offset)` for every stem found in `text`, in text order (at one start,
+   * own entries first, then each shared trie's); stops when `hit` returns true. Linear: each start
+   * position walks at most the longest stem's length in each part. `words`, when given, are the text's
+   * word spans as the classifier's scan cut them (the same word starts): then only those are visited,
+   * not every character.
    */
-  scan(
-    text: string,
-    hit: (e: TermEntry, start: number, end: number) => boolean,
-    words?: { readonly starts: Int32Array; readonly ends: Int32Array },
-  ): void {
+  scan(text: string, hit: TermHit, words?: { readonly starts: Int32Array; readonly ends: Int32Array }): void {
     if (words) {
       for (let k = 0; k < words.starts.length; k++) {
         const from = words.starts[k] ?? 0;
         const c = fold(text.charCodeAt(from));
-        if (this.walkFrom(text, from, hit)) return;
+        if (this.walkParts(text, from, hit)) return;
         // Scripts with attached particles or without spaces: a stem may start inside the word.
         if (c >= 0x0590 && this.anywhereStarts.size > 0)
           for (let i = from + 1; i < (words.ends[k] ?? 0); i++)
-            if (this.anywhereStarts.has(fold(text.charCodeAt(i))) && this.walkFrom(text, i, hit)) return;
+            if (this.anywhereStarts.has(fold(text.charCodeAt(i))) && this.walkParts(text, i, hit)) return;
       }
       return;
     }
@@ -138,31 +169,32 @@ export class TermMatcher {
       const word = c < 0x80 ? (c >= 97 && c <= 122) || (c >= 48 && c <= 57) : isWordChar(c);
       const start = word && (!prevWord || (anywhereToo && c >= 0x0590 && this.anywhereStarts.has(c)));
       prevWord = word;
-      if (start && this.walkFrom(text, i, hit)) return;
+      if (start && this.walkParts(text, i, hit)) return;
     }
   }
 
-  /** The stems that start at `i`; true when `hit` asked to stop. */
-  private walkFrom(
-    text: string,
-    i: number,
-    hit: (e: TermEntry, start: number, end: number) => boolean,
-  ): boolean {
-    const n = text.length;
-    const c = fold(text.charCodeAt(i));
-    if (c < 0x80 && this.anyNext[c] === 0) {
-      // The text's second letter folded ("mú" is "mu"); past the end, no stem of two letters or more.
-      const c2 = i + 1 < n ? fold(text.charCodeAt(i + 1)) : 32;
-      if (c2 < 0x80 && this.pairs[c * 128 + c2] === 0) return false;
-    }
-    let node = this.root.next.get(c);
-    for (let j = i + 1; node; j++) {
-      for (const e of node.prefix) if (hit(e, i, j)) return true;
-      if (node.whole.length > 0 && (j >= n || !isWord(text.charCodeAt(j))))
-        for (const e of node.whole) if (hit(e, i, j)) return true;
-      if (j >= n) break;
-      node = node.next.get(fold(text.charCodeAt(j)));
-    }
+  private walkParts(text: string, i: number, hit: TermHit): boolean {
+    for (const p of this.parts) if (walkFrom(p.trie, p.offset, text, i, hit)) return true;
     return false;
   }
+}
+
+/** The stems of `trie` that start at `i`; true when `hit` asked to stop. */
+function walkFrom(trie: TermTrie, offset: number, text: string, i: number, hit: TermHit): boolean {
+  const n = text.length;
+  const c = fold(text.charCodeAt(i));
+  if (c < 0x80 && trie.anyNext[c] === 0) {
+    // The text's second letter folded ("mú" is "mu"); past the end, no stem of two letters or more.
+    const c2 = i + 1 < n ? fold(text.charCodeAt(i + 1)) : 32;
+    if (c2 < 0x80 && trie.pairs[c * 128 + c2] === 0) return false;
+  }
+  let node = trie.root.next.get(c);
+  for (let j = i + 1; node; j++) {
+    for (const e of node.prefix) if (hit(e, i, j, offset)) return true;
+    if (node.whole.length > 0 && (j >= n || !isWord(text.charCodeAt(j))))
+      for (const e of node.whole) if (hit(e, i, j, offset)) return true;
+    if (j >= n) break;
+    node = node.next.get(fold(text.charCodeAt(j)));
+  }
+  return false;
 }
