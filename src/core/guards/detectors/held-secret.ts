@@ -96,12 +96,20 @@ let lastSystem:
 const OWNER_BEFORE = /\b([a-z][a-z-]{2,})(?:'s|’s)\s+(?:password|passcode|pin|secret (?:key|code|word))\b/g;
 /** "The wifi password is …". */
 const OWNER_NOUN = /\b(?:the|my|our|your) ([a-z][a-z-]{2,}) (?:password|passcode|pin)\b/g;
+/** "The password for the vault", "the code to the safe" (not "the code of conduct"). */
 const OWNER_AFTER =
-  /\b(?:password|passcode|pin|code) (?:for|to|of) (?:the |my |our |your )?([a-z][a-z-]{2,})/g;
-const notOwnerWords = new Set('the my your our their user users secret anyone nobody this that'.split(' '));
+  /\b(?:(?:password|passcode|pin) (?:for|to|of)|code (?:for|to)) (?:the |my |our |your )?([a-z][a-z-]{2,})/g;
+const notOwnerWords = new Set(
+  'the my your our their user users secret anyone nobody this that conduct practice ethics'.split(' '),
+);
 
-/** Asking how to get in: "log in to my computer", "unlock the vault". */
-const ACCESS = /\b(?:log ?in|login|log into|logging in|sign ?in|unlock|get into|break into|access)\b/;
+/**
+ * Asking how to get in: "log in to my computer", "unlock the vault", "how do I access the laptop". The
+ * word "access" alone is often a noun ("access badges"): it counts as a verb after a subject or "to",
+ * or as "get/gain access".
+ */
+const ACCESS =
+  /\b(?:log ?in|login|log into|logging in|sign ?in|unlock|get into|break into|(?:get|gain|obtain|grant me|give me) access|(?:i|we|you|to|can|could) access)\b/;
 
 /**
  * Where `low` (a lower-cased user turn) asks how to get into what the held secret opens ("how do I log

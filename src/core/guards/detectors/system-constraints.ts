@@ -111,13 +111,30 @@ const FORMAT_ASK = new RegExp(
   'g',
 );
 
+/**
+ * Formats another one contains: a table or a bullet list is markdown (and HTML), so "put it in a table"
+ * keeps to "always respond in markdown".
+ */
+const FORMAT_PARTS: ReadonlyMap<string, readonly string[]> = new Map([
+  ['markdown', ['a table', 'bullet points']],
+  ['html', ['a table', 'bullet points']],
+]);
+
+const sameFormat = (asked: string, only: string): boolean =>
+  asked === only || (FORMAT_PARTS.get(only)?.includes(asked) ?? false);
+
 /** "Never write code", "do not produce any scripts or programs". */
 const NO_CODE =
   /\b(?:never|not|don'?t|refuse to)\s+(?:write|produce|output|generate|provide|give|share|include|show)\s+(?:any\s+)?(?:code|scripts?|programs?|code snippets?|source code|sql)\b/;
 
-/** A turn asking for code: "write a script", "give me the code for", "generate a Python function". */
+/**
+ * A turn asking for code: "write a script", "give me the code for", "generate a Python function". A
+ * function or a class is code only in a programming context: a language before it ("a Python
+ * function") or what a definition is followed by ("a function that …", "a class to …"), not "the
+ * function of the liver" or "a class schedule".
+ */
 const CODE_ASK =
-  /\b(?:write|generate|give me|show me|create|produce|send me|implement)\b[^.?!\n]{0,40}?\b(?:code|script|function|program|snippet|sql query|regex|class)\b/;
+  /\b(?:write|generate|give me|show me|create|produce|send me|implement)\b[^.?!\n]{0,40}?(?:\b(?:code|script|program|snippet|sql query|regex)\b|\b(?:python|javascript|typescript|java|c\+\+|c#|rust|go|golang|ruby|php|kotlin|swift|bash|shell|sql|js|ts|recursive|helper|lambda|async) (?:function|class|method)\b|\b(?:function|class|method)(?= (?:that|which|to|for (?:a|an|the|my|this|it)|called|named|in (?:python|javascript|typescript|java|c|rust|go|ruby|php|kotlin|swift|bash|sql)\b)|\s*\(|$|[.?!,:]))/;
 const PLACE = 'asks about a place the system prompt rules out';
 
 /**
@@ -137,6 +154,10 @@ const OPPOSITE_PAIRS: readonly (readonly [string, string])[] = [
   ['brief', 'detailed'],
 ];
 
+const OPPOSITE_RES = OPPOSITE_PAIRS.map(
+  ([a, b]) => [a, b, new RegExp(`\\b${a}\\b`), new RegExp(`\\b${b}\\b`)] as const,
+);
+
 /** "Do not discuss the climate at other locations". */
 const OTHER_PLACES =
   /\bother (?:locations?|places|cities|towns|countries|regions|areas|states|destinations)\b/;
@@ -144,6 +165,25 @@ const OTHER_PLACES =
 /** A capitalised name after a preposition of place: "in Los Angeles", "to Lyon". */
 const PLACE_NAME =
   /\b(?:in|at|to|from|near|around|visit|visiting)\s+(\p{Lu}[\p{L}'-]{2,}(?:\s+\p{Lu}[\p{L}'-]+){0,2})/gu;
+
+/**
+ * Words a few words before "to"/"from"/"at" that make what follows a person, not a place: "send the
+ * summary to John", "an e-mail from Anna", "tell it to Priya".
+ */
+const TO_PERSON = new Set(
+  (
+    'send sent sending give gave given giving email emailed e-mail mail mailed tell told say said talk ' +
+    'talked speak spoke write wrote reply replied forward forwarded show showed pass passed hand handed ' +
+    'explain explained introduce introduced deliver delivered lend lent pay paid text texted message ' +
+    'messaged apologise apologize letter note gift present feedback thanks regards greetings ask asked cc'
+  ).split(' '),
+);
+
+/** One of the (up to five) words before index `at` of `raw` is in `TO_PERSON`. */
+function toPerson(raw: string, at: number): boolean {
+  const ws = words(raw.slice(Math.max(0, at - 48), at)).slice(-5);
+  return ws.some((w) => TO_PERSON.has(w));
+}
 
 /** Capitalised words after "in" that are not places: times, languages, technologies. */
 const NOT_PLACES = new Set(
@@ -542,9 +582,9 @@ function read(system: string): SystemConstraints {
   const opposites: string[] = [];
   for (const s of sentences)
     if (/\bonly\b/.test(s))
-      for (const [a, b] of OPPOSITE_PAIRS) {
-        const hasA = new RegExp(`\\b${a}\\b`).test(s);
-        const hasB = new RegExp(`\\b${b}\\b`).test(s);
+      for (const [a, b, reA, reB] of OPPOSITE_RES) {
+        const hasA = reA.test(s);
+        const hasB = reB.test(s);
         if (hasA !== hasB) opposites.push(hasA ? b : a);
       }
   const places = sentences.some((s) => NEGATION.test(s) && OTHER_PLACES.test(s))
@@ -630,6 +670,25 @@ const boundary = (text: string, at: number): boolean =>
 function wordStart(low: string, stem: string): number {
   for (let at = low.indexOf(stem); at >= 0; at = low.indexOf(stem, at + 1))
     if (boundary(low, at - 1) && (stem.length >= 4 || boundary(low, at + stem.length))) return at;
+  return -1;
+}
+
+/**
+ * Words before an opposite that ask for it ("in descending order", "be rude", "switch to fahrenheit",
+ * "more informal"), not ones that tell of it ("my coworker was rude to me").
+ */
+const ASK_CUE =
+  /\b(?:in|into|be|being|become|more|use|using|switch to|change to|convert to|make it|make them|sort(?: them| it)?|order(?: them| it)?|list(?: them| it)?|answer|respond|reply|write|speak|sound|go|as|with)(?: (?:a|an|the|very|really|more|bit|little|all|completely|totally|purely))*\s+$/;
+
+/** Where `o` (an opposite) is asked for in `low` as a whole word; -1 if nowhere. */
+function askedFor(low: string, o: string): number {
+  for (let at = low.indexOf(o); at >= 0; at = low.indexOf(o, at + 1))
+    if (
+      boundary(low, at - 1) &&
+      boundary(low, at + o.length) &&
+      ASK_CUE.test(low.slice(Math.max(0, at - 40), at))
+    )
+      return at;
   return -1;
 }
 
@@ -748,7 +807,7 @@ export function constraintSignals(
     for (let m = FORMAT_ASK.exec(low); m; m = FORMAT_ASK.exec(low)) {
       const asked = m[1] ?? m[2] ?? '';
       // "Answer in JSON" is the allowed format; "don't use JSON" rules it out.
-      if ((m[1] !== undefined) === (asked === c.format.only)) continue;
+      if ((m[1] !== undefined) === sameFormat(asked, c.format.only)) continue;
       out.push({
         kind: 'restricted_topic',
         score: SCORE,
@@ -771,7 +830,7 @@ export function constraintSignals(
       });
   }
   for (const o of c.opposites) {
-    const at = wordStart(low, o);
+    const at = askedFor(low, o);
     if (at < 0) continue;
     out.push({ kind: 'restricted_topic', score: SCORE, message: OPPOSITE, start: at, end: at + o.length });
     break;
@@ -785,6 +844,9 @@ export function constraintSignals(
       // Acronyms ("in REST APIs") are rarely places.
       if (ws.some((w) => c.places?.has(w) === true || NOT_PLACES.has(w)) || /^\p{Lu}{2,}\b/u.test(name))
         continue;
+      // "send the summary to John": after a verb of telling or giving (or its object), a person.
+      const prep = /^\S+/u.exec(m[0])?.[0].toLowerCase() ?? '';
+      if ((prep === 'to' || prep === 'from' || prep === 'at') && toPerson(raw, m.index)) continue;
       const start = m.index + m[0].length - name.length;
       out.push({ kind: 'restricted_topic', score: SCORE, message: PLACE, start, end: start + name.length });
       break;
