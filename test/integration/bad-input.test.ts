@@ -342,6 +342,14 @@ describe('bad input (sqlite)', () => {
       }),
     );
     expect(nested.statusCode).toBe(200);
+    // Brackets inside strings (escaped quotes and backslashes too) are text, not nesting.
+    const bracketsInText = await post(
+      JSON.stringify({
+        ...validBodies.chat(),
+        metadata: { note: `\\"${'[{'.repeat(200)}\\` },
+      }),
+    );
+    expect(bracketsInText.statusCode).toBe(200);
     const top = openAiError(view(await post('[{"model":"sim-1"}]')));
     expect(top).toMatchObject({ code: 'validation_failed', path: null });
     expect(top.message).toMatch(/expected object, received array/);
