@@ -91,5 +91,28 @@ export default tseslint.config(
       globals: { console: 'readonly', process: 'readonly', URL: 'readonly' },
     },
   },
+  {
+    // The request path: on Node 20 (V8 11.3) an object literal that opens with a spread and goes on
+    // with more properties gets a new hidden class for nearly every object it makes (memory per object,
+    // megamorphic reads downstream). Use withFields (src/core/with-fields.ts) or list the properties first.
+    files: [
+      'src/gateway/**/*.ts',
+      'src/providers/**/*.ts',
+      'src/core/guards/**/*.ts',
+      'src/core/wire/**/*.ts',
+      'src/core/call-plan.ts',
+      'src/core/chat.ts',
+    ],
+    rules: {
+      'no-restricted-syntax': [
+        'error',
+        {
+          selector: 'ObjectExpression[properties.0.type="SpreadElement"] > Property',
+          message:
+            'No `{ ...x, key: v }` on the request path: a new hidden class per object on Node 20. Use withFields(x, { key: v }).',
+        },
+      ],
+    },
+  },
   ...layerRules,
 );

@@ -1,5 +1,6 @@
 import type { ChatMessage, Choice, ContentPart, RetrievedDocument } from '../core/chat.js';
 import { FirebreakError } from '../core/errors.js';
+import { withFields } from '../core/with-fields.js';
 import { GuardSet } from '../core/guards/engine.js';
 import { defaultGuardSettings } from '../core/guards/guard-settings.js';
 import { OutputStreamGuard } from '../core/guards/stream-guard.js';
@@ -75,7 +76,7 @@ export class CallGuards {
       const first = r.findings.find((f) => f.action === 'block');
       return `guard ${first ? findingReason(first) : 'block'}`;
     }
-    return r.text === d.text ? d : { ...d, text: r.text };
+    return r.text === d.text ? d : withFields(d, { text: r.text });
   };
 
   /** Documents that reached the model, for the output checks (citations, support). */
@@ -113,7 +114,7 @@ export class CallGuards {
             path: location,
           },
         );
-      return { ...m, content: `[Firebreak withheld this tool result: ${findingReason(blocked)}]` };
+      return withFields(m, { content: `[Firebreak withheld this tool result: ${findingReason(blocked)}]` });
     });
   }
 
@@ -125,7 +126,7 @@ export class CallGuards {
       const r = this.scan(c.text, 'output', `choices[${c.index}]`);
       const blocked = r.findings.find((f) => f.action === 'block');
       if (blocked) throw outputBlocked(blocked);
-      return r.text === c.text ? c : { ...c, text: r.text };
+      return r.text === c.text ? c : withFields(c, { text: r.text });
     });
   }
 
@@ -178,7 +179,7 @@ function mapText(m: ChatMessage, f: (text: string) => string): ChatMessage {
   if (content === null) return m;
   if (typeof content === 'string') {
     const next = f(content);
-    return next === content ? m : { ...m, content: next };
+    return next === content ? m : withFields(m, { content: next });
   }
   const parts: ContentPart[] = [];
   let changed = 0;
@@ -188,8 +189,8 @@ function mapText(m: ChatMessage, f: (text: string) => string): ChatMessage {
     if (next === text) parts.push(p);
     else {
       changed++;
-      parts.push({ ...p, text: next });
+      parts.push(withFields(p, { text: next }));
     }
   }
-  return changed > 0 ? { ...m, content: parts } : m;
+  return changed > 0 ? withFields(m, { content: parts }) : m;
 }

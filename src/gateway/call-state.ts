@@ -1,3 +1,4 @@
+import { withFields } from '../core/with-fields.js';
 import type { GatewayPrincipal } from '../auth/credential-index.js';
 import { resolveFlags, type EffectiveFlags } from '../core/flags.js';
 import { releaseName, type Release, type SafeMode } from '../core/release.js';
@@ -39,7 +40,7 @@ export function callState(
   );
   const storeLoss = storeLossSafeMode(ctx, principal.app, now);
   const flags: EffectiveFlags = storeLoss
-    ? { ...resolved, safeMode: storeLoss, safeModeFlag: 'store-unreachable' }
+    ? withFields(resolved, { safeMode: storeLoss, safeModeFlag: 'store-unreachable' })
     : resolved;
   const active = enforced.releases.get(key);
   trace.notes.stateVersion = enforced.version;

@@ -312,12 +312,14 @@ async function writeStream(
   const signal = (abort as AbortController).signal; // streams always have one
   reply.hijack();
   const raw = reply.raw;
-  raw.writeHead(200, {
-    ...headers,
-    'content-type': 'text/event-stream; charset=utf-8',
-    'cache-control': 'no-cache',
-    connection: 'keep-alive',
-  });
+  raw.writeHead(
+    200,
+    withFields(headers, {
+      'content-type': 'text/event-stream; charset=utf-8',
+      'cache-control': 'no-cache',
+      connection: 'keep-alive',
+    }),
+  );
   const acc = new StreamAccumulator();
   let failure: FirebreakError | undefined;
   try {

@@ -1,3 +1,4 @@
+import { withFields } from '../core/with-fields.js';
 import type { ChatRequest, ChatResponse, RetrievedDocument, StreamEvent } from '../core/chat.js';
 import { countTokens } from '../core/simulator-rules.js';
 import type { CallPlan } from '../core/call-plan.js';
@@ -41,8 +42,7 @@ export function localEvents(resp: ChatResponse): StreamEvent[] {
 /** `limited`: the restricted prompt, no tools and a small token budget, on the same model chain. */
 export function limitedRequest(plan: CallPlan, original: ChatRequest): ChatRequest {
   const { tools: _tools, toolChoice: _choice, ...rest } = original;
-  return {
-    ...rest,
+  return withFields(rest, {
     messages: [
       { role: 'system', content: plan.safeModeSpec.limitedSystem },
       ...original.messages.filter((m) => m.role !== 'system' && m.role !== 'tool' && !m.toolCalls?.length),
@@ -51,5 +51,5 @@ export function limitedRequest(plan: CallPlan, original: ChatRequest): ChatReque
       original.maxTokens ?? plan.safeModeSpec.limitedMaxTokens,
       plan.safeModeSpec.limitedMaxTokens,
     ),
-  };
+  });
 }

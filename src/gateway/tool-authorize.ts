@@ -1,3 +1,4 @@
+import { withFields } from '../core/with-fields.js';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { z } from 'zod';
 import type { ToolCall } from '../core/chat.js';
@@ -93,11 +94,10 @@ export async function runToolAuthorize(
   const body = parseBody(req.body);
   const fromHeaders = identify(req.headers);
   // The body names who the call is for; the X-Firebreak-User/-Tenant headers are the fallback.
-  const identity: RequestIdentity = {
-    ...fromHeaders,
+  const identity: RequestIdentity = withFields(fromHeaders, {
     userId: body.user ?? fromHeaders.userId,
     tenantId: body.tenant ?? fromHeaders.tenantId,
-  };
+  });
   const trace = new CallTrace('tools.authorize', principal, identity, `${principal.app}@0`);
   const { release, flags } = callState(ctx, principal, identity, trace);
   const guards = guardsFor(ctx, release, release?.spec.prompt.system ?? '', identity);

@@ -57,8 +57,8 @@ export async function gateToolCalls(
     const text = [c.text, ...notices].filter((t) => t).join('\n');
     choices.push(
       allowed.length > 0
-        ? { ...c, toolCalls: allowed, text }
-        : { ...c, toolCalls: [], text, finishReason: 'stop' },
+        ? withFields(c, { toolCalls: allowed, text })
+        : withFields(c, { toolCalls: [], text, finishReason: 'stop' as const }),
     );
   }
   return { response: withFields(resp, { choices }), judgements };

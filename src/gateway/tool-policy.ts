@@ -1,3 +1,4 @@
+import { withFields } from '../core/with-fields.js';
 import { randomBytes } from 'node:crypto';
 import type { ToolCall } from '../core/chat.js';
 import type { ToolDecision } from '../core/policy/policy-settings.js';
@@ -154,7 +155,7 @@ export class ToolPolicyGate implements ToolPolicyPort {
     const hash = argumentsHash(ctx);
     const match = { app: ctx.app, env: ctx.env, tool: ctx.tool.name, argumentsHash: hash, user: ctx.user };
     try {
-      const approved = await approvals.consume({ ...match, now: now(), traceId: input.traceId });
+      const approved = await approvals.consume(withFields(match, { now: now(), traceId: input.traceId }));
       if (approved)
         return verdict({
           decision: 'allow',
@@ -167,7 +168,7 @@ export class ToolPolicyGate implements ToolPolicyPort {
         });
       // A person's denial sticks: the identical call is refused, not held again, for the approval's
       // own TTL from the decision (a retry loop must not turn one "no" into a queue of requests).
-      const refused = await approvals.denied({ ...match, now: now() });
+      const refused = await approvals.denied(withFields(match, { now: now() }));
       if (refused)
         return verdict({
           decision: 'deny',
@@ -175,7 +176,7 @@ export class ToolPolicyGate implements ToolPolicyPort {
           reasons: [`denied by ${refused.decidedBy ?? '?'}: ${refused.decisionReason ?? ''}`, ...v.reasons],
           approvalId: refused.id,
         });
-      const waiting = await approvals.pending({ ...match, now: now() });
+      const waiting = await approvals.pending(withFields(match, { now: now() }));
       if (waiting) return verdict({ approvalId: waiting.id });
       const at = now();
       // Insert or get: identical calls racing here share one pending approval.

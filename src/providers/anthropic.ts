@@ -1,3 +1,4 @@
+import { withFields } from '../core/with-fields.js';
 import type { ChatResponse, StreamEvent } from '../core/chat.js';
 import type { ProviderConfig } from '../core/config.js';
 import { FirebreakError } from '../core/errors.js';
@@ -39,14 +40,15 @@ export function anthropicProvider(name: string, config: Config): Provider {
       if (req.n === 1) return one(body, ctx);
       const all = await Promise.all(Array.from({ length: req.n }, () => one(body, ctx)));
       const first = all[0] as ChatResponse;
-      return {
-        ...first,
-        choices: all.map((r, index) => ({ ...(r.choices[0] as ChatResponse['choices'][number]), index })),
+      return withFields(first, {
+        choices: all.map((r, index) =>
+          withFields(r.choices[0] as ChatResponse['choices'][number], { index }),
+        ),
         usage: {
           promptTokens: first.usage.promptTokens,
           completionTokens: all.reduce((s, r) => s + r.usage.completionTokens, 0),
         },
-      };
+      });
     },
     async stream(req, ctx) {
       if (req.n !== 1)

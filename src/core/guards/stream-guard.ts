@@ -124,10 +124,9 @@ export class OutputStreamGuard {
     const part = s.text.slice(s.sent, to);
     const inPart = s.redactions
       .filter((f) => f.span && f.span.start >= s.sent && f.span.end <= to)
-      .map((f) => ({
-        ...f,
-        span: { start: (f.span?.start ?? 0) - s.sent, end: (f.span?.end ?? 0) - s.sent },
-      }));
+      .map((f) =>
+        withFields(f, { span: { start: (f.span?.start ?? 0) - s.sent, end: (f.span?.end ?? 0) - s.sent } }),
+      );
     return inPart.length === 0 ? part : redactSpans(part, inPart);
   }
 }

@@ -226,16 +226,17 @@ export class OpenAiChunkRenderer {
         out.push(
           this.choice(
             event.index,
-            {
-              ...role,
+            withFields(role, {
               tool_calls: [
                 {
                   index: event.callIndex,
                   ...(event.id ? { id: event.id, type: 'function' } : {}),
-                  function: { ...(event.name ? { name: event.name } : {}), arguments: event.argumentsDelta },
+                  function: event.name
+                    ? { name: event.name, arguments: event.argumentsDelta }
+                    : { arguments: event.argumentsDelta },
                 },
               ],
-            },
+            }),
             null,
           ),
         );

@@ -1,3 +1,4 @@
+import { withFields } from '../../with-fields.js';
 import { englishRecommendedTransformers, RegExpMatcher, type MatchPayload } from 'obscenity';
 import {
   asciiTable,
@@ -128,11 +129,12 @@ function matcherFor(ids: ReadonlySet<number>): RegExpMatcher {
       const oldest = matchersByTerms.keys().next().value;
       if (oldest !== undefined) matchersByTerms.delete(oldest);
     }
-    m = new RegExpMatcher({
-      ...englishRecommendedTransformers,
-      blacklistedTerms: terms,
-      whitelistedTerms: [...whitelistedTerms],
-    });
+    m = new RegExpMatcher(
+      withFields(englishRecommendedTransformers, {
+        blacklistedTerms: terms,
+        whitelistedTerms: [...whitelistedTerms],
+      }),
+    );
     matchersByTerms.set(key, m);
   }
   return m;
