@@ -334,6 +334,44 @@ for (const text of everyday) {
   }
 }
 
+/*
+ * System-prompt pairing. No benign row of the data has a system prompt, so the checks prompt-injection
+ * makes against one (forbidden topics, formats, places, the held secret…) are never exercised on
+ * benign traffic by the rows alone. Every benign input prompt (and every everyday prompt) is paired
+ * with each distinct system prompt of the data, and a pair counts when a security finding fires with
+ * the system prompt and not without it. Some pairs are honest off-topic questions to that bot (a chess
+ * question to a no-chess bot): the rate is an upper bound on these checks' false positives.
+ */
+log('system-prompt pairing: every benign input prompt with each system prompt of the data');
+const systemPrompts = new Map();
+for (const r of detection)
+  if (r.row.system && !systemPrompts.has(r.row.system)) systemPrompts.set(r.row.system, r.row.canary);
+const pairCounts = { dev: [0, 0], heldout: [0, 0], everyday: [0, 0] };
+const pairTexts = [
+  ...benign
+    .filter((r) => r.row.kind === 'benign' && r.row.stage === 'input')
+    .map((r) => [r.part, r.row.text]),
+  ...everyday.map((t) => ['everyday', t]),
+];
+const securityOn = (text, system, canary) =>
+  guards
+    .scan(text, {
+      stage: 'input',
+      settings,
+      ...(system ? { system } : {}),
+      canaries: canary ? [canary] : [],
+      retrieved: [],
+      ownIdentifiers: [],
+    })
+    .findings.some((f) => f.class === 'security');
+for (const [part, text] of pairTexts) {
+  if (securityOn(text)) continue; // fires anyway: not because of a system prompt
+  for (const [system, canary] of systemPrompts) {
+    pairCounts[part][1]++;
+    if (securityOn(text, system, canary)) pairCounts[part][0]++;
+  }
+}
+
 log(`quality done in ${((performance.now() - t0) / 1000).toFixed(1)} s`);
 
 // ---------------------------------------------------------------------------------------------------
@@ -454,6 +492,12 @@ out.push(
     (everydayHits.size > 0
       ? `: ${[...everydayHits].map(([k, texts]) => `\`${k}\` on ${texts.map((t) => `"${t}"`).join(', ')}`).join('; ')}.`
       : '.'),
+);
+out.push(
+  `\nSystem-prompt pairing (${systemPrompts.size} distinct system prompts of the data × every benign input prompt ` +
+    'that fires nothing alone; a pair counts when a security finding fires only with the system prompt — ' +
+    'an upper bound, some pairs are honest off-topic questions to that bot): development ' +
+    `${cell(...pairCounts.dev)}, held-out ${cell(...pairCounts.heldout)}, everyday prompts ${cell(...pairCounts.everyday)}.`,
 );
 out.push(
   `\n### PII recall by entity type (pii-dev.jsonl, privacy findings at stage \`${piiStage}\`, span overlap)\n`,
