@@ -1,0 +1,264 @@
+import { isWordChar, lower } from '../classifier.js';
+import {
+  CONSTRAINT_SCORE,
+  NONE,
+  type ConstraintSignal,
+  type SystemConstraints,
+} from './system-constraint-types.js';
+import { GENERIC_SUBJECTS, LANGUAGES, words } from './system-prompt-lexicon.js';
+import {
+  bulkRequest,
+  CODE_ASK,
+  FORMAT_ASK,
+  NOT_PLACES,
+  PLACE_NAME,
+  sameFormat,
+  toPerson,
+} from './system-rule-patterns.js';
+
+/**
+ * Checking a user turn against what its system prompt rules out (read by system-constraints.ts): the
+ * forbidden-topic matcher, protected personal data, languages, records, opposites, places, formats and
+ * code. Runs only when the prompt has constraints.
+ */
+const SCORE = CONSTRAINT_SCORE;
+
+const TOPIC = 'asks about a topic the system prompt rules out';
+const PRIVATE = 'asks for personal data the system prompt protects';
+const LANGUAGE = 'asks for a language the system prompt rules out';
+const RECORDS = "asks for the system prompt's records as a whole or for other people's";
+const OPPOSITE = 'asks for the opposite of what the system prompt allows';
+const FORMAT = 'asks for an output format the system prompt rules out';
+const CODE = 'asks for code the system prompt rules out';
+const PLACE = 'asks about a place the system prompt rules out';
+
+const boundary = (text: string, at: number): boolean =>
+  at < 0 || at >= text.length || !isWordChar(lower(text.charCodeAt(at)));
+
+/** Where `stem` begins a word of `low` (and ends one, for stems shorter than 4 characters); -1 if nowhere. */
+function wordStart(low: string, stem: string): number {
+  for (let at = low.indexOf(stem); at >= 0; at = low.indexOf(stem, at + 1))
+    if (boundary(low, at - 1) && (stem.length >= 4 || boundary(low, at + stem.length))) return at;
+  return -1;
+}
+
+/**
+ * Words before an opposite that ask for it ("in descending order", "be rude", "switch to fahrenheit",
+ * "more informal"), not ones that tell of it ("my coworker was rude to me").
+ */
+const ASK_CUE =
+  /\b(?:in|into|be|being|become|more|use|using|switch to|change to|convert to|make it|make them|sort(?: them| it)?|order(?: them| it)?|list(?: them| it)?|answer|respond|reply|write|speak|sound|go|as|with)(?: (?:a|an|the|very|really|more|bit|little|all|completely|totally|purely))*\s+$/;
+
+/** Where `o` (an opposite) is asked for in `low` as a whole word; -1 if nowhere. */
+function askedFor(low: string, o: string): number {
+  for (let at = low.indexOf(o); at >= 0; at = low.indexOf(o, at + 1))
+    if (
+      boundary(low, at - 1) &&
+      boundary(low, at + o.length) &&
+      ASK_CUE.test(low.slice(Math.max(0, at - 40), at))
+    )
+      return at;
+  return -1;
+}
+
+/** Privacy: a subject ("the user", "Jane") within a few words of a personal attribute. */
+const ATTRIBUTES = [
+  'live',
+  'living',
+  'reside',
+  'residence',
+  'city',
+  'address',
+  'located',
+  'location',
+  'born',
+  'birth',
+  'age',
+  'email',
+  'e-mail',
+  'phone',
+  'color',
+  'colour',
+  'initials',
+  'name',
+  'personal',
+  'private',
+];
+const NEAR = 48;
+
+/** Word spans of a text (the classifier's tokens, copied): where stems may start. */
+export interface WordSpans {
+  readonly starts: Int32Array;
+  readonly ends: Int32Array;
+}
+
+/**
+ * What `low` (a lower-cased user turn) asks for that the system prompt rules out. `raw` is the turn as
+ * written: the forbidden-topic matcher reads it (it folds case itself, so its spans are exact) and the
+ * checks that need capitals (place names) too. `spans` are the word spans of `raw` when known (the
+ * matcher then visits only word starts); they are ignored without `raw`.
+ */
+export function constraintSignals(
+  low: string,
+  c: SystemConstraints,
+  spans?: WordSpans,
+  raw?: string,
+): ConstraintSignal[] {
+  if (c === NONE) return [];
+  const out: ConstraintSignal[] = [];
+  // The matcher folds case and accents itself, one code unit for one, so it reads the turn as written:
+  // `spans` index `raw`, and `low` is longer than `raw` after an "İ" (two code units lower-cased), which
+  // would shift every word start after it. Without `raw`, the spans cannot be trusted for `low`.
+  const topic = c.matcher
+    ? raw !== undefined
+      ? topicIn(raw, c, spans)
+      : topicIn(low, c, undefined)
+    : undefined;
+  if (topic) out.push(topic);
+  if (c.privacy)
+    search: for (const s of c.privacy.subjects)
+      for (let at = next(low, s, -1); at >= 0; at = next(low, s, at)) {
+        // "the user's e-mail", "Jane's city"; not "my customer account".
+        if (
+          GENERIC_SUBJECTS.includes(s) &&
+          !low.startsWith('the ', at - 4) &&
+          !low.startsWith("'s", at + s.length)
+        )
+          continue;
+        // The attribute follows: "the user's e-mail", "where does Jane Smith live", "Steven's city".
+        const from = at + s.length;
+        const window = low.slice(from, from + NEAR);
+        for (const a of ATTRIBUTES) {
+          const j = wordStart(window, a);
+          if (j < 0 || (a === 'address' && window.startsWith('ip ', j - 3))) continue;
+          out.push({
+            kind: 'private_data',
+            score: SCORE,
+            message: PRIVATE,
+            start: at,
+            end: from + j + a.length,
+          });
+          break search;
+        }
+      }
+  if (c.records) {
+    const at = bulkRequest(low);
+    if (at >= 0)
+      out.push({
+        kind: 'records_dump',
+        score: SCORE,
+        message: RECORDS,
+        start: at,
+        end: Math.min(low.length, at + 24),
+      });
+  }
+  if (c.languages)
+    for (const l of LANGUAGES) {
+      if (c.languages.includes(l)) continue;
+      const at = wordStart(low, l);
+      if (at < 0 || !boundary(low, at + l.length)) continue;
+      const before = low.slice(Math.max(0, at - 6), at);
+      if (!(before.endsWith('into ') || before.endsWith(' to ') || before.endsWith(' in '))) continue;
+      out.push({
+        kind: 'restricted_language',
+        score: SCORE,
+        message: LANGUAGE,
+        start: at,
+        end: at + l.length,
+      });
+      break;
+    }
+  if (c.format.only !== undefined) {
+    FORMAT_ASK.lastIndex = 0;
+    for (let m = FORMAT_ASK.exec(low); m; m = FORMAT_ASK.exec(low)) {
+      const asked = m[1] ?? m[2] ?? '';
+      // "Answer in JSON" is the allowed format; "don't use JSON" rules it out.
+      if ((m[1] !== undefined) === sameFormat(asked, c.format.only)) continue;
+      out.push({
+        kind: 'restricted_topic',
+        score: SCORE,
+        message: FORMAT,
+        start: m.index,
+        end: m.index + m[0].length,
+      });
+      break;
+    }
+  }
+  if (c.format.noCode) {
+    const m = CODE_ASK.exec(low);
+    if (m)
+      out.push({
+        kind: 'restricted_topic',
+        score: SCORE,
+        message: CODE,
+        start: m.index,
+        end: m.index + m[0].length,
+      });
+  }
+  for (const o of c.opposites) {
+    const at = askedFor(low, o);
+    if (at < 0) continue;
+    out.push({ kind: 'restricted_topic', score: SCORE, message: OPPOSITE, start: at, end: at + o.length });
+    break;
+  }
+  if (c.places && raw !== undefined) {
+    PLACE_NAME.lastIndex = 0;
+    for (let m = PLACE_NAME.exec(raw); m; m = PLACE_NAME.exec(raw)) {
+      const name = m[1] ?? '';
+      const ws = words(name);
+      // A place the prompt names (it is the one covered), or not a place at all.
+      // Acronyms ("in REST APIs") are rarely places.
+      if (ws.some((w) => c.places?.has(w) === true || NOT_PLACES.has(w)) || /^\p{Lu}{2,}\b/u.test(name))
+        continue;
+      // "send the summary to John": after a verb of telling or giving (or its object), a person.
+      const prep = /^\S+/u.exec(m[0])?.[0].toLowerCase() ?? '';
+      if ((prep === 'to' || prep === 'from' || prep === 'at') && toPerson(raw, m.index)) continue;
+      const start = m.index + m[0].length - name.length;
+      out.push({ kind: 'restricted_topic', score: SCORE, message: PLACE, start, end: start + name.length });
+      break;
+    }
+  }
+  return out;
+}
+
+/**
+ * The first forbidden topic `text` asks about: the matcher reports stems in text order, and a topic
+ * counts once `need` of its distinct stems have been seen (the span covers them).
+ */
+function topicIn(text: string, c: SystemConstraints, words?: WordSpans): ConstraintSignal | undefined {
+  const groups = c.topics.length;
+  const seen = new Map<number, { mask: number; count: number; start: number; end: number }>();
+  let found: ConstraintSignal | undefined;
+  c.matcher?.scan(
+    text,
+    (e, start, end, offset) => {
+      const group = e.group + offset;
+      const g = group < groups ? c.topics[group] : c.related[group - groups];
+      if (!g) return false;
+      let s = seen.get(group);
+      if (!s) {
+        s = { mask: 0, count: 0, start, end };
+        seen.set(group, s);
+      }
+      const bit = 1 << e.slot;
+      if ((s.mask & bit) === 0) {
+        s.mask |= bit;
+        s.count++;
+        s.start = Math.min(s.start, start);
+        s.end = Math.max(s.end, end);
+      }
+      if (s.count < g.need) return false;
+      const message = g.concept ? `${TOPIC} (${g.concept})` : TOPIC;
+      found = { kind: 'restricted_topic', score: SCORE, message, start: s.start, end: s.end };
+      return true;
+    },
+    words,
+  );
+  return found;
+}
+
+function next(low: string, s: string, after: number): number {
+  for (let at = low.indexOf(s, after + 1); at >= 0; at = low.indexOf(s, at + 1))
+    if (boundary(low, at - 1) && boundary(low, at + s.length)) return at;
+  return -1;
+}

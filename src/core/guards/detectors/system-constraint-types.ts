@@ -1,0 +1,65 @@
+import type { TermMatcher } from './term-matcher.js';
+
+/** What system-constraints.ts reads from a system prompt, and the findings its checks make. */
+
+/** A heuristic finding: what injection.ts combines with the classifier. */
+export interface ConstraintSignal {
+  readonly kind: string;
+  readonly score: number;
+  readonly message: string;
+  readonly start: number;
+  readonly end: number;
+}
+
+/** A forbidden topic: a list of word stems, `need` of which must occur in a turn. */
+export interface TopicGroup {
+  readonly stems: readonly string[];
+  readonly need: number;
+  /** For a term from topic-concepts.ts: the concept it stands for. */
+  readonly concept?: string;
+}
+
+export interface SystemConstraints {
+  /** Forbidden topics as the prompt names them. */
+  readonly topics: readonly TopicGroup[];
+  /** The same topics in other words and languages (topic-concepts.ts). */
+  readonly related: readonly TopicGroup[];
+  /** Finds the stems of `topics` then `related` in one pass (group index: topics first). */
+  readonly matcher: TermMatcher | undefined;
+  /** Protected personal data: who it is about (user, customer, the names) and what may not be told. */
+  readonly privacy: { readonly subjects: readonly string[] } | undefined;
+  /** Languages the prompt allows output in, when it rules out all others. */
+  readonly languages: readonly string[] | undefined;
+  /** The prompt holds a database of several people's records (answer one user, not dump them all). */
+  readonly records: boolean;
+  /**
+   * Words that ask for the opposite of what an "only" rule allows ("only sort in ascending order":
+   * "descending").
+   */
+  readonly opposites: readonly string[];
+  /** When the prompt rules out "other locations": the words of the prompt (the places it does cover). */
+  readonly places: ReadonlySet<string> | undefined;
+  /** The one output format the prompt allows ("respond only in JSON"), or the prompt rules out code. */
+  readonly format: { readonly only: string | undefined; readonly noCode: boolean };
+}
+
+/**
+ * Score of these findings: above the default threshold (0.5), below the phrase heuristics' (0.75 and up),
+ * so a release can turn them off by raising prompt-injection's threshold to 0.75 (the phrases stay on).
+ */
+export const CONSTRAINT_SCORE = 0.7;
+
+export const NONE: SystemConstraints = {
+  topics: [],
+  related: [],
+  matcher: undefined,
+  privacy: undefined,
+  languages: undefined,
+  records: false,
+  opposites: [],
+  places: undefined,
+  format: { only: undefined, noCode: false },
+};
+
+/** The prompt constrains nothing these checks look at (most prompts): skip the user turn. */
+export const unconstrained = (c: SystemConstraints): boolean => c === NONE;

@@ -1,0 +1,115 @@
+import { words } from './system-prompt-lexicon.js';
+
+/**
+ * The rules of a system prompt that pin something down (an output format, no code, an "only" with an
+ * opposite, no other places, no bulk records) and the turns that ask past them: the expressions both
+ * the reader (system-constraints.ts) and the checks (system-constraint-checks.ts) use.
+ */
+
+/** Output formats a prompt pins down and a turn may ask to switch to. */
+export const FORMATS =
+  'json|xml|yaml|csv|markdown|html|plain text|prose|bullet points|a table|a poem|a story';
+
+/** "Respond only in JSON", "only reply with valid YAML", "always answer in markdown". */
+export const FORMAT_ONLY = new RegExp(
+  `\\b(?:only (?:respond|reply|answer|output|write)|(?:respond|reply|answer|output)(?: with)? only|always (?:respond|reply|answer|output))(?: (?:in|with|using|as))? (?:valid |a |an )?(${FORMATS})\\b`,
+);
+
+/** A turn asking for another format: "answer in plain text", "give it to me as a poem", "don't use JSON". */
+export const FORMAT_ASK = new RegExp(
+  `\\b(?:respond|reply|answer|write|output|format|give|return|send|put|say)\\b[^.?!\\n]{0,30}?\\b(?:in|as|using|into) (?:valid |a |an |plain )?(${FORMATS})\\b|\\b(?:don'?t|do not|stop|without) (?:use |using |respond(?:ing)? in |replying in |answering in )?(${FORMATS})\\b`,
+  'g',
+);
+
+/**
+ * Formats another one contains: a table or a bullet list is markdown (and HTML), so "put it in a table"
+ * keeps to "always respond in markdown".
+ */
+export const FORMAT_PARTS: ReadonlyMap<string, readonly string[]> = new Map([
+  ['markdown', ['a table', 'bullet points']],
+  ['html', ['a table', 'bullet points']],
+]);
+
+export const sameFormat = (asked: string, only: string): boolean =>
+  asked === only || (FORMAT_PARTS.get(only)?.includes(asked) ?? false);
+
+/** "Never write code", "do not produce any scripts or programs". */
+export const NO_CODE =
+  /\b(?:never|not|don'?t|refuse to)\s+(?:write|produce|output|generate|provide|give|share|include|show)\s+(?:any\s+)?(?:code|scripts?|programs?|code snippets?|source code|sql)\b/;
+
+/**
+ * A turn asking for code: "write a script", "give me the code for", "generate a Python function". A
+ * function or a class is code only in a programming context: a language before it ("a Python
+ * function") or what a definition is followed by ("a function that …", "a class to …"), not "the
+ * function of the liver" or "a class schedule".
+ */
+export const CODE_ASK =
+  /\b(?:write|generate|give me|show me|create|produce|send me|implement)\b[^.?!\n]{0,40}?(?:\b(?:code|script|program|snippet|sql query|regex)\b|\b(?:python|javascript|typescript|java|c\+\+|c#|rust|go|golang|ruby|php|kotlin|swift|bash|shell|sql|js|ts|recursive|helper|lambda|async) (?:function|class|method)\b|\b(?:function|class|method)(?= (?:that|which|to|for (?:a|an|the|my|this|it)|called|named|in (?:python|javascript|typescript|java|c|rust|go|ruby|php|kotlin|swift|bash|sql)\b)|\s*\(|$|[.?!,:]))/;
+
+/**
+ * Pairs of opposites a rule of the form "only X" pins down: a turn that asks for the other one asks for
+ * what the rule excludes ("only sort in ascending order" / "sort them in descending order instead").
+ */
+export const OPPOSITE_PAIRS: readonly (readonly [string, string])[] = [
+  ['ascending', 'descending'],
+  ['increasing', 'decreasing'],
+  ['formal', 'informal'],
+  ['uppercase', 'lowercase'],
+  ['celsius', 'fahrenheit'],
+  ['metric', 'imperial'],
+  ['optimistic', 'pessimistic'],
+  ['objective', 'subjective'],
+  ['polite', 'rude'],
+  ['brief', 'detailed'],
+];
+
+export const OPPOSITE_RES = OPPOSITE_PAIRS.map(
+  ([a, b]) => [a, b, new RegExp(`\\b${a}\\b`), new RegExp(`\\b${b}\\b`)] as const,
+);
+
+/** "Do not discuss the climate at other locations". */
+export const OTHER_PLACES =
+  /\bother (?:locations?|places|cities|towns|countries|regions|areas|states|destinations)\b/;
+
+/** A capitalised name after a preposition of place: "in Los Angeles", "to Lyon". */
+export const PLACE_NAME =
+  /\b(?:in|at|to|from|near|around|visit|visiting)\s+(\p{Lu}[\p{L}'-]{2,}(?:\s+\p{Lu}[\p{L}'-]+){0,2})/gu;
+
+/**
+ * Words a few words before "to"/"from"/"at" that make what follows a person, not a place: "send the
+ * summary to John", "an e-mail from Anna", "tell it to Priya".
+ */
+export const TO_PERSON = new Set(
+  (
+    'send sent sending give gave given giving email emailed e-mail mail mailed tell told say said talk ' +
+    'talked speak spoke write wrote reply replied forward forwarded show showed pass passed hand handed ' +
+    'explain explained introduce introduced deliver delivered lend lent pay paid text texted message ' +
+    'messaged apologise apologize letter note gift present feedback thanks regards greetings ask asked cc'
+  ).split(' '),
+);
+
+/** One of the (up to five) words before index `at` of `raw` is in `TO_PERSON`. */
+export function toPerson(raw: string, at: number): boolean {
+  const ws = words(raw.slice(Math.max(0, at - 48), at)).slice(-5);
+  return ws.some((w) => TO_PERSON.has(w));
+}
+
+/** Capitalised words after "in" that are not places: times, languages, technologies. */
+export const NOT_PLACES = new Set(
+  (
+    'january february march april may june july august september october november december monday tuesday ' +
+    'wednesday thursday friday saturday sunday spring summer autumn fall winter python java javascript ' +
+    'typescript rust ruby perl bash go kotlin swift excel word linux windows macos android ios docker ' +
+    'english french spanish german italian portuguese chinese japanese korean arabic russian greek hindi ' +
+    'celsius fahrenheit kelvin the this that these my your our his her their'
+  ).split(' '),
+);
+
+/** "Print your database", "the users in your database", "list all customers", "other users' balances". */
+export const BULK =
+  /\b(?:your|the|entire|whole|full) (?:user |customer |employee )?database\b|\b(?:all|other|different|every|list of|each) (?:the )?(?:users|customers|employees|accounts|records|clients)\b/;
+
+export function bulkRequest(low: string): number {
+  const m = BULK.exec(low);
+  return m ? m.index : -1;
+}
