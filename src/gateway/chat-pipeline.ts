@@ -1,4 +1,3 @@
-import type { FastifyReply, FastifyRequest } from 'fastify';
 import { planCall, type CallPlan } from '../core/call-plan.js';
 import {
   messageText,
@@ -22,6 +21,8 @@ import { makeToolJudge } from './tool-judge.js';
 import { toFirebreakError } from '../core/error-mapping.js';
 import { withFields } from '../core/with-fields.js';
 import type { StreamTextRenderer, Surface } from './surface.js';
+import type { ServerResponse } from 'node:http';
+import { sendJson, type Exchange } from './exchange.js';
 
 export interface ParsedChat {
   readonly request: ChatRequest;
@@ -38,14 +39,14 @@ export interface ParsedChat {
 export async function runChat(
   ctx: GatewayContext,
   surface: Surface,
-  req: FastifyRequest,
-  reply: FastifyReply,
+  ex: Exchange,
   principal: GatewayPrincipal,
   parsed: ParsedChat,
 ): Promise<void> {
-  const identity = identify(req.headers, parsed.endUser);
+  const res = ex.res;
+  const identity = identify(ex.headers, parsed.endUser);
   const trace = new CallTrace(surface.endpoint, principal, identity, `${principal.app}@0`);
-  const requestBody = storedRequest(req.body as Record<string, unknown>);
+  const requestBody = storedRequest(ex.body as Record<string, unknown>);
   let guards: CallGuards | undefined;
   const judgements: ToolJudgement[] = [];
   const record = (args: FinishArgs) => {
@@ -57,9 +58,9 @@ export async function runChat(
 
   const abort = parsed.request.stream ? new AbortController() : undefined;
   const onClose = () => {
-    if (!reply.raw.writableFinished) abort?.abort();
+    if (!res.writableFinished) abort?.abort();
   };
-  if (abort) reply.raw.on('close', onClose);
+  if (abort) res.on('close', onClose);
   const headers: Record<string, string> = { 'x-ai-trace-id': identity.traceId };
 
   try {
@@ -87,11 +88,10 @@ export async function runChat(
       if (plan.safeMode === 'handoff') trace.notes.events = [{ type: 'handoff', at: ctx.now() }];
       const overhead = trace.overheadMs();
       headers['x-firebreak-overhead-ms'] = overhead.toFixed(3);
-      if (!parsed.request.stream)
-        void reply.code(200).headers(headers).send(surface.renderResponse(resp, model));
+      if (!parsed.request.stream) sendJson(res, 200, headers, surface.renderResponse(resp, model));
       else
         await writeStream(
-          reply,
+          res,
           headers,
           surface.streamWriter(trace.id, model, parsed.includeUsage),
           localEvents(resp),
@@ -134,7 +134,7 @@ export async function runChat(
       const body = surface.renderResponse(resp, model);
       const overhead = trace.overheadMs();
       headers['x-firebreak-overhead-ms'] = overhead.toFixed(3);
-      void reply.code(200).headers(headers).send(body);
+      sendJson(res, 200, headers, body);
       record({
         status: blocked.length > 0 && status === 'ok' ? 'blocked' : status,
         httpStatus: 200,
@@ -158,7 +158,7 @@ export async function runChat(
     const overhead = trace.overheadMs();
     headers['x-firebreak-overhead-ms'] = overhead.toFixed(3);
     const { acc, failure } = await writeStream(
-      reply,
+      res,
       headers,
       surface.streamWriter(trace.id, model, parsed.includeUsage),
       events,
@@ -198,10 +198,9 @@ export async function runChat(
     headers['x-firebreak-release'] = trace.release;
     headers['x-firebreak-overhead-ms'] = trace.overheadMs().toFixed(3);
     if (err.details.retryAfter !== undefined) headers['retry-after'] = err.details.retryAfter;
-    if (!reply.sent && !reply.raw.headersSent)
-      void reply.code(err.status).headers(headers).send(surface.renderError(err));
+    sendJson(res, err.status, headers, surface.renderError(err));
   } finally {
-    reply.raw.off('close', onClose);
+    res.off('close', onClose);
   }
 }
 
@@ -302,7 +301,7 @@ async function* guardStreamedText(
 
 /** Sends a stream in the surface's SSE format; a failure midway ends it with an in-stream error event. */
 async function writeStream(
-  reply: FastifyReply,
+  raw: ServerResponse,
   headers: Record<string, string>,
   writer: StreamTextRenderer,
   events: AsyncIterable<StreamEvent> | Iterable<StreamEvent>,
@@ -310,8 +309,6 @@ async function writeStream(
   abort: AbortController | undefined,
 ): Promise<{ acc: StreamAccumulator; failure: FirebreakError | undefined }> {
   const signal = (abort as AbortController).signal; // streams always have one
-  reply.hijack();
-  const raw = reply.raw;
   raw.writeHead(
     200,
     withFields(headers, {

@@ -1,4 +1,3 @@
-import type { FastifyReply, FastifyRequest } from 'fastify';
 import { toFirebreakError } from '../core/error-mapping.js';
 import { withFields } from '../core/with-fields.js';
 import { parseOpenAiEmbedding, renderOpenAiEmbedding } from '../core/wire/openai-embeddings.js';
@@ -7,15 +6,15 @@ import type { GatewayPrincipal } from '../auth/credential-index.js';
 import { CallTrace } from './call-trace.js';
 import type { GatewayContext } from './gateway-context.js';
 import { identify } from './request-identity.js';
+import { sendJson, type Exchange } from './exchange.js';
 
 export async function runEmbeddings(
   ctx: GatewayContext,
-  req: FastifyRequest,
-  reply: FastifyReply,
+  ex: Exchange,
   principal: GatewayPrincipal,
 ): Promise<void> {
-  const parsed = parseOpenAiEmbedding(req.body);
-  const identity = identify(req.headers);
+  const parsed = parseOpenAiEmbedding(ex.body);
+  const identity = identify(ex.headers);
   const release = `${principal.app}@0`;
   const trace = new CallTrace('embeddings', principal, identity, release);
   const headers: Record<string, string> = {
@@ -35,10 +34,7 @@ export async function runEmbeddings(
     trace.upstreamAnswered();
     const overhead = trace.overheadMs();
     headers['x-firebreak-overhead-ms'] = overhead.toFixed(3);
-    void reply
-      .code(200)
-      .headers(headers)
-      .send(renderOpenAiEmbedding(resp, parsed.request.model, parsed.encoding));
+    sendJson(ex.res, 200, headers, renderOpenAiEmbedding(resp, parsed.request.model, parsed.encoding));
     // Vectors are not stored: only their count and size, which is what an investigation needs.
     const response = { vectors: resp.vectors.length, dimensions: resp.vectors[0]?.length ?? 0 };
     ctx.recorder.record(
@@ -51,7 +47,7 @@ export async function runEmbeddings(
           usage: { promptTokens: resp.usage.promptTokens, completionTokens: 0 },
           overheadMs: overhead,
         },
-        req.body,
+        ex.body,
       ),
     );
   } catch (error) {
@@ -65,9 +61,9 @@ export async function runEmbeddings(
           error: err,
           overheadMs: trace.overheadMs(),
         },
-        req.body,
+        ex.body,
       ),
     );
-    void reply.code(err.status).headers(headers).send(renderOpenAiError(err));
+    sendJson(ex.res, err.status, headers, renderOpenAiError(err));
   }
 }

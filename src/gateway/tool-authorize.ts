@@ -1,5 +1,4 @@
 import { withFields } from '../core/with-fields.js';
-import type { FastifyReply, FastifyRequest } from 'fastify';
 import { z } from 'zod';
 import type { ToolCall } from '../core/chat.js';
 import { FirebreakError } from '../core/errors.js';
@@ -15,6 +14,7 @@ import type { GatewayContext } from './gateway-context.js';
 import { identify, type RequestIdentity } from './request-identity.js';
 import { noteGuards, type ToolJudgement } from './tool-gate.js';
 import { makeToolJudge } from './tool-judge.js';
+import { sendJson, type Exchange } from './exchange.js';
 
 /**
  * `POST /v1/tools/authorize`: for agents that run tools themselves. The same judgement a tool call in
@@ -87,12 +87,11 @@ const findingView = (f: Finding) => ({
 
 export async function runToolAuthorize(
   ctx: GatewayContext,
-  req: FastifyRequest,
-  reply: FastifyReply,
+  ex: Exchange,
   principal: GatewayPrincipal,
 ): Promise<void> {
-  const body = parseBody(req.body);
-  const fromHeaders = identify(req.headers);
+  const body = parseBody(ex.body);
+  const fromHeaders = identify(ex.headers);
   // The body names who the call is for; the X-Firebreak-User/-Tenant headers are the fallback.
   const identity: RequestIdentity = withFields(fromHeaders, {
     userId: body.user ?? fromHeaders.userId,
@@ -143,14 +142,16 @@ export async function runToolAuthorize(
     ...(guards.findings.length > 0 ? { findings: guards.findings.map(findingView) } : {}),
   };
   const overheadMs = trace.overheadMs();
-  void reply
-    .code(200)
-    .headers({
+  sendJson(
+    ex.res,
+    200,
+    {
       'x-ai-trace-id': identity.traceId,
       'x-firebreak-release': trace.release,
       'x-firebreak-overhead-ms': overheadMs.toFixed(3),
-    })
-    .send(answer);
+    },
+    answer,
+  );
 
   // Recorded like a chat call's tool decisions, so agents' tool calls show in traces, blast radius and
   // detection: an allowed call is the call made (body.toolCalls), a refused or held one is blocked.

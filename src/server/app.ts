@@ -6,7 +6,7 @@ import Fastify, {
   type FastifyReply,
   type FastifyRequest,
 } from 'fastify';
-import sjson from 'secure-json-parse';
+import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import { registerApiRoutes } from '../api/routes.js';
 import { CredentialIndex } from '../auth/credential-index.js';
 import type { FirebreakConfig } from '../core/config.js';
@@ -16,6 +16,8 @@ import { ModelRouter } from '../gateway/model-router.js';
 import { ControlState } from '../gateway/control-state.js';
 import { TraceRecorder } from '../gateway/recorder.js';
 import { registerGatewayRoutes } from '../gateway/routes.js';
+import { gatewayFrontDoor, isGatewayUrl } from '../gateway/front-door.js';
+import { parseJsonBody } from '../core/json-body.js';
 import { ToolPolicyGate } from '../gateway/tool-policy.js';
 import { apiError } from '../api/routes.js';
 import { renderAnthropicError } from '../core/wire/anthropic-response.js';
@@ -35,30 +37,6 @@ import { runIncidentReminder } from '../ops/incident-reminders.js';
 import { SignalOutbox } from '../gateway/signal-outbox.js';
 import { registerSignalTimerHandler, SIGNAL_TIMER_KIND, signalTimerKey } from '../ops/detection.js';
 import { registerAnomalyJob } from '../ops/anomaly-job.js';
-
-/** Nesting allowed in a request body: far beyond any real request (tool JSON schemas included). */
-const MAX_JSON_DEPTH = 128;
-
-/**
- * Whether arrays/objects in `json` (a text JSON.parse accepted) nest deeper than `max`: one pass over
- * the characters, brackets inside strings skipped. Walking the parsed value instead allocated an entry
- * per value of every request body.
- */
-function nestedDeeperThan(json: string, max: number): boolean {
-  let depth = 0;
-  let inString = false;
-  for (let i = 0; i < json.length; i++) {
-    const c = json.charCodeAt(i);
-    if (inString) {
-      if (c === 0x5c /* \ */) i++;
-      else if (c === 0x22 /* " */) inString = false;
-    } else if (c === 0x22) inString = true;
-    else if (c === 0x5b /* [ */ || c === 0x7b /* { */) {
-      if (++depth > max) return true;
-    } else if (c === 0x5d /* ] */ || c === 0x7d /* } */) depth--;
-  }
-  return false;
-}
 
 export type ServerRole = 'all' | 'gateway' | 'control';
 
@@ -108,6 +86,10 @@ export async function buildApp(config: FirebreakConfig, deps: AppDeps): Promise<
   );
   await control.start();
 
+  // The gateway's front door (gateway/front-door.ts) takes /v1 requests before Fastify routing does;
+  // set below when this replica serves the gateway.
+  let front: ((req: IncomingMessage, res: ServerResponse) => void) | undefined;
+  let closing = false;
   const app = Fastify({
     loggerInstance: deps.logger,
     // Per-request log lines would cost the hot path; the trace store is the request log.
@@ -130,40 +112,33 @@ export async function buildApp(config: FirebreakConfig, deps: AppDeps): Promise<
       void reply.code(err.status).send(body);
     },
     return503OnClosing: true,
+    serverFactory: (fastifyHandler) => {
+      const server = createServer((req, res) => {
+        if (front !== undefined && isGatewayUrl(req.url ?? '')) front(req, res);
+        else fastifyHandler(req, res);
+      });
+      // Fastify's defaults for the server it would have created (keep-alive 72 s, no request or socket
+      // timeout): upstream calls and streams can run long.
+      server.keepAliveTimeout = 72_000;
+      server.requestTimeout = 0;
+      server.setTimeout(0);
+      return server;
+    },
     forceCloseConnections: 'idle',
   });
 
-  // Every body is parsed once, as JSON, whatever the content type (curl -d sends form-encoded), with
-  // prototype-poisoning keys refused and JSON.parse's own message (it says where the error is).
+  // Every body is parsed once, as JSON, whatever the content type (curl -d sends form-encoded).
   app.removeAllContentTypeParsers();
   app.addContentTypeParser('*', { parseAs: 'string' }, (_req, body, done) => {
-    const text = typeof body === 'string' ? body : body.toString('utf8');
-    if (text === '') {
-      done(new FirebreakError('invalid_json', 'request body is empty; a JSON object is required'), undefined);
-      return;
-    }
     try {
-      const value: unknown = sjson.parse(text, undefined, {
-        protoAction: 'error',
-        constructorAction: 'error',
-      });
-      // Deeper nesting than any real request has would overflow the stack of recursive walks later on
-      // (redaction, serialisation) and crash the process; refuse it here.
-      if (nestedDeeperThan(text, MAX_JSON_DEPTH)) {
-        done(
-          new FirebreakError(
-            'invalid_json',
-            `request body nests arrays/objects deeper than ${MAX_JSON_DEPTH} levels`,
-          ),
-          undefined,
-        );
-        return;
-      }
-      done(null, value);
+      done(null, parseJsonBody(typeof body === 'string' ? body : body.toString('utf8')));
     } catch (error) {
-      const reason = error instanceof Error ? error.message : String(error);
-      done(new FirebreakError('invalid_json', `request body is not valid JSON: ${reason}`), undefined);
+      done(error as Error, undefined);
     }
+  });
+  app.addHook('preClose', (done) => {
+    closing = true;
+    done();
   });
 
   app.setErrorHandler((error, _req, reply) => {
@@ -191,24 +166,23 @@ export async function buildApp(config: FirebreakConfig, deps: AppDeps): Promise<
   });
   if (role !== 'control') {
     const router = new ModelRouter(config, buildProviders(config));
-    await app.register(
-      (v1) =>
-        registerGatewayRoutes(v1, {
-          config,
-          router,
-          credentials,
-          recorder,
-          control,
-          now,
-          log: deps.logger,
-          guardSets: new GuardSets(),
-          toolPolicy: new ToolPolicyGate({ approvals: deps.store.approvals, now, log: deps.logger }),
-          signals,
-        }),
+    const gatewayFront = gatewayFrontDoor(
       {
-        prefix: '/v1',
+        config,
+        router,
+        credentials,
+        recorder,
+        control,
+        now,
+        log: deps.logger,
+        guardSets: new GuardSets(),
+        toolPolicy: new ToolPolicyGate({ approvals: deps.store.approvals, now, log: deps.logger }),
+        signals,
       },
+      { bodyLimitBytes: config.server.bodyLimitBytes, closing: () => closing },
     );
+    front = gatewayFront;
+    await app.register((v1) => registerGatewayRoutes(v1, gatewayFront), { prefix: '/v1' });
   }
   if (role !== 'gateway') {
     await app.register(

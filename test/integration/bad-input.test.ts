@@ -388,12 +388,14 @@ describe('bad input (sqlite)', () => {
     expect(query).toMatchObject({ code: 'validation_failed', path: 'limit' });
   });
 
-  it('answers URLs Fastify cannot decode in the format of the interface they were sent to', async () => {
+  it('answers URLs that are not valid percent-encoding in the format of the interface they were sent to', async () => {
     const bad = await fetchJson(`${fb.url}/api/traces/%ZZ`, { headers: apiAuth });
     expect(bad.status).toBe(400);
     expect(apiEnvelope(bad).message).toContain('%ZZ');
     const v1 = await fetchJson(`${fb.url}/v1/chat/completions%ZZ`, { method: 'POST', headers: gatewayAuth });
+    expect(v1.status).toBe(400);
     expect(openAiError(v1).code).toBe('bad_request');
+    expect(openAiError(v1).message).toContain('%ZZ');
     const msgs = await fetchJson(`${fb.url}/v1/messages/%ZZ`, { method: 'POST', headers: gatewayAuth });
     expect(anthropicError(msgs).code).toBe('bad_request');
   });
