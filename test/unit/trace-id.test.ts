@@ -54,6 +54,24 @@ describe('trace identity', () => {
     expect(explicit.userId).toBe('u1');
     expect(identify({}, 'body-user').userId).toBe('body-user');
     expect(identify({}).traceId).toMatch(/^[0-9a-f]{32}$/);
+  });
+
+  it('generates trace ids that grow with time (so they append to the trace-id index) and differ within a millisecond', () => {
+    const before = Date.now();
+    const ids = Array.from({ length: 2000 }, () => identify({}).traceId);
+    const after = Date.now();
+    expect(new Set(ids).size).toBe(ids.length);
+    for (const id of ids) {
+      expect(id).toMatch(/^[0-9a-f]{32}$/);
+      const ms = parseInt(id.slice(0, 12), 16);
+      expect(ms).toBeGreaterThanOrEqual(before);
+      expect(ms).toBeLessThanOrEqual(after);
+    }
+    // Forwarded upstream as it is: already a W3C trace id.
+    const first = identify({});
+    expect(first.w3cTraceId).toBe(first.traceId);
+    const sorted = [...ids].sort();
+    expect(sorted.map((id) => id.slice(0, 12))).toEqual(ids.map((id) => id.slice(0, 12)));
     expect(() => identify({ 'x-ai-trace-id': 'bad id' })).toThrow(/X-AI-Trace-Id/);
     expect(() => identify({ 'x-firebreak-user': 'u'.repeat(300) })).toThrow(
       /x-firebreak-user is longer than 256/,
