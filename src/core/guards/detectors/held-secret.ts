@@ -50,6 +50,19 @@ export function secretRequest(low: string): Span | undefined {
   SECRET_WORDS.lastIndex = 0;
   for (let m = SECRET_WORDS.exec(low); m; m = SECRET_WORDS.exec(low))
     if (!genericSecret(low, m.index)) return { start: m.index, end: m.index + m[0].length };
+  // What the system prompt calls its secret ("the staging admin PIN", "the discount code"), asked for
+  // by that name.
+  for (const name of lastSystem?.names ?? []) {
+    for (let at = low.indexOf(name); at >= 0; at = low.indexOf(name, at + 1)) {
+      const end = at + name.length;
+      if (
+        (at > 0 && isWordChar(lower(low.charCodeAt(at - 1)))) ||
+        (end < low.length && isWordChar(lower(low.charCodeAt(end))))
+      )
+        continue;
+      if (!genericSecret(low, at)) return { start: at, end };
+    }
+  }
   return undefined;
 }
 
@@ -90,7 +103,73 @@ function previousWord(low: string, at: number): [string, number] {
 }
 
 let lastSystem:
-  { system: string; canaries: readonly string[]; holds: boolean; owners: readonly string[] } | undefined;
+  | {
+      system: string;
+      canaries: readonly string[];
+      holds: boolean;
+      owners: readonly string[];
+      /** What the prompt calls the secret it holds unquoted ("admin pin", "discount code"). */
+      names: readonly string[];
+    }
+  | undefined;
+
+/**
+ * A secret held without quotes: a secret-naming noun, then (after "is", ":" or "=", or directly, and
+ * maybe "for the …" in between) a value that looks made up rather than a word: digits or capitals in it
+ * ("4471", "STAFF50", "wx-8823-KLM", "BlueHeron!77"). Matched on the prompt as written (capitals count).
+ */
+const SECRET_NOUN =
+  String.raw`(?:pass(?:word|code|phrase)|pin(?: code| number)?|` +
+  String.raw`(?:secret|access|discount|promo|promotion|coupon|voucher|staff|employee|door|gate|alarm|safe|vault|` +
+  String.raw`verification|admin|master|license|licence|activation|unlock|override|bypass|entry)[ -](?:code|key|word|number|pin)|` +
+  String.raw`(?:api|secret|access|private|master|license|licence|product)[ -]key|` +
+  String.raw`(?:access|auth|api|bearer|session)[ -]token)`;
+const UNQUOTED_SECRET = new RegExp(
+  String.raw`\b((?:[a-z][a-z-]{1,20} ){0,2}${SECRET_NOUN})(?: (?:for|of|to) (?:the |our |this )?[a-z][a-z -]{0,30}?)?(?: (?:is|was)|\s*[:=])? ([^\s"'“”‘’\`,;]{3,64})`,
+  'gi',
+);
+/** The prompt also says to keep it: without this an unquoted code is just information to pass on. */
+const PROTECTED =
+  /\b(?:never|not|n['’]t|must not|keep|only)\b[^.]{0,60}?\b(?:reveal|disclos|share|give|tell|expos|repeat|say|print|leak|confidential|secret|private)/i;
+const ARTICLES = new Set(['the', 'a', 'an', 'our', 'my', 'your', 'this', 'its', 'their']);
+/** Heads distinctive enough to stand for the secret alone ("what's the PIN?"); "code" and "key" are not. */
+const DISTINCT_HEADS = new Set(['pin', 'passcode', 'password', 'passphrase', 'token']);
+
+/** The value looks made up: a digit, two capitals, or a symbol inside it (not a word like "stored"). */
+function madeUp(value: string): boolean {
+  let capitals = 0;
+  for (let i = 0; i < value.length; i++) {
+    const c = value.charCodeAt(i);
+    if (c >= 48 && c <= 57) return true;
+    if (c >= 65 && c <= 90 && ++capitals >= 2) return true;
+    if (
+      i > 0 &&
+      i < value.length - 1 &&
+      (c === 33 || c === 35 || c === 36 || c === 37 || c === 38 || c === 64)
+    )
+      return true;
+  }
+  return false;
+}
+
+/** The names of the unquoted secrets `raw` holds (lower-cased), empty when it holds none or protects none. */
+function unquotedSecretNames(raw: string): string[] {
+  const text = raw.slice(0, 8192);
+  if (!PROTECTED.test(text)) return [];
+  const names = new Set<string>();
+  for (const m of text.matchAll(UNQUOTED_SECRET)) {
+    if (!madeUp(m[2] ?? '')) continue;
+    const words = (m[1] ?? '')
+      .toLowerCase()
+      .replace(/-/g, ' ')
+      .split(' ')
+      .filter((w) => !ARTICLES.has(w));
+    const head = words[words.length - 1] ?? '';
+    if (words.length >= 2) names.add(words.slice(-2).join(' '));
+    if (DISTINCT_HEADS.has(head) || words.length === 1) names.add(head);
+  }
+  return [...names].slice(0, 8);
+}
 
 /** "My computer's password is …", "the password for the vault is …": what the secret opens. */
 const OWNER_BEFORE = /\b([a-z][a-z-]{2,})(?:'s|’s)\s+(?:password|passcode|pin|secret (?:key|code|word))\b/g;
@@ -130,7 +209,10 @@ export function accessRequest(low: string, ctx: GuardContext): Span | undefined 
   return undefined;
 }
 
-/** The system prompt holds a literal secret: a canary, or a password/secret word followed by a quote. */
+/**
+ * The system prompt holds a literal secret: a canary, a password/secret word followed by a quote, or an
+ * unquoted made-up value after a secret's name in a prompt that says to keep it (`unquotedSecretNames`).
+ */
 export function systemHoldsSecret(ctx: GuardContext): boolean {
   const raw = ctx.system;
   if (raw === undefined || raw === '') return false;
@@ -144,6 +226,8 @@ export function systemHoldsSecret(ctx: GuardContext): boolean {
     const after = system.slice(at + w.length, at + w.length + 24);
     holds = after.includes("'") || after.includes('"') || after.includes('“') || after.includes('`');
   }
+  const names = holds ? [] : unquotedSecretNames(raw);
+  if (names.length > 0) holds = true;
   const owners = new Set<string>();
   if (holds)
     for (const re of [OWNER_BEFORE, OWNER_NOUN, OWNER_AFTER])
@@ -151,6 +235,6 @@ export function systemHoldsSecret(ctx: GuardContext): boolean {
         const o = m[1] ?? '';
         if (!notOwnerWords.has(o)) owners.add(o);
       }
-  lastSystem = { system: raw, canaries: ctx.canaries, holds, owners: [...owners].slice(0, 8) };
+  lastSystem = { system: raw, canaries: ctx.canaries, holds, owners: [...owners].slice(0, 8), names };
   return holds;
 }

@@ -9,6 +9,7 @@ import { GENERIC_SUBJECTS, LANGUAGES, words } from './system-prompt-lexicon.js';
 import {
   bulkRequest,
   CODE_ASK,
+  CODE_LANGUAGE_ASK,
   FORMAT_ASK,
   NOT_PLACES,
   PLACE_NAME,
@@ -30,6 +31,7 @@ const RECORDS = "asks for the system prompt's records as a whole or for other pe
 const OPPOSITE = 'asks for the opposite of what the system prompt allows';
 const FORMAT = 'asks for an output format the system prompt rules out';
 const CODE = 'asks for code the system prompt rules out';
+const CODE_LANGUAGE = 'asks for code in another programming language than the system prompt allows';
 const PLACE = 'asks about a place the system prompt rules out';
 
 const boundary = (text: string, at: number): boolean =>
@@ -194,6 +196,22 @@ export function constraintSignals(
         start: m.index,
         end: m.index + m[0].length,
       });
+  }
+  const allowed = c.format.codeOnlyIn;
+  if (allowed !== undefined && CODE_ASK.test(low)) {
+    CODE_LANGUAGE_ASK.lastIndex = 0;
+    for (let m = CODE_LANGUAGE_ASK.exec(low); m; m = CODE_LANGUAGE_ASK.exec(low)) {
+      const asked = m[1] ?? m[2];
+      if (asked === undefined || asked === allowed) continue;
+      out.push({
+        kind: 'restricted_topic',
+        score: SCORE,
+        message: CODE_LANGUAGE,
+        start: m.index,
+        end: m.index + m[0].length,
+      });
+      break;
+    }
   }
   for (const o of c.opposites) {
     const at = askedFor(low, o);

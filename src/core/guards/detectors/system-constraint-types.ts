@@ -39,8 +39,15 @@ export interface SystemConstraints {
   readonly opposites: readonly string[];
   /** When the prompt rules out "other locations": the words of the prompt (the places it does cover). */
   readonly places: ReadonlySet<string> | undefined;
-  /** The one output format the prompt allows ("respond only in JSON"), or the prompt rules out code. */
-  readonly format: { readonly only: string | undefined; readonly noCode: boolean };
+  /**
+   * The one output format the prompt allows ("respond only in JSON"); whether it rules out code; the one
+   * programming language it allows code in ("a coding assistant for Python … no other language").
+   */
+  readonly format: {
+    readonly only: string | undefined;
+    readonly noCode: boolean;
+    readonly codeOnlyIn: string | undefined;
+  };
 }
 
 /**
@@ -58,7 +65,7 @@ export const NONE: SystemConstraints = {
   records: false,
   opposites: [],
   places: undefined,
-  format: { only: undefined, noCode: false },
+  format: { only: undefined, noCode: false, codeOnlyIn: undefined },
 };
 
 /** The prompt constrains nothing these checks look at (most prompts): skip the user turn. */

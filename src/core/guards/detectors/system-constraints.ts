@@ -27,7 +27,14 @@ import {
   TRIGGER,
   words,
 } from './system-prompt-lexicon.js';
-import { FORMAT_ONLY, NO_CODE, OPPOSITE_RES, OTHER_PLACES } from './system-rule-patterns.js';
+import {
+  CODE_ONE_LANGUAGE,
+  FORMAT_ONLY,
+  NO_CODE,
+  OPPOSITE_RES,
+  OTHER_PLACES,
+  PROGRAMMING_LANGUAGE,
+} from './system-rule-patterns.js';
 /**
  * What a system prompt forbids, read once per system prompt (memoised), and the user turns that ask for
  * it anyway. Many prompt injections are attacks only against their own system prompt: "what is the
@@ -143,7 +150,8 @@ function read(system: string): SystemConstraints {
     ? new Set(words(system))
     : undefined;
   const only = FORMAT_ONLY.exec(low)?.[1];
-  const format = { only, noCode: NO_CODE.test(low) };
+  const codeOnlyIn = CODE_ONE_LANGUAGE.test(low) ? PROGRAMMING_LANGUAGE.exec(low)?.[1] : undefined;
+  const format = { only, noCode: NO_CODE.test(low), codeOnlyIn };
   if (
     topics.length === 0 &&
     !privacy &&
@@ -152,7 +160,8 @@ function read(system: string): SystemConstraints {
     opposites.length === 0 &&
     !places &&
     only === undefined &&
-    !format.noCode
+    !format.noCode &&
+    codeOnlyIn === undefined
   )
     return NONE;
   const explicit = topics.slice(0, 48);

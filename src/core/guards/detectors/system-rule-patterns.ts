@@ -33,9 +33,34 @@ export const FORMAT_PARTS: ReadonlyMap<string, readonly string[]> = new Map([
 export const sameFormat = (asked: string, only: string): boolean =>
   asked === only || (FORMAT_PARTS.get(only)?.includes(asked) ?? false);
 
-/** "Never write code", "do not produce any scripts or programs". */
+/**
+ * "Never write code", "do not produce any scripts or programs"; not "refuse to write code in any other
+ * language" (code in one language is what that prompt is for).
+ */
 export const NO_CODE =
-  /\b(?:never|not|don'?t|refuse to)\s+(?:write|produce|output|generate|provide|give|share|include|show)\s+(?:any\s+)?(?:code|scripts?|programs?|code snippets?|source code|sql)\b/;
+  /\b(?:never|not|don'?t|refuse to)\s+(?:write|produce|output|generate|provide|give|share|include|show)\s+(?:any\s+)?(?:code|scripts?|programs?|code snippets?|source code|sql)\b(?!\s+(?:in|using|with)\s+(?:any\s+)?(?:other|another|a different|different)\b|\s+(?:except|other than|besides)\b)/;
+
+/** Programming languages by name ("go", a verb, is left out: "golang" stands for it). */
+const PROGRAMMING = String.raw`(python|javascript|typescript|java|rust|golang|ruby|php|kotlin|swift|scala|perl|haskell|bash|lua|dart|elixir|c\+\+|c#)`;
+/** A programming language named in a system prompt (the first one is the language code is allowed in). */
+export const PROGRAMMING_LANGUAGE = new RegExp(String.raw`(?<![\w+#])${PROGRAMMING}(?![\w+#])`);
+/**
+ * The prompt allows code in one language only: "refuse to write code in any other language", "only
+ * write Python", "answer exclusively with TypeScript code" (the language within three words of "only":
+ * "use only functional languages, like Haskell" names a family, not one language).
+ */
+export const CODE_ONE_LANGUAGE = new RegExp(
+  String.raw`\b(?:code|programs?|scripts?)\s+in\s+(?:any\s+)?(?:other|another|a different|different)\s+(?:programming\s+)?languages?\b|` +
+    String.raw`\b(?:only|exclusively|solely)\s+(?:[a-z]+\s+){0,3}${PROGRAMMING}(?![\w+#])`,
+);
+/**
+ * A programming language a turn asks for ("in JavaScript", "a Rust function", "Kotlin instead"): named
+ * next to a word that makes it one, since "rust", "ruby" and "swift" are everyday words too.
+ */
+export const CODE_LANGUAGE_ASK = new RegExp(
+  String.raw`\b(?:in|using|into|to)\s+${PROGRAMMING}(?![\w+#])|(?<![\w+#])${PROGRAMMING}\s+(?:code|function|script|program|class|method|version|instead|implementation)\b`,
+  'g',
+);
 
 /**
  * A turn asking for code: "write a script", "give me the code for", "generate a Python function". A

@@ -87,7 +87,8 @@ export const concepts: readonly Concept[] = [
     name: 'medicine',
     names: names('medic, medical, medication, medicine, health, drug, pharmaceutical, psychiatric'),
     terms: list(
-      'medic, drug, dosage, prescri, symptom, disease, illness, ' +
+      'medic, drug, dosage, prescri, symptom, disease, illness, chest pain, heart attack, blood pressure, ' +
+        'fever, migraine, insulin, ozempic, semaglutide, wegovy, metformin, weight loss drug, weight-loss drug, ' +
         'pharmac, antibiotic, ibuprofen, aspirin, paracetamol, acetaminophen, opioid, morphine, vaccin, ' +
         'physician, surgery, cancer, diabetes, psychiatr, antidepressant, médic, médicament, medicament, ' +
         'medikament, arznei, krankheit, farmac, medicina, remedio, лекарств, врач, болезн, φάρμακ, ' +
@@ -208,10 +209,11 @@ export const concepts: readonly Concept[] = [
   },
   {
     name: 'weapons',
-    names: names('weapon, firearm, gun'),
+    names: names('weapon, firearm, gun, explosive, bomb'),
     terms: list(
       'weapon, firearm, gun, rifle, pistol, shotgun, ammunition, ammo=, explosive, grenade, arma=, ' +
-        'waffe, оружи, όπλ, 武器, 무기, سلاح',
+        'bomb, detonat, pipe bomb, molotov, napalm, tnt=, c4=, bomba, bombe, explosiv, sprengstoff, ' +
+        'waffe, оружи, бомб, взрывчат, όπλ, βόμβ, 武器, 爆弾, 爆発物, 炸弹, 爆炸物, 무기, 폭탄, سلاح, قنبلة',
     ),
   },
   {
@@ -239,6 +241,56 @@ export const concepts: readonly Concept[] = [
       'invest, stock=, stocks=, portfolio, dividend, etf, index fund, trading, forex, crypto, bitcoin, ' +
         'hedge fund, bond yield, inversión, inversiones, investir, investissement, investition, aktie, ' +
         'investiment, azioni, инвестиц, акци, επενδύσ, 投資, 株式, 投资, 股票, 투자, 주식, استثمار, أسهم',
+    ),
+  },
+  {
+    name: 'alcohol',
+    names: names('alcohol, alcoholic, liquor, booze'),
+    terms: list(
+      'alcohol, cocktail, beer, wine=, wines=, vodka, whisk, rum=, gin=, tequila, liquor, booze, brewer, ' +
+        'margarita, mojito, martini, champagne, sake=, hangover, drunk, cerveza, vino=, bière, bier=, ' +
+        'schnaps, коктейл, пиво, водк, вино=, αλκοόλ, κρασί, μπύρα, お酒, ビール, カクテル, 酒, 啤酒, 鸡尾酒, ' +
+        '술, 맥주, 칵테일, كحول, خمر, शराब',
+    ),
+  },
+  {
+    name: 'violence and gore',
+    names: names('violence, violent, gore, gory, horror, blood, bloody'),
+    terms: list(
+      'violence, violent, gore, gory, blood, bloody, murder, kill, slaughter, massacre, stab, behead, ' +
+        'dismember, torture, rips apart, ripped apart, tear apart, torn apart, corpse, mutilat, ' +
+        'sangre, asesin, sang=, meurtre, tuer=, blut=, mord=, töten, sangue, uccid, кровь, убий, убива, ' +
+        'αίμα, φόνο, 血, 殺, 杀, 피, 살인, دم, قتل, खून, हत्या',
+    ),
+  },
+  {
+    name: 'sexual content',
+    names: names('sexual, sex, explicit, erotic, adult content, nsfw, porn'),
+    terms: list(
+      'sex=, sexual, sexy, explicit, erotic, porn, nude, naked, nsfw, orgasm, intercourse, make love, ' +
+        'sexo, sexuel, érotique, erotisch, erotic, sesso, секс, эротик, σεξ, セックス, エロ, 色情, 性爱, ' +
+        '섹스, 야한, جنس, सेक्स',
+    ),
+  },
+  {
+    name: 'video games',
+    names: names('video game, videogame, gaming, computer game, console game'),
+    terms: list(
+      'video game, videogame, gaming, gamer, playstation, xbox, nintendo, switch game, steam=, ' +
+        'elden ring, minecraft, fortnite, zelda, mario=, pokemon, pokémon, call of duty, boss fight, ' +
+        'final boss, speedrun, esport, videojuego, jeu vidéo, jeux vidéo, videospiel, videogioc, ' +
+        'видеоигр, βιντεοπαιχνίδ, ゲーム, 电子游戏, 游戏, 게임, ألعاب الفيديو, वीडियो गेम',
+    ),
+  },
+  {
+    name: 'meat and animal products',
+    names: names('meat, fish, dairy, animal product, egg'),
+    terms: list(
+      'meat, beef, pork, bacon, ham=, chicken, turkey, lamb, veal, steak, sausage, salami, ' +
+        'fish, salmon, tuna, shrimp, prawn, seafood, cheese, milk, butter, cream=, yogurt, yoghurt, ' +
+        'egg=, eggs=, mayonnaise, lasagna with, carne, pollo, queso, leche, huevo, viande, poulet, ' +
+        'fromage, lait=, oeuf, fleisch, käse, milch, formaggio, latte=, мяс, сыр, молок, κρέας, τυρί, ' +
+        '肉, チーズ, 牛乳, 奶酪, 牛奶, 고기, 치즈, 우유, لحم, جبن, حليب, मांस, पनीर',
     ),
   },
 ];
