@@ -34,6 +34,14 @@ const CODE = 'asks for code the system prompt rules out';
 const CODE_LANGUAGE = 'asks for code in another programming language than the system prompt allows';
 const PLACE = 'asks about a place the system prompt rules out';
 
+const restricted = (message: string, start: number, end: number): ConstraintSignal => ({
+  kind: 'restricted_topic',
+  score: SCORE,
+  message,
+  start,
+  end,
+});
+
 const boundary = (text: string, at: number): boolean =>
   at < 0 || at >= text.length || !isWordChar(lower(text.charCodeAt(at)));
 
@@ -176,26 +184,13 @@ export function constraintSignals(
       const asked = m[1] ?? m[2] ?? '';
       // "Answer in JSON" is the allowed format; "don't use JSON" rules it out.
       if ((m[1] !== undefined) === sameFormat(asked, c.format.only)) continue;
-      out.push({
-        kind: 'restricted_topic',
-        score: SCORE,
-        message: FORMAT,
-        start: m.index,
-        end: m.index + m[0].length,
-      });
+      out.push(restricted(FORMAT, m.index, m.index + m[0].length));
       break;
     }
   }
   if (c.format.noCode) {
     const m = CODE_ASK.exec(low);
-    if (m)
-      out.push({
-        kind: 'restricted_topic',
-        score: SCORE,
-        message: CODE,
-        start: m.index,
-        end: m.index + m[0].length,
-      });
+    if (m) out.push(restricted(CODE, m.index, m.index + m[0].length));
   }
   const allowed = c.format.codeOnlyIn;
   if (allowed !== undefined && CODE_ASK.test(low)) {
@@ -203,20 +198,14 @@ export function constraintSignals(
     for (let m = CODE_LANGUAGE_ASK.exec(low); m; m = CODE_LANGUAGE_ASK.exec(low)) {
       const asked = m[1] ?? m[2];
       if (asked === undefined || asked === allowed) continue;
-      out.push({
-        kind: 'restricted_topic',
-        score: SCORE,
-        message: CODE_LANGUAGE,
-        start: m.index,
-        end: m.index + m[0].length,
-      });
+      out.push(restricted(CODE_LANGUAGE, m.index, m.index + m[0].length));
       break;
     }
   }
   for (const o of c.opposites) {
     const at = askedFor(low, o);
     if (at < 0) continue;
-    out.push({ kind: 'restricted_topic', score: SCORE, message: OPPOSITE, start: at, end: at + o.length });
+    out.push(restricted(OPPOSITE, at, at + o.length));
     break;
   }
   if (c.places && raw !== undefined) {
@@ -232,7 +221,7 @@ export function constraintSignals(
       const prep = /^\S+/u.exec(m[0])?.[0].toLowerCase() ?? '';
       if ((prep === 'to' || prep === 'from' || prep === 'at') && toPerson(raw, m.index)) continue;
       const start = m.index + m[0].length - name.length;
-      out.push({ kind: 'restricted_topic', score: SCORE, message: PLACE, start, end: start + name.length });
+      out.push(restricted(PLACE, start, start + name.length));
       break;
     }
   }
@@ -267,7 +256,7 @@ function topicIn(text: string, c: SystemConstraints, words?: WordSpans): Constra
       }
       if (s.count < g.need) return false;
       const message = g.concept ? `${TOPIC} (${g.concept})` : TOPIC;
-      found = { kind: 'restricted_topic', score: SCORE, message, start: s.start, end: s.end };
+      found = restricted(message, s.start, s.end);
       return true;
     },
     words,
