@@ -48,21 +48,41 @@ const routes: Readonly<Record<string, Route>> = {
 };
 
 const CLOSE: Readonly<Record<string, string>> = { connection: 'close' };
+const NO_HEADERS: Readonly<Record<string, string>> = {};
 
-const ROUTE_LIST = 'see GET /v1/models, POST /v1/chat/completions, POST /v1/messages, POST /v1/embeddings';
+const ROUTE_LIST =
+  'see GET /v1/models, POST /v1/chat/completions, POST /v1/messages, POST /v1/embeddings, POST /v1/tools/authorize';
 
 /** Whether a request URL belongs to the gateway (the data plane) rather than the control plane. */
 export function isGatewayUrl(url: string): boolean {
   return url.startsWith('/v1') && (url.length === 3 || url[3] === '/' || url[3] === '?');
 }
 
-function decodable(path: string): boolean {
+/**
+ * The path a request target names, as Fastify's router reads it: without the query or a fragment, the
+ * absolute form (`POST http://host/v1/…`, which HTTP/1.1 servers must accept) reduced to its path, and
+ * percent-decoded. Undefined when the percent-encoding is broken.
+ */
+function requestPath(url: string): string | undefined {
+  let end = url.indexOf('?');
+  const hash = url.indexOf('#');
+  if (end === -1 || (hash !== -1 && hash < end)) end = hash;
+  let path = end === -1 ? url : url.slice(0, end);
+  if (!path.startsWith('/') && URL.canParse(path)) path = new URL(path).pathname;
+  if (!path.includes('%')) return path;
   try {
-    decodeURIComponent(path);
-    return true;
+    return decodeURIComponent(path);
   } catch {
-    return false;
+    return undefined;
   }
+}
+
+/** The connection closes after answers given before reading a body the client sent (none is drained). */
+function unreadBody(req: IncomingMessage): Readonly<Record<string, string>> | undefined {
+  const length = req.headers['content-length'];
+  return (length !== undefined && length !== '0') || req.headers['transfer-encoding'] !== undefined
+    ? CLOSE
+    : undefined;
 }
 
 function presentedKey(req: IncomingMessage): string | undefined {
@@ -92,14 +112,20 @@ export function gatewayFrontDoor(
 ): (req: IncomingMessage, res: ServerResponse) => void {
   const limit = options.bodyLimitBytes;
 
+  const logFailure = (error: unknown) => ctx.log.error({ err: error }, 'gateway front door failed');
+
   const fail = (
     res: ServerResponse,
     surface: Surface,
     error: unknown,
-    headers: Readonly<Record<string, string>> = {},
+    headers: Readonly<Record<string, string>> = NO_HEADERS,
   ) => {
     const err = toFirebreakError(error, limit);
-    if (err.code === 'internal') ctx.log.error({ err: error }, 'unhandled error in gateway route');
+    if (err.code === 'internal')
+      ctx.log.error(
+        { err: error, method: res.req.method, path: requestPath(res.req.url ?? '') },
+        'unhandled error in gateway route',
+      );
     if (res.headersSent) {
       // Nothing more can be said on a response already under way; end it so the client is not left waiting.
       if (!res.writableEnded) res.end();
@@ -122,6 +148,7 @@ export function gatewayFrontDoor(
         res,
         surface,
         new FirebreakError('not_found', `no route ${req.method ?? ''} ${path} (${ROUTE_LIST})`),
+        unreadBody(req),
       );
       return;
     }
@@ -130,16 +157,14 @@ export function gatewayFrontDoor(
         res,
         surface,
         new FirebreakError('method_not_allowed', `${path} takes ${route.method}, not ${req.method ?? ''}`),
-        {
-          allow: route.method,
-        },
+        unreadBody(req) === CLOSE ? { allow: route.method, connection: 'close' } : { allow: route.method },
       );
       return;
     }
     const run = (body: unknown) => {
       try {
         const done = route.run(ctx, { headers: req.headers, body, res }, principal);
-        if (done !== undefined) done.catch((error: unknown) => fail(res, surface, error));
+        if (done !== undefined) done.catch((error: unknown) => fail(res, surface, error)).catch(logFailure);
       } catch (error) {
         fail(res, surface, error);
       }
@@ -188,6 +213,8 @@ export function gatewayFrontDoor(
     req.on('error', () => undefined);
     req.on('end', () => {
       if (over) return;
+      // Node's parser frames a real socket's body by its Content-Length; a mismatch comes only through
+      // app.inject(), which hands over a body and a header of its own.
       if (declared !== undefined && Number(declared) !== received) {
         fail(
           res,
@@ -211,9 +238,8 @@ export function gatewayFrontDoor(
 
   return (req, res) => {
     const url = req.url ?? '/';
-    const q = url.indexOf('?');
-    const path = q === -1 ? url : url.slice(0, q);
-    const surface = path.startsWith('/v1/messages') ? anthropicSurface : openAiSurface;
+    const path = requestPath(url);
+    const surface = (path ?? url).startsWith('/v1/messages') ? anthropicSurface : openAiSurface;
     if (options.closing()) {
       fail(
         res,
@@ -223,11 +249,12 @@ export function gatewayFrontDoor(
       );
       return;
     }
-    if (path.includes('%') && !decodable(path)) {
+    if (path === undefined) {
       fail(
         res,
         surface,
-        new FirebreakError('bad_request', `the URL path ${path} is not valid percent-encoding`),
+        new FirebreakError('bad_request', `the URL ${url} is not valid percent-encoding`),
+        unreadBody(req),
       );
       return;
     }
@@ -240,6 +267,7 @@ export function gatewayFrontDoor(
           'unauthenticated',
           'missing gateway key: send "Authorization: Bearer <key>" (OpenAI clients) or "x-api-key: <key>" (Anthropic clients)',
         ),
+        unreadBody(req),
       );
       return;
     }
@@ -249,12 +277,16 @@ export function gatewayFrontDoor(
       dispatch(req, res, surface, path, known);
       return;
     }
-    ctx.credentials.gateway(key).then(
-      (principal) => {
-        if (principal) dispatch(req, res, surface, path, principal);
-        else fail(res, surface, new FirebreakError('unauthenticated', 'invalid gateway key'));
-      },
-      (error: unknown) => fail(res, surface, error),
-    );
+    ctx.credentials
+      .gateway(key)
+      .then(
+        (principal) => {
+          if (principal) dispatch(req, res, surface, path, principal);
+          else
+            fail(res, surface, new FirebreakError('unauthenticated', 'invalid gateway key'), unreadBody(req));
+        },
+        (error: unknown) => fail(res, surface, error),
+      )
+      .catch(logFailure);
   };
 }

@@ -3,8 +3,9 @@ import type { FastifyInstance } from 'fastify';
 
 /**
  * /v1 on the Fastify side. Over real HTTP the server hands /v1 requests to the front door
- * (front-door.ts) before Fastify sees them; these catch-all routes give `app.inject()` (tests, in-process
- * callers) the very same handler, with the body left unread for it.
+ * (front-door.ts) before Fastify sees them; these catch-all routes give the very same handler, with the
+ * body left unread for it, to `app.inject()` (tests, in-process callers) and to request targets only
+ * Fastify's router reads as /v1 (`POST http://host/v1/…`, `/%761/…`).
  */
 export function registerGatewayRoutes(
   app: FastifyInstance,

@@ -87,7 +87,8 @@ export async function buildApp(config: FirebreakConfig, deps: AppDeps): Promise<
   await control.start();
 
   // The gateway's front door (gateway/front-door.ts) takes /v1 requests before Fastify routing does;
-  // set below when this replica serves the gateway.
+  // set below when this replica serves the gateway. Request targets the quick check does not see as
+  // /v1 (absolute form, a percent-encoded prefix) reach it through Fastify's /v1 catch-all instead.
   let front: ((req: IncomingMessage, res: ServerResponse) => void) | undefined;
   let closing = false;
   const app = Fastify({
@@ -127,7 +128,8 @@ export async function buildApp(config: FirebreakConfig, deps: AppDeps): Promise<
     forceCloseConnections: 'idle',
   });
 
-  // Every body is parsed once, as JSON, whatever the content type (curl -d sends form-encoded).
+  // /api bodies are parsed once, as JSON, whatever the content type (curl -d sends form-encoded); /v1
+  // bodies are read by the front door, with the same parser.
   app.removeAllContentTypeParsers();
   app.addContentTypeParser('*', { parseAs: 'string' }, (_req, body, done) => {
     try {
@@ -136,8 +138,18 @@ export async function buildApp(config: FirebreakConfig, deps: AppDeps): Promise<
       done(error as Error, undefined);
     }
   });
+  // Shutting down: new /v1 calls get a 503, and a keep-alive connection is closed as soon as its call in
+  // flight is answered (Fastify closes the idle ones once, at the start; without this a client whose
+  // call was still running kept the server waiting for its 72 s keep-alive timeout).
+  let closeIdle: NodeJS.Timeout | undefined;
   app.addHook('preClose', (done) => {
     closing = true;
+    closeIdle = setInterval(() => app.server.closeIdleConnections(), 50);
+    closeIdle.unref();
+    done();
+  });
+  app.addHook('onClose', (_instance, done) => {
+    clearInterval(closeIdle);
     done();
   });
 

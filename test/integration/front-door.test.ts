@@ -125,6 +125,52 @@ describe('gateway front door over real HTTP', () => {
     });
   });
 
+  it('routes the request-target forms Fastify read as /v1: absolute form, a fragment, percent-encoding', async () => {
+    const url = new URL(fb.url);
+    const raw = async (target: string) => {
+      const socket = connect(Number(url.port), url.hostname);
+      await new Promise((r) => socket.once('connect', r));
+      let text = '';
+      socket.setEncoding('utf8');
+      socket.on('data', (c: string) => (text += c));
+      const closed = new Promise((r) => socket.once('close', r));
+      socket.write(
+        `GET ${target} HTTP/1.1\r\nhost: x\r\nauthorization: Bearer ${GATEWAY_KEY}\r\nconnection: close\r\n\r\n`,
+      );
+      await closed;
+      return text;
+    };
+    for (const target of [
+      `http://${url.host}/v1/models`,
+      '/v1/models#part',
+      '/v1/%6Dodels',
+      '/%761/models?x=1',
+    ]) {
+      const text = await raw(target);
+      expect(text, target).toMatch(/^HTTP\/1\.1 200 /);
+      expect(text, target).toContain('"object":"list"');
+    }
+    // Still authenticated whatever the form.
+    const noKey = await call(fb.url, 'GET', '/v1/%6Dodels', {});
+    expect(noKey.status).toBe(401);
+  });
+
+  it('closes the connection after refusing a call whose body it did not read', async () => {
+    const refused = await call(
+      fb.url,
+      'POST',
+      '/v1/chat/completions',
+      { 'content-type': 'application/json' },
+      [chatBody('no key')],
+    );
+    expect(refused.status).toBe(401);
+    expect(refused.headers['connection']).toBe('close');
+    const wrongMethod = await call(fb.url, 'PUT', '/v1/models', auth, ['{}']);
+    expect(wrongMethod.status).toBe(405);
+    expect(wrongMethod.headers['allow']).toBe('GET');
+    expect(wrongMethod.headers['connection']).toBe('close');
+  });
+
   it('survives a client that goes away mid-body, records nothing for it, and serves the next call', async () => {
     await fb.flushed();
     const before = fb.fb.recorder.stats().written;
@@ -141,6 +187,28 @@ describe('gateway front door over real HTTP', () => {
     expect(next.status).toBe(200);
     await fb.flushed();
     expect(fb.fb.recorder.stats().written).toBe(before + 1);
+  });
+
+  it('lets a keep-alive client’s call in flight finish at shutdown, then closes its connection at once', async () => {
+    const own = await startFirebreak({ store: 'sqlite', yaml });
+    const url = new URL(own.url);
+    const socket: Socket = connect(Number(url.port), url.hostname);
+    await new Promise((r) => socket.once('connect', r));
+    let received = '';
+    socket.setEncoding('utf8');
+    socket.on('data', (c: string) => (received += c));
+    const ended = new Promise((r) => socket.once('close', r));
+    const slow = chatBody('take-your-time');
+    socket.write(
+      `POST /v1/chat/completions HTTP/1.1\r\nhost: x\r\nauthorization: Bearer ${GATEWAY_KEY}\r\ncontent-length: ${Buffer.byteLength(slow)}\r\n\r\n${slow}`,
+    );
+    await new Promise((r) => setTimeout(r, 100));
+    // Without closing the connection once its answer is out, close() waited for the 72 s keep-alive
+    // timeout (far past this test's time limit).
+    await own.close();
+    await ended;
+    expect(received).toMatch(/^HTTP\/1\.1 200 /);
+    expect(received).toContain('done slowly');
   });
 
   it('answers a call that arrives during shutdown with 503 in the caller’s format, after finishing the one in flight', async () => {
