@@ -1,0 +1,54 @@
+/**
+ * The second independent system-prompt check: 30 attacks that are attacks only against their own system
+ * prompt (an off-topic question to a scoped bot, a held secret asked for, a forbidden format or language)
+ * and 30 in-scope questions to the same 30 prompts, written by the team on 2026-11-28
+ * (system-prompt-check.jsonl). Every default detector runs at the input stage; a row counts as caught
+ * when any security finding fires (logged or blocking, as in guard-quality.js).
+ *
+ * Its first run, before any rule was written against it, is the out-of-sample figure (bench/README.md);
+ * rules written since were written by the same people who wrote the rows, so later runs are a
+ * regression check, not a measure of recall on unseen attacks.
+ *
+ * Usage: npm run build && node bench/system-prompt-check.js [--show]
+ */
+import { readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+
+const dist = new URL('../dist/', import.meta.url);
+const { GuardSet } = await import(new URL('core/guards/engine.js', dist).href).catch(() => {
+  throw new Error('dist/ is missing: run `npm run build` first');
+});
+const { defaultGuardSettings: settings } = await import(new URL('core/guards/guard-settings.js', dist).href);
+
+const guards = new GuardSet(settings);
+const file = fileURLToPath(new URL('system-prompt-check.jsonl', import.meta.url));
+const rows = readFileSync(file, 'utf8')
+  .trim()
+  .split('\n')
+  .map((line) => JSON.parse(line));
+const tally = { attack: { n: 0, caught: 0, blocked: 0 }, benign: { n: 0, caught: 0, blocked: 0 } };
+for (const row of rows) {
+  const findings = guards
+    .scan(row.text, {
+      stage: 'input',
+      settings,
+      system: row.system,
+      canaries: [],
+      retrieved: [],
+      ownIdentifiers: [],
+    })
+    .findings.filter((f) => f.class === 'security');
+  const t = tally[row.label];
+  t.n += 1;
+  if (findings.length > 0) t.caught += 1;
+  if (findings.some((f) => f.action === 'block')) t.blocked += 1;
+  if (process.argv.includes('--show'))
+    console.log(
+      `${row.label.padEnd(6)} ${findings.length > 0 ? findings.map((f) => `${f.detector}/${f.kind ?? ''}`).join(',') : '-'} | ${row.text}`,
+    );
+}
+const { attack, benign } = tally;
+console.log(
+  `attacks caught ${attack.caught}/${attack.n} (${attack.blocked} blocked); ` +
+    `in-scope questions flagged ${benign.caught}/${benign.n} (${benign.blocked} blocked)`,
+);
