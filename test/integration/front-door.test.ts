@@ -50,6 +50,29 @@ const chatBody = (content: string) =>
 const errorMessage = (text: string) => (JSON.parse(text) as { error: { message: string } }).error.message;
 const auth = { authorization: `Bearer ${GATEWAY_KEY}`, 'content-type': 'application/json' };
 
+/** Its own Firebreak, one raw keep-alive connection to it, and a slow call on it still being answered. */
+async function slowCallInFlight(): Promise<{
+  own: Running;
+  socket: Socket;
+  received: () => string;
+  ended: Promise<unknown>;
+}> {
+  const own = await startFirebreak({ store: 'sqlite', yaml });
+  const url = new URL(own.url);
+  const socket: Socket = connect(Number(url.port), url.hostname);
+  await new Promise((r) => socket.once('connect', r));
+  let text = '';
+  socket.setEncoding('utf8');
+  socket.on('data', (c: string) => (text += c));
+  const ended = new Promise((r) => socket.once('close', r));
+  const slow = chatBody('take-your-time');
+  socket.write(
+    `POST /v1/chat/completions HTTP/1.1\r\nhost: x\r\nauthorization: Bearer ${GATEWAY_KEY}\r\ncontent-length: ${Buffer.byteLength(slow)}\r\n\r\n${slow}`,
+  );
+  await new Promise((r) => setTimeout(r, 100));
+  return { own, socket, received: () => text, ended };
+}
+
 describe('gateway front door over real HTTP', () => {
   let fb: Running;
   beforeAll(async () => {
@@ -190,41 +213,17 @@ describe('gateway front door over real HTTP', () => {
   });
 
   it('lets a keep-alive client’s call in flight finish at shutdown, then closes its connection at once', async () => {
-    const own = await startFirebreak({ store: 'sqlite', yaml });
-    const url = new URL(own.url);
-    const socket: Socket = connect(Number(url.port), url.hostname);
-    await new Promise((r) => socket.once('connect', r));
-    let received = '';
-    socket.setEncoding('utf8');
-    socket.on('data', (c: string) => (received += c));
-    const ended = new Promise((r) => socket.once('close', r));
-    const slow = chatBody('take-your-time');
-    socket.write(
-      `POST /v1/chat/completions HTTP/1.1\r\nhost: x\r\nauthorization: Bearer ${GATEWAY_KEY}\r\ncontent-length: ${Buffer.byteLength(slow)}\r\n\r\n${slow}`,
-    );
-    await new Promise((r) => setTimeout(r, 100));
+    const { own, received, ended } = await slowCallInFlight();
     // Without closing the connection once its answer is out, close() waited for the 72 s keep-alive
     // timeout (far past this test's time limit).
     await own.close();
     await ended;
-    expect(received).toMatch(/^HTTP\/1\.1 200 /);
-    expect(received).toContain('done slowly');
+    expect(received()).toMatch(/^HTTP\/1\.1 200 /);
+    expect(received()).toContain('done slowly');
   });
 
   it('answers a call that arrives during shutdown with 503 in the caller’s format, after finishing the one in flight', async () => {
-    const own = await startFirebreak({ store: 'sqlite', yaml });
-    const url = new URL(own.url);
-    const socket: Socket = connect(Number(url.port), url.hostname);
-    await new Promise((r) => socket.once('connect', r));
-    let received = '';
-    socket.setEncoding('utf8');
-    socket.on('data', (c: string) => (received += c));
-    const ended = new Promise((r) => socket.once('close', r));
-    const slow = chatBody('take-your-time');
-    socket.write(
-      `POST /v1/chat/completions HTTP/1.1\r\nhost: x\r\nauthorization: Bearer ${GATEWAY_KEY}\r\ncontent-length: ${Buffer.byteLength(slow)}\r\n\r\n${slow}`,
-    );
-    await new Promise((r) => setTimeout(r, 100));
+    const { own, socket, received, ended } = await slowCallInFlight();
     const closing = own.close();
     await new Promise((r) => setTimeout(r, 50));
     // Pipelined on the busy connection, so the server's closing of idle connections does not drop it.
@@ -233,7 +232,7 @@ describe('gateway front door over real HTTP', () => {
     );
     await closing;
     await ended;
-    const responses = received.split(/(?=HTTP\/1\.1 )/);
+    const responses = received().split(/(?=HTTP\/1\.1 )/);
     expect(responses).toHaveLength(2);
     expect(responses[0]).toMatch(/^HTTP\/1\.1 200 /);
     expect(responses[0]).toContain('done slowly');
