@@ -93,6 +93,10 @@ const ATTRIBUTES = [
   'name',
   'personal',
   'private',
+  'salary',
+  'income',
+  'diagnosis',
+  'medical',
 ];
 const NEAR = 48;
 

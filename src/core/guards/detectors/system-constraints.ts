@@ -125,6 +125,9 @@ function read(system: string): SystemConstraints {
     // The person the prompt is about: "the user's name is Jane Smith".
     for (const n of system.matchAll(/\bname is ((?:[A-Z][\p{L}'-]+ ?){1,3})/gu))
       for (const w of words(n[1] ?? '')) if (w.length >= 3) subjects.add(w);
+    // The people its records name: "Customer record on file: Maria Lopez, phone …", "Employee: Jane Doe".
+    for (const n of system.slice(0, 8192).matchAll(RECORD_NAME))
+      for (const w of words(n[1] ?? '')) if (w.length >= 3) subjects.add(w);
     privacy = { subjects: [...subjects].slice(0, 64) };
   }
   let languages: string[] | undefined;
@@ -195,6 +198,10 @@ const cache = new Map<string, { readonly key: string; readonly constraints: Syst
 const CACHE_SIZE = 64;
 /** How much of a system prompt is read for constraints, in characters. */
 const READ_LIMIT = 8192;
+
+/** A person's name right after a record's label and a colon ("Customer record on file: Maria Lopez"). */
+const RECORD_NAME =
+  /\b(?:record|records|profile|file|customer|client|patient|employee|staff|student|member|user|contact|name)\b[^.:\n]{0,24}:\s*([A-Z][\p{L}'’-]+ [A-Z][\p{L}'’-]+)/gu;
 
 /** The constraints of a system prompt; memoised (a release's prompt is the same on every call). */
 export function systemConstraints(system: string): SystemConstraints {

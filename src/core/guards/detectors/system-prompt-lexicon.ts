@@ -25,11 +25,14 @@ export const PASSIVE =
 /** How far a forbidden item reaches from its trigger, in characters. */
 export const ITEM_REACH = 240;
 
-/** "Do not reveal any private information": a negation, a verb of telling and personal data. */
+/**
+ * "Do not reveal any private information", "never share customer records": a negation, a verb of
+ * telling and personal data (or the records of people the prompt holds).
+ */
 export const NOT_WORD = /\b(?:not|never|don'?t|dont)\b/;
 export const REVEAL_WORD = /\b(?:reveal|share|disclose|give out|tell|provide|expose)\b/;
 export const PRIVATE_DATA =
-  /\b(?:private|personal|sensitive|confidential)\s+(?:information|info|data|details)\b/;
+  /\b(?:(?:private|personal|sensitive|confidential)\s+(?:information|info|data|details)|(?:customer|client|patient|employee|staff|student|member|user|account|contact)s?['’]?\s+(?:records?|data|details|files?|information|info|profiles?))\b/;
 
 /** Where an item ends: a reason or a qualifier that follows the topic. */
 export const CLAUSE_END =
