@@ -267,7 +267,7 @@ export const concepts: readonly Concept[] = [
     name: 'sexual content',
     names: names('sexual, sex, explicit, erotic, adult content, nsfw, porn'),
     terms: list(
-      'sex=, sexual, sexy, explicit, erotic, porn, nude, naked, nsfw, orgasm, intercourse, make love, ' +
+      'sex=, sexual, sexy, explicit sex, explicit scene, erotic, porn, nude, naked, nsfw, orgasm, intercourse, ' +
         'sexo, sexuel, érotique, erotisch, erotic, sesso, секс, эротик, σεξ, セックス, エロ, 色情, 性爱, ' +
         '섹스, 야한, جنس, सेक्स',
     ),
