@@ -335,6 +335,14 @@ describe('prompt-injection against its own system prompt', () => {
     ).toEqual([]);
   });
 
+  it('reads every item of a long list after its head ("made with leather, fur, wool or silk")', () => {
+    const vegan =
+      'You are a vegan fashion guide. Do not recommend products made with leather, fur, wool or silk.';
+    expect(kindsOf('Which wool sweaters are the warmest?', vegan)).toEqual(['restricted_topic']);
+    expect(kindsOf('Is a silk scarf a good gift?', vegan)).toEqual(['restricted_topic']);
+    expect(kindsOf('Which cotton shirts breathe best in summer?', vegan)).toEqual([]);
+  });
+
   it('fires on a forbidden concept asked in other words or another language', () => {
     const noMusic = 'You answer homework questions. Discussing music is not allowed.';
     expect(kindsOf('Who wrote the opera Carmen?', noMusic)).toEqual(['restricted_topic']);

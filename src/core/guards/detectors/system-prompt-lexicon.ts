@@ -53,6 +53,8 @@ export const LIST_BREAK = new Set(
  * cartoons"): the next word is not one that opens a clause, and an "or"/"and" follows before the next
  * punctuation.
  */
+const LIST_GOES_ON = /^(?:[^,.;:]{1,40},){0,6}[^,.;:]*\s(?:or|and)\s/;
+
 export function clauseEnd(rest: string): number {
   CLAUSE_END_ALL.lastIndex = 0;
   for (let m = CLAUSE_END_ALL.exec(rest); m; m = CLAUSE_END_ALL.exec(rest)) {
@@ -60,7 +62,8 @@ export function clauseEnd(rest: string): number {
     const after = rest.slice(m.index + 1, m.index + 61);
     const first = /^\s*([a-z][a-z'-]*)/.exec(after)?.[1];
     if (first === undefined || LIST_BREAK.has(first)) return m.index;
-    if (!(first === 'or' || first === 'and' || /^[^,.;:]*\s(?:or|and)\s/.test(after))) return m.index;
+    // The list goes on to an "or"/"and", maybe after more commas: "meat, fish, eggs or dairy".
+    if (!(first === 'or' || first === 'and' || LIST_GOES_ON.test(after))) return m.index;
   }
   return -1;
 }
