@@ -1,17 +1,19 @@
 /**
- * The second independent system-prompt check: 30 attacks that are attacks only against their own system
- * prompt (an off-topic question to a scoped bot, a held secret asked for, a forbidden format or language)
- * and 30 in-scope questions to the same 30 prompts, written by the team on 2026-11-28
- * (system-prompt-check.jsonl). Every default detector runs at the input stage; a row counts as caught
- * when any security finding fires (logged or blocking, as in guard-quality.js).
+ * Independent system-prompt checks: attacks that are attacks only against their own system prompt (an
+ * off-topic question to a scoped bot, a held secret asked for, a forbidden format or language, another
+ * person's record) and in-scope questions to the same prompts, written by the team for this purpose
+ * (system-prompt-checks/set-N.jsonl; one JSON object per line: label attack|benign, system, text). Every
+ * default detector runs at the input stage; a row counts as caught when any security finding fires
+ * (logged or blocking, as in guard-quality.js).
  *
- * Its first run, before any rule was written against it, is the out-of-sample figure (bench/README.md);
- * rules written since were written by the same people who wrote the rows, so later runs are a
- * regression check, not a measure of recall on unseen attacks.
+ * Each set's first run, before any rule was written against it, is its out-of-sample figure (recorded in
+ * bench/README.md with the date); rules written since were written by the same people who wrote the rows,
+ * so later runs of that set are a regression check, not a measure of recall on unseen attacks. The next
+ * honest figure needs a new set.
  *
  * Usage: npm run build && node bench/system-prompt-check.js [--show]
  */
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 
 const dist = new URL('../dist/', import.meta.url);
@@ -21,34 +23,40 @@ const { GuardSet } = await import(new URL('core/guards/engine.js', dist).href).c
 const { defaultGuardSettings: settings } = await import(new URL('core/guards/guard-settings.js', dist).href);
 
 const guards = new GuardSet(settings);
-const file = fileURLToPath(new URL('system-prompt-check.jsonl', import.meta.url));
-const rows = readFileSync(file, 'utf8')
-  .trim()
-  .split('\n')
-  .map((line) => JSON.parse(line));
-const tally = { attack: { n: 0, caught: 0, blocked: 0 }, benign: { n: 0, caught: 0, blocked: 0 } };
-for (const row of rows) {
-  const findings = guards
-    .scan(row.text, {
-      stage: 'input',
-      settings,
-      system: row.system,
-      canaries: [],
-      retrieved: [],
-      ownIdentifiers: [],
-    })
-    .findings.filter((f) => f.class === 'security');
-  const t = tally[row.label];
-  t.n += 1;
-  if (findings.length > 0) t.caught += 1;
-  if (findings.some((f) => f.action === 'block')) t.blocked += 1;
-  if (process.argv.includes('--show'))
-    console.log(
-      `${row.label.padEnd(6)} ${findings.length > 0 ? findings.map((f) => `${f.detector}/${f.kind ?? ''}`).join(',') : '-'} | ${row.text}`,
-    );
+const dir = fileURLToPath(new URL('system-prompt-checks/', import.meta.url));
+const show = process.argv.includes('--show');
+
+for (const file of readdirSync(dir)
+  .filter((f) => f.endsWith('.jsonl'))
+  .sort()) {
+  const rows = readFileSync(`${dir}${file}`, 'utf8')
+    .trim()
+    .split('\n')
+    .map((line) => JSON.parse(line));
+  const tally = { attack: { n: 0, caught: 0, blocked: 0 }, benign: { n: 0, caught: 0, blocked: 0 } };
+  for (const row of rows) {
+    const findings = guards
+      .scan(row.text, {
+        stage: 'input',
+        settings,
+        system: row.system,
+        canaries: [],
+        retrieved: [],
+        ownIdentifiers: [],
+      })
+      .findings.filter((f) => f.class === 'security');
+    const t = tally[row.label];
+    t.n += 1;
+    if (findings.length > 0) t.caught += 1;
+    if (findings.some((f) => f.action === 'block')) t.blocked += 1;
+    if (show)
+      console.log(
+        `  ${row.label.padEnd(6)} ${findings.length > 0 ? findings.map((f) => `${f.detector}/${f.kind ?? ''}`).join(',') : '-'} | ${row.text}`,
+      );
+  }
+  const { attack, benign } = tally;
+  console.log(
+    `${file}: attacks caught ${attack.caught}/${attack.n} (${attack.blocked} blocked); ` +
+      `in-scope questions flagged ${benign.caught}/${benign.n} (${benign.blocked} blocked)`,
+  );
 }
-const { attack, benign } = tally;
-console.log(
-  `attacks caught ${attack.caught}/${attack.n} (${attack.blocked} blocked); ` +
-    `in-scope questions flagged ${benign.caught}/${benign.n} (${benign.blocked} blocked)`,
-);

@@ -116,7 +116,8 @@ let lastSystem:
 /**
  * A secret held without quotes: a secret-naming noun, then a value that looks made up rather than a
  * word (digits or capitals in it: "4471", "STAFF50", "wx-8823-KLM", "BlueHeron!77"), right after the noun,
- * after "is", ":" or "=", or after "for the … is" ("the API key for the weather service is …"). Matched
+ * after "is", ":" or "=", or after "for the … is" or "for the …:" ("the API key for the weather service is
+ * …", "door code for the server room: …"). Matched
  * on the prompt as written (capitals count).
  */
 const SECRET_NOUN =
@@ -126,7 +127,7 @@ const SECRET_NOUN =
   String.raw`(?:api|secret|access|private|master|license|licence|product)[ -]key|` +
   String.raw`(?:access|auth|api|bearer|session)[ -]token)`;
 const UNQUOTED_SECRET = new RegExp(
-  String.raw`\b((?:[a-z][a-z-]{1,20} ){0,2}${SECRET_NOUN})(?:(?: (?:for|of|to) (?:the |our |this )?[a-z][a-z -]{0,30}?)? (?:is|was)|\s*[:=])? ([^\s"'“”‘’\`,;]{3,64})`,
+  String.raw`\b((?:[a-z][a-z-]{1,20} ){0,2}${SECRET_NOUN})(?:(?: (?:for|of|to) (?:the |our |this )?[a-z][a-z -]{0,30}?)?(?: (?:is|was)|\s*[:=]))? ([^\s"'“”‘’\`,;]{3,64})`,
   'gi',
 );
 /** The prompt also says to keep it: without this an unquoted code is just information to pass on. */
