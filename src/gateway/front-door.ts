@@ -103,8 +103,8 @@ export interface FrontDoorOptions {
  * things for every call (authenticate, read and parse one JSON body, dispatch on five fixed paths, answer
  * errors in the caller's API format), and doing them here rather than through a general-purpose framework
  * was a measured share of the gateway's per-request time. The control plane (/api, health) stays on
- * Fastify. Order: shutdown check, URL encoding, key, route, body, handler; each failure is answered in the format of
- * the API the URL belongs to (Anthropic's for /v1/messages, OpenAI's for the rest).
+ * Fastify. Order: shutdown check, URL encoding, key, route, body, handler; each failure is answered in
+ * the format of the API the URL belongs to (Anthropic's for /v1/messages, OpenAI's for the rest).
  */
 export function gatewayFrontDoor(
   ctx: GatewayContext,
