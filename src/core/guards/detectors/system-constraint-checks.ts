@@ -15,6 +15,7 @@ import {
   PLACE_NAME,
   sameFormat,
   toPerson,
+  WORDS_ASKED,
 } from './system-rule-patterns.js';
 
 /**
@@ -32,6 +33,7 @@ const OPPOSITE = 'asks for the opposite of what the system prompt allows';
 const FORMAT = 'asks for an output format the system prompt rules out';
 const CODE = 'asks for code the system prompt rules out';
 const CODE_LANGUAGE = 'asks for code in another programming language than the system prompt allows';
+const LENGTH = 'asks for a longer answer than the system prompt allows';
 const PLACE = 'asks about a place the system prompt rules out';
 
 const restricted = (message: string, start: number, end: number): ConstraintSignal => ({
@@ -196,6 +198,15 @@ export function constraintSignals(
     const m = CODE_ASK.exec(low);
     if (m) out.push(restricted(CODE, m.index, m.index + m[0].length));
   }
+  const maxWords = c.format.maxWords;
+  if (maxWords !== undefined)
+    for (const re of WORDS_ASKED) {
+      const m = re.exec(low);
+      if (m && Number(m[1]) > maxWords) {
+        out.push(restricted(LENGTH, m.index, m.index + m[0].length));
+        break;
+      }
+    }
   const allowed = c.format.codeOnlyIn;
   if (allowed !== undefined && CODE_ASK.test(low)) {
     CODE_LANGUAGE_ASK.lastIndex = 0;

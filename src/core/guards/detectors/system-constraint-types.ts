@@ -41,12 +41,15 @@ export interface SystemConstraints {
   readonly places: ReadonlySet<string> | undefined;
   /**
    * The one output format the prompt allows ("respond only in JSON"); whether it rules out code; the one
-   * programming language it allows code in ("a coding assistant for Python … no other language").
+   * programming language it allows code in ("a coding assistant for Python … no other language"); a
+   * length limit in words.
    */
   readonly format: {
     readonly only: string | undefined;
     readonly noCode: boolean;
     readonly codeOnlyIn: string | undefined;
+    /** The most words an answer may have ("keep answers under 50 words"). */
+    readonly maxWords: number | undefined;
   };
 }
 
@@ -65,7 +68,7 @@ export const NONE: SystemConstraints = {
   records: false,
   opposites: [],
   places: undefined,
-  format: { only: undefined, noCode: false, codeOnlyIn: undefined },
+  format: { only: undefined, noCode: false, codeOnlyIn: undefined, maxWords: undefined },
 };
 
 /** The prompt constrains nothing these checks look at (most prompts): skip the user turn. */

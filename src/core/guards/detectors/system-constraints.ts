@@ -34,6 +34,7 @@ import {
   OPPOSITE_RES,
   OTHER_PLACES,
   PROGRAMMING_LANGUAGE,
+  WORD_LIMIT,
 } from './system-rule-patterns.js';
 /**
  * What a system prompt forbids, read once per system prompt (memoised), and the user turns that ask for
@@ -133,7 +134,10 @@ function read(system: string): SystemConstraints {
   let languages: string[] | undefined;
   const low = system.toLowerCase();
   if (
-    /\b(?:any|no) other languages?\b|\bother languages\b|\bonly (?:in|into|respond in|reply in)\b/.test(low)
+    // "no other language", "only in French", "always answer in French", "a French-only assistant".
+    /\b(?:any|no) other languages?\b|\bother languages\b|\bonly (?:in|into|respond in|reply in)\b|\balways (?:answer|respond|reply|write|speak|talk)s? in\b|\b(?:answer|respond|reply|speak)s? (?:only|exclusively|solely) in\b|\b[a-z]+-only (?:assistant|bot|chatbot|agent|tutor)\b/.test(
+      low,
+    )
   ) {
     const present = new Set(words(low));
     const named = LANGUAGES.filter((l) => present.has(l));
@@ -154,7 +158,9 @@ function read(system: string): SystemConstraints {
     : undefined;
   const only = FORMAT_ONLY.exec(low)?.[1];
   const codeOnlyIn = CODE_ONE_LANGUAGE.test(low) ? PROGRAMMING_LANGUAGE.exec(low)?.[1] : undefined;
-  const format = { only, noCode: NO_CODE.test(low), codeOnlyIn };
+  const limit = WORD_LIMIT.exec(low)?.[1];
+  const maxWords = limit === undefined ? undefined : Number(limit);
+  const format = { only, noCode: NO_CODE.test(low), codeOnlyIn, maxWords };
   if (
     topics.length === 0 &&
     !privacy &&
@@ -164,7 +170,8 @@ function read(system: string): SystemConstraints {
     !places &&
     only === undefined &&
     !format.noCode &&
-    codeOnlyIn === undefined
+    codeOnlyIn === undefined &&
+    maxWords === undefined
   )
     return NONE;
   const explicit = topics.slice(0, 48);

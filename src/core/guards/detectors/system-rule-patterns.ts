@@ -40,6 +40,15 @@ export const sameFormat = (asked: string, only: string): boolean =>
 export const NO_CODE =
   /\b(?:never|not|don'?t|refuse to)\s+(?:write|produce|output|generate|provide|give|share|include|show)\s+(?:any\s+)?(?:code|scripts?|programs?|code snippets?|source code|sql)\b(?!\s+(?:in|using|with)\s+(?:any\s+)?(?:other|another|a different|different)\b|\s+(?:except|other than|besides)\b)/;
 
+/** A length limit on answers: "keep answers under 50 words", "no more than 100 words". */
+export const WORD_LIMIT =
+  /\b(?:under|below|fewer than|less than|no more than|not more than|at most|maximum(?: of)?|max\.?|up to|within)\s+(\d{1,5})\s+words\b/;
+/** A turn asking for an answer of some length: "write a 2000-word essay", "explain it in 800 words". */
+export const WORDS_ASKED = [
+  /\b(?:write|give|generate|compose|produce|create|draft|explain|describe|tell|answer)\b[^.?!\n]{0,40}?\b(\d{2,6})[- ]?words?\b/,
+  /\b(?:at least|in|with|of)\s+(\d{2,6})\s+words\b/,
+];
+
 /** Programming languages by name ("go", a verb, is left out: "golang" stands for it). */
 const PROGRAMMING = String.raw`(python|javascript|typescript|java|rust|golang|ruby|php|kotlin|swift|scala|perl|haskell|bash|lua|dart|elixir|c\+\+|c#)`;
 /** A programming language named in a system prompt (the first one is the language code is allowed in). */
