@@ -3,7 +3,6 @@ import type { GuardContext, Span } from '../types.js';
 import { withFields } from '../../with-fields.js';
 import { decodedPayload, mayBeEncoded, repeatedRun } from './encoded.js';
 import { accessRequest, secretRequest, systemHoldsSecret } from './held-secret.js';
-import { scopeOverride } from './scope-override.js';
 import type { Phrase, PhraseMatch, PhraseSet } from './injection-phrase-set.js';
 import { OVERRIDE, roleTokens, ruledSet, unspacedOverrides } from './injection-rules.js';
 import {
@@ -121,8 +120,6 @@ function systemSignals(
   const out: Signal[] = [];
   const constraints = systemConstraints(ctx.system);
   if (!unconstrained(constraints)) out.push(...constraintSignals(lowered(), constraints, words, raw));
-  const aside = scopeOverride(lowered(), ctx.system);
-  if (aside) out.push(aside);
   if (!systemHoldsSecret(ctx))
     return span ? out.map((s) => withFields(s, { message: `${s.message} (encoded)`, ...span })) : out;
   // A request naming a password-like secret when the system prompt holds one: the classic extraction,

@@ -14,6 +14,7 @@ import {
   NOT_PLACES,
   PLACE_NAME,
   sameFormat,
+  SET_ASIDE,
   toPerson,
   WORDS_ASKED,
 } from './system-rule-patterns.js';
@@ -34,6 +35,7 @@ const FORMAT = 'asks for an output format the system prompt rules out';
 const CODE = 'asks for code the system prompt rules out';
 const CODE_LANGUAGE = 'asks for code in another programming language than the system prompt allows';
 const LENGTH = 'asks for a longer answer than the system prompt allows';
+const ASIDE = 'asks the model to set aside what its system prompt is for';
 const PLACE = 'asks about a place the system prompt rules out';
 
 const restricted = (message: string, start: number, end: number): ConstraintSignal => ({
@@ -238,6 +240,16 @@ export function constraintSignals(
       const start = m.index + m[0].length - name.length;
       out.push(restricted(PLACE, start, start + name.length));
       break;
+    }
+  }
+  if (c.scope) {
+    const m = SET_ASIDE.exec(low);
+    const object = m?.[1]?.split(/\s+/) ?? [];
+    const head = object[object.length - 1] ?? '';
+    const singular = head.length > 3 && head.endsWith('s') ? head.slice(0, -1) : head;
+    if (m && head !== '' && (c.scope.has(head) || c.scope.has(singular) || c.scope.has(`${head}s`))) {
+      const start = m.index + m[0].length - m[0].trimStart().length;
+      out.push(restricted(ASIDE, start, m.index + m[0].length - 1));
     }
   }
   return out;

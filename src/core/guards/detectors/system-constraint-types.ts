@@ -39,6 +39,8 @@ export interface SystemConstraints {
   readonly opposites: readonly string[];
   /** When the prompt rules out "other locations": the words of the prompt (the places it does cover). */
   readonly places: ReadonlySet<string> | undefined;
+  /** When the prompt scopes the model ("only", "never", "except"): its words (what it is about). */
+  readonly scope: ReadonlySet<string> | undefined;
   /**
    * The one output format the prompt allows ("respond only in JSON"); whether it rules out code; the one
    * programming language it allows code in ("a coding assistant for Python … no other language"); a
@@ -68,6 +70,7 @@ export const NONE: SystemConstraints = {
   records: false,
   opposites: [],
   places: undefined,
+  scope: undefined,
   format: { only: undefined, noCode: false, codeOnlyIn: undefined, maxWords: undefined },
 };
 

@@ -34,6 +34,7 @@ import {
   OPPOSITE_RES,
   OTHER_PLACES,
   PROGRAMMING_LANGUAGE,
+  SCOPES,
   WORD_LIMIT,
 } from './system-rule-patterns.js';
 /**
@@ -153,9 +154,11 @@ function read(system: string): SystemConstraints {
         const hasB = reB.test(s);
         if (hasA !== hasB) opposites.push(hasA ? b : a);
       }
-  const places = sentences.some((s) => NEGATION.test(s) && OTHER_PLACES.test(s))
-    ? new Set(words(system))
-    : undefined;
+  // The prompt's words, for the two checks that need them.
+  let promptWords: Set<string> | undefined;
+  const allWords = (): Set<string> => (promptWords ??= new Set(words(system)));
+  const places = sentences.some((s) => NEGATION.test(s) && OTHER_PLACES.test(s)) ? allWords() : undefined;
+  const scope = SCOPES.test(low) ? allWords() : undefined;
   const only = FORMAT_ONLY.exec(low)?.[1];
   const codeOnlyIn = CODE_ONE_LANGUAGE.test(low) ? PROGRAMMING_LANGUAGE.exec(low)?.[1] : undefined;
   const limit = WORD_LIMIT.exec(low)?.[1];
@@ -171,7 +174,8 @@ function read(system: string): SystemConstraints {
     only === undefined &&
     !format.noCode &&
     codeOnlyIn === undefined &&
-    maxWords === undefined
+    maxWords === undefined &&
+    !scope
   )
     return NONE;
   const explicit = topics.slice(0, 48);
@@ -197,7 +201,18 @@ function read(system: string): SystemConstraints {
   const entries: TermEntry[] = [];
   explicit.forEach((g, group) => g.stems.forEach((s, slot) => entries.push({ stem: s, group, slot })));
   const matcher = entries.length > 0 || shared.length > 0 ? new TermMatcher(entries, shared) : undefined;
-  return { topics: explicit, related, matcher, privacy, languages, records, opposites, places, format };
+  return {
+    topics: explicit,
+    related,
+    matcher,
+    privacy,
+    languages,
+    records,
+    opposites,
+    places,
+    scope,
+    format,
+  };
 }
 
 /** Constraints of the prompts read last, least recently used first (evicted one at a time). */
