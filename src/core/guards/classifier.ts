@@ -128,6 +128,10 @@ export function isWordChar(c: number): boolean {
   );
 }
 
+/** Whether position `at` of `text` is not a word character (or lies outside it): a word may end or start there. */
+export const wordBoundary = (text: string, at: number): boolean =>
+  at < 0 || at >= text.length || !isWordChar(lower(text.charCodeAt(at)));
+
 /** Cyrillic and Greek lower-case letters that look like Latin ones, and the Latin letter. */
 export const confusableLatin: ReadonlyMap<number, number> = new Map([
   [0x0430, 97], // а

@@ -1,4 +1,4 @@
-import { isWordChar, lower } from '../classifier.js';
+import { isWordChar, lower, wordBoundary } from '../classifier.js';
 import type { GuardContext, Span } from '../types.js';
 
 /**
@@ -55,12 +55,8 @@ export function secretRequest(low: string): Span | undefined {
   for (const name of lastSystem?.names ?? []) {
     for (let at = low.indexOf(name); at >= 0; at = low.indexOf(name, at + 1)) {
       const end = at + name.length;
-      if (
-        (at > 0 && isWordChar(lower(low.charCodeAt(at - 1)))) ||
-        (end < low.length && isWordChar(lower(low.charCodeAt(end))))
-      )
-        continue;
-      if (!genericSecret(low, at)) return { start: at, end };
+      if (wordBoundary(low, at - 1) && wordBoundary(low, end) && !genericSecret(low, at))
+        return { start: at, end };
     }
   }
   return undefined;
@@ -205,7 +201,7 @@ export function accessRequest(low: string, ctx: GuardContext): Span | undefined 
   if (!verb) return undefined;
   for (const o of owners) {
     const at = low.indexOf(o);
-    if (at >= 0 && (at === 0 || !isWordChar(lower(low.charCodeAt(at - 1)))))
+    if (at >= 0 && wordBoundary(low, at - 1))
       return { start: Math.min(at, verb.index), end: Math.max(at + o.length, verb.index + verb[0].length) };
   }
   return undefined;

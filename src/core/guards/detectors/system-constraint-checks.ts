@@ -1,4 +1,4 @@
-import { isWordChar, lower } from '../classifier.js';
+import { wordBoundary } from '../classifier.js';
 import {
   CONSTRAINT_SCORE,
   NONE,
@@ -46,13 +46,10 @@ const restricted = (message: string, start: number, end: number): ConstraintSign
   end,
 });
 
-const boundary = (text: string, at: number): boolean =>
-  at < 0 || at >= text.length || !isWordChar(lower(text.charCodeAt(at)));
-
 /** Where `stem` begins a word of `low` (and ends one, for stems shorter than 4 characters); -1 if nowhere. */
 function wordStart(low: string, stem: string): number {
   for (let at = low.indexOf(stem); at >= 0; at = low.indexOf(stem, at + 1))
-    if (boundary(low, at - 1) && (stem.length >= 4 || boundary(low, at + stem.length))) return at;
+    if (wordBoundary(low, at - 1) && (stem.length >= 4 || wordBoundary(low, at + stem.length))) return at;
   return -1;
 }
 
@@ -67,8 +64,8 @@ const ASK_CUE =
 function askedFor(low: string, o: string): number {
   for (let at = low.indexOf(o); at >= 0; at = low.indexOf(o, at + 1))
     if (
-      boundary(low, at - 1) &&
-      boundary(low, at + o.length) &&
+      wordBoundary(low, at - 1) &&
+      wordBoundary(low, at + o.length) &&
       ASK_CUE.test(low.slice(Math.max(0, at - 40), at))
     )
       return at;
@@ -174,7 +171,7 @@ export function constraintSignals(
     for (const l of LANGUAGES) {
       if (c.languages.includes(l)) continue;
       const at = wordStart(low, l);
-      if (at < 0 || !boundary(low, at + l.length)) continue;
+      if (at < 0 || !wordBoundary(low, at + l.length)) continue;
       const before = low.slice(Math.max(0, at - 6), at);
       if (!(before.endsWith('into ') || before.endsWith(' to ') || before.endsWith(' in '))) continue;
       out.push({
@@ -293,6 +290,6 @@ function topicIn(text: string, c: SystemConstraints, words?: WordSpans): Constra
 
 function next(low: string, s: string, after: number): number {
   for (let at = low.indexOf(s, after + 1); at >= 0; at = low.indexOf(s, at + 1))
-    if (boundary(low, at - 1) && boundary(low, at + s.length)) return at;
+    if (wordBoundary(low, at - 1) && wordBoundary(low, at + s.length)) return at;
   return -1;
 }
