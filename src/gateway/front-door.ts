@@ -11,7 +11,7 @@ import { runEmbeddings } from './embeddings.js';
 import { sendJson, type Exchange } from './exchange.js';
 import type { GatewayContext } from './gateway-context.js';
 import { runToolAuthorize } from './tool-authorize.js';
-import { anthropicSurface, openAiSurface, type Surface } from './surface.js';
+import { anthropicSurface, openAiSurface, surfaceForPath, type Surface } from './surface.js';
 
 interface Route {
   readonly method: 'GET' | 'POST';
@@ -239,7 +239,7 @@ export function gatewayFrontDoor(
   return (req, res) => {
     const url = req.url ?? '/';
     const path = requestPath(url);
-    const surface = (path ?? url).startsWith('/v1/messages') ? anthropicSurface : openAiSurface;
+    const surface = surfaceForPath(path ?? url);
     if (options.closing()) {
       fail(
         res,

@@ -60,3 +60,8 @@ export const anthropicSurface: Surface = {
     };
   },
 };
+
+/** The surface a /v1 path answers in: Anthropic's for /v1/messages, OpenAI's for the rest. */
+export function surfaceForPath(path: string): Surface {
+  return path.startsWith('/v1/messages') ? anthropicSurface : openAiSurface;
+}

@@ -17,11 +17,10 @@ import { ControlState } from '../gateway/control-state.js';
 import { TraceRecorder } from '../gateway/recorder.js';
 import { registerGatewayRoutes } from '../gateway/routes.js';
 import { gatewayFrontDoor, isGatewayUrl } from '../gateway/front-door.js';
+import { surfaceForPath } from '../gateway/surface.js';
 import { parseJsonBody } from '../core/json-body.js';
 import { ToolPolicyGate } from '../gateway/tool-policy.js';
 import { apiError } from '../api/routes.js';
-import { renderAnthropicError } from '../core/wire/anthropic-response.js';
-import { renderOpenAiError } from '../core/wire/openai-response.js';
 import { buildProviders } from '../providers/registry.js';
 import type { Store } from '../store/port.js';
 import type { OpsContext } from '../ops/context.js';
@@ -105,11 +104,7 @@ export async function buildApp(config: FirebreakConfig, deps: AppDeps): Promise<
     frameworkErrors: (error, req: FastifyRequest, reply: FastifyReply) => {
       const err = toFirebreakError(error);
       const url = req.raw.url ?? '';
-      const body = url.startsWith('/v1/messages')
-        ? renderAnthropicError(err)
-        : url.startsWith('/v1/')
-          ? renderOpenAiError(err)
-          : apiError(err);
+      const body = isGatewayUrl(url) ? surfaceForPath(url).renderError(err) : apiError(err);
       void reply.code(err.status).send(body);
     },
     return503OnClosing: true,
