@@ -55,14 +55,34 @@ export function redactText(text: string): string {
   return out + text.slice(at);
 }
 
-/** Redacts every string inside a JSON-shaped value; returns a new value. */
+/**
+ * Redacts every string inside a JSON-shaped value. Copy on write: what holds nothing to redact is
+ * returned as it is (the same object), so a clean trace body costs a walk and no copies, and its caller
+ * can tell by identity that nothing changed (the trace worker then stores the body's JSON text as it came).
+ */
 export function redactDeep(value: unknown): unknown {
   if (typeof value === 'string') return redactText(value);
-  if (Array.isArray(value)) return value.map(redactDeep);
+  if (Array.isArray(value)) {
+    let out: unknown[] | undefined;
+    for (let i = 0; i < value.length; i++) {
+      const v: unknown = value[i];
+      const r = redactDeep(v);
+      if (r !== v) (out ??= value.slice())[i] = r;
+    }
+    return out ?? value;
+  }
   if (value !== null && typeof value === 'object') {
-    const out: Record<string, unknown> = {};
-    for (const [k, v] of Object.entries(value)) out[k] = redactDeep(v);
-    return out;
+    let out: Record<string, unknown> | undefined;
+    for (const k of Object.keys(value)) {
+      const v = (value as Record<string, unknown>)[k];
+      const r = redactDeep(v);
+      if (r === v) continue;
+      out ??= { ...value };
+      // A defined property, not an assignment: a `__proto__` key (JSON.parse makes it an own property)
+      // must stay a key, not become the copy's prototype.
+      Object.defineProperty(out, k, { value: r, enumerable: true, writable: true, configurable: true });
+    }
+    return out ?? value;
   }
   return value;
 }

@@ -1,5 +1,5 @@
 import type { TraceRecord } from '../core/trace.js';
-import { decodeTrace } from './trace-decode.js';
+import { decodeBatch, encodeTrace } from './trace-codec.js';
 import type { TraceStore } from '../store/port.js';
 import { shareableDatabaseUrl, traceWorkerScript, TraceWorker } from './trace-worker-client.js';
 
@@ -73,7 +73,7 @@ export class TraceRecorder {
     }
     let json: string;
     try {
-      json = JSON.stringify(trace);
+      json = encodeTrace(trace);
     } catch (error) {
       // Not JSON (a cycle, a BigInt): it could never be stored either. Counted, never thrown at the caller.
       this.dropped += 1;
@@ -167,7 +167,7 @@ export class TraceRecorder {
     const batch = this.buffer.slice(0, this.options.batchSize);
     let ok = true;
     // The worker decodes and redacts on its side; in-thread batches are decoded and redacted here.
-    this.flushing = (worker ? worker.write(batch) : this.store.insertBatch(batch.map(this.decode))).then(
+    this.flushing = (worker ? worker.write(batch) : this.insertHere(batch)).then(
       () => {
         // Entries are removed only once written, so a failed batch is retried, never lost.
         this.buffer.splice(0, batch.length);
@@ -197,5 +197,8 @@ export class TraceRecorder {
     });
   }
 
-  private readonly decode = (json: string): TraceRecord => decodeTrace(json, this.options.redact);
+  private async insertHere(batch: readonly string[]): Promise<void> {
+    const { rows, marks } = decodeBatch(batch, this.options.redact);
+    await this.store.insertRows(rows, marks);
+  }
 }

@@ -1,13 +1,12 @@
 import { parentPort, workerData } from 'node:worker_threads';
-import type { TraceRecord } from '../core/trace.js';
-import { decodeTrace } from './trace-decode.js';
+import { decodeBatch } from './trace-codec.js';
 import { openStore } from '../store/open-store.js';
 import type { Store } from '../store/port.js';
 import type { FromWorker, ToWorker, WorkerInit } from './trace-worker-protocol.js';
 
 /**
  * The trace worker thread: owns its own store connection and does the CPU-heavy part of recording
- * (redaction, row mapping and JSON encoding, the synchronous better-sqlite3 insert) on the core the
+ * (decoding, redaction, row mapping, the synchronous better-sqlite3 insert) on the core the
  * gateway's event loop is not using. Started by TraceWorker (trace-worker-client.ts) from dist/.
  */
 const port = parentPort;
@@ -25,17 +24,20 @@ try {
   port.close();
 }
 
-const decode = (json: string): TraceRecord => decodeTrace(json, init.redact);
-
 if (store) {
   const s = store;
   port.on('message', (msg: ToWorker) => {
     switch (msg.type) {
       case 'write':
-        s.traces.insertBatch(msg.records.map(decode)).then(
-          () => post({ type: 'done', seq: msg.seq, error: null }),
-          (error: unknown) => post({ type: 'done', seq: msg.seq, error: message(error) }),
-        );
+        Promise.resolve(msg.records)
+          .then((entries) => {
+            const { rows, marks } = decodeBatch(entries, init.redact);
+            return s.traces.insertRows(rows, marks);
+          })
+          .then(
+            () => post({ type: 'done', seq: msg.seq, error: null }),
+            (error: unknown) => post({ type: 'done', seq: msg.seq, error: message(error) }),
+          );
         break;
       case 'close':
         void s.close().finally(() => port.close());

@@ -83,7 +83,7 @@ async function markExistingTraces(db: Kysely<Database>): Promise<void> {
       } catch {
         continue; // a body that is not JSON cannot be marked; the trace itself is untouched
       }
-      marks.push(...marksOf(record));
+      marks.push(...marksOf(record, record.body));
     }
     for (let j = 0; j < marks.length; j += MARKS_PER_STATEMENT)
       await db

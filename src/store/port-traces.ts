@@ -1,9 +1,15 @@
 import type { TraceFilter, TracePageRequest, TraceRecord, TraceStatus } from '../core/trace.js';
+import type { TraceMarksTable, TracesTable } from './schema.js';
 
 // Trace rows and the blast-radius queries over them (the store port: port.ts).
 
 export interface TraceStore {
   insertBatch(records: readonly TraceRecord[]): Promise<void>;
+  /**
+   * Rows already mapped (trace-rows.ts: rowOf, marksOf), as the recorder's trace worker makes them from
+   * the JSON it keeps. Idempotent like insertBatch: rows and marks already there are left alone.
+   */
+  insertRows(rows: readonly TracesTable[], marks: readonly TraceMarksTable[]): Promise<void>;
   /** All calls recorded under a trace id (or the one call with that row id), oldest first. */
   getByTraceId(id: string): Promise<TraceRecord[]>;
   page(request: TracePageRequest): Promise<TraceRecord[]>;

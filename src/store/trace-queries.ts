@@ -52,8 +52,11 @@ export function traceQueries(
     async insertBatch(records) {
       if (records.length === 0) return;
       const marks: TraceMarksTable[] = [];
-      for (const r of records) for (const m of marksOf(r)) marks.push(m);
+      for (const r of records) for (const m of marksOf(r, r.body)) marks.push(m);
       await insertTraces(records.map(toRow), marks);
+    },
+    async insertRows(rows, marks) {
+      if (rows.length > 0) await insertTraces(rows, marks);
     },
     async getByTraceId(id) {
       const rows = await db

@@ -5,6 +5,11 @@ import type { TraceMarksTable, TracesTable } from './schema.js';
 
 /** Mapping between the domain record and the row; the only place that knows column names. */
 export function toRow(t: TraceRecord): TracesTable {
+  return rowOf(t, JSON.stringify(t.body));
+}
+
+/** The row of a trace whose body is already JSON text (the trace worker keeps a clean body's text). */
+export function rowOf(t: Omit<TraceRecord, 'body'>, bodyJson: string): TracesTable {
   return {
     id: t.id,
     trace_id: t.traceId,
@@ -29,7 +34,7 @@ export function toRow(t: TraceRecord): TracesTable {
     ttft_ms: t.ttftMs,
     prompt_tokens: t.promptTokens,
     completion_tokens: t.completionTokens,
-    body: JSON.stringify(t.body),
+    body: bodyJson,
   };
 }
 
@@ -74,10 +79,9 @@ const NO_MARKS: readonly TraceMarksTable[] = [];
  * The marks of one trace: each detector and incident class that fired (findings at any stage, whatever
  * their action), each tool the model called (returned, judged or blocked), and the status unless `ok`.
  * One row per distinct (kind, value). A clean trace (ok, no findings, no tool calls) has none, and
- * costs nothing here beyond these checks.
+ * costs nothing here beyond these checks. The body comes separately: the trace worker has it apart.
  */
-export function marksOf(t: TraceRecord): readonly TraceMarksTable[] {
-  const b = t.body;
+export function marksOf(t: Omit<TraceRecord, 'body'>, b: TraceBody): readonly TraceMarksTable[] {
   const findings = b.findings ?? [];
   const decisions = b.toolDecisions ?? [];
   const blocked = b.blockedToolCalls ?? [];

@@ -34,6 +34,24 @@ describe('redaction', () => {
     });
   });
 
+  it('copies only what changes, and leaves the input alone', () => {
+    const clean = { a: ['ok', 3, { b: 'fine' }], n: null };
+    expect(redactDeep(clean)).toBe(clean);
+    const input = { keep: { b: 'fine' }, list: ['ok', 'mail x@y.io'] };
+    const out = redactDeep(input) as typeof input;
+    expect(out).not.toBe(input);
+    expect(out.keep).toBe(input.keep);
+    expect(out.list).toEqual(['ok', 'mail [REDACTED:email]']);
+    expect(input.list[1]).toBe('mail x@y.io');
+  });
+
+  it('keeps a __proto__ key a key when redacting under it', () => {
+    const input = JSON.parse('{"__proto__": "x@y.io", "a": 1}') as Record<string, unknown>;
+    const out = redactDeep(input) as Record<string, unknown>;
+    expect(Object.getPrototypeOf(out)).toBe(Object.prototype);
+    expect(JSON.stringify(out)).toBe('{"__proto__":"[REDACTED:email]","a":1}');
+  });
+
   it('stays linear on adversarial input', () => {
     // A catastrophic pattern would take seconds here; the assertion is on the result, not the time.
     const evil = `${'a'.repeat(50_000)}@${'b.'.repeat(20_000)}`;

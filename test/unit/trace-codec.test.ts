@@ -1,0 +1,116 @@
+import { describe, expect, it } from 'vitest';
+import type { TraceRecord } from '../../src/core/trace.js';
+import { decodeBatch, decodeTrace, encodeTrace } from '../../src/gateway/trace-codec.js';
+import { marksOf, toRow } from '../../src/store/trace-rows.js';
+
+function trace(overrides: Partial<TraceRecord> = {}): TraceRecord {
+  return {
+    id: 'tr_1',
+    traceId: 't-1',
+    ts: 1_800_000_000_000,
+    app: 'shop',
+    env: 'prod',
+    userId: 'u-1',
+    tenantId: null,
+    sessionId: null,
+    endpoint: 'chat.completions',
+    model: 'sim-1',
+    provider: 'sim',
+    release: 'shop@1',
+    deployment: null,
+    status: 'ok',
+    httpStatus: 200,
+    errorCode: null,
+    stream: false,
+    latencyMs: 1.5,
+    upstreamMs: 1.25,
+    overheadMs: 0.25,
+    ttftMs: null,
+    promptTokens: 3,
+    completionTokens: 4,
+    body: {
+      request: { model: 'sim-1', messages: [{ role: 'user', content: 'héllo ✓ "quoted" \\ \n' }] },
+      retrieved: [],
+      response: { created: 1_700_000_000, text: 'hi' },
+      toolCalls: [],
+      toolResults: [],
+    },
+    ...overrides,
+  };
+}
+
+describe('trace codec (recorder → trace worker)', () => {
+  it('decodes to the row and marks the record maps to, keeping a clean body as the text it came in', () => {
+    const t = trace();
+    const entry = encodeTrace(t);
+    const { row, marks } = decodeTrace(entry, true);
+    expect(row).toEqual(toRow(t));
+    expect(marks).toEqual([]);
+    // The body column is the very text encodeTrace wrote for it (no re-encoding).
+    expect(entry.endsWith(`,"body":${row.body}}`)).toBe(true);
+  });
+
+  it('redacts the body when recording redacts, and not otherwise', () => {
+    const t = trace({
+      body: {
+        ...trace().body,
+        request: { messages: [{ role: 'user', content: 'mail me at a.b@example.com' }] },
+      },
+    });
+    const redacted = decodeTrace(encodeTrace(t), true).row.body;
+    expect(redacted).toContain('[REDACTED:email]');
+    expect(redacted).not.toContain('a.b@example.com');
+    expect(decodeTrace(encodeTrace(t), false).row.body).toContain('a.b@example.com');
+  });
+
+  it('finds the body even when a column holds the text of a body key', () => {
+    const t = trace({ model: 'x","body":{"evil":1},"y":"', userId: ',"body":' });
+    const { row } = decodeTrace(encodeTrace(t), true);
+    expect(row).toEqual(toRow(t));
+  });
+
+  it('marks findings, tools and a status other than ok, as marksOf does', () => {
+    const t = trace({
+      status: 'blocked',
+      body: {
+        ...trace().body,
+        toolCalls: [{ id: 'c1', name: 'send_email', arguments: '{}' }],
+        findings: [
+          {
+            detector: 'secrets',
+            class: 'privacy',
+            score: 1,
+            action: 'block',
+            stage: 'output',
+            message: 'an API key',
+          },
+        ],
+      },
+    });
+    const { marks } = decodeTrace(encodeTrace(t), true);
+    expect(marks.map((m) => `${m.kind}:${m.value}`).sort()).toEqual(
+      ['class:privacy', 'detector:secrets', 'status:blocked', 'tool:send_email'].sort(),
+    );
+    expect(marks).toEqual(marksOf(t, t.body));
+  });
+
+  it('parses an entry with its keys in another order whole', () => {
+    const t = trace({ body: { ...trace().body, request: { note: 'x@y.io' } } });
+    const { body, ...head } = t;
+    const reordered = JSON.stringify({ body, ...head });
+    const { row } = decodeTrace(reordered, true);
+    expect(row.id).toBe('tr_1');
+    expect(row.model).toBe('sim-1');
+    expect(row.body).toContain('[REDACTED:email]');
+    expect(row).toEqual(decodeTrace(encodeTrace(t), true).row);
+  });
+
+  it('decodes a batch in order', () => {
+    const { rows, marks } = decodeBatch(
+      [encodeTrace(trace({ id: 'a' })), encodeTrace(trace({ id: 'b', status: 'error' }))],
+      true,
+    );
+    expect(rows.map((r) => r.id)).toEqual(['a', 'b']);
+    expect(marks.map((m) => `${m.trace_row}:${m.value}`)).toEqual(['b:error']);
+  });
+});
