@@ -102,10 +102,21 @@ function matches(f: Flag, r: RequestScope, now: number): boolean {
   );
 }
 
+/** What no flag means; shared, since nearly every call matches none (read-only sets). */
+const NO_FLAGS: EffectiveFlags = Object.freeze({
+  disabledTools: new Set<string>(),
+  disabledModelFamilies: new Set<string>(),
+  disabledSources: new Set<string>(),
+  safeMode: 'off',
+  safeModeFlag: null,
+  blocked: null,
+});
+
 export function resolveFlags(flags: readonly Flag[], r: RequestScope, now: number): EffectiveFlags {
-  const winner = new Map<string, Flag>();
+  let winner: Map<string, Flag> | undefined;
   for (const f of flags) {
     if (!matches(f, r, now)) continue;
+    winner ??= new Map<string, Flag>();
     const cur = winner.get(f.key);
     if (
       !cur ||
@@ -114,6 +125,7 @@ export function resolveFlags(flags: readonly Flag[], r: RequestScope, now: numbe
     )
       winner.set(f.key, f);
   }
+  if (!winner) return NO_FLAGS;
   const disabledTools = new Set<string>();
   const disabledModelFamilies = new Set<string>();
   const disabledSources = new Set<string>();

@@ -3,6 +3,7 @@ import type { ChatMessage, ChatRequest, RetrievedDocument, ToolChoice, ToolDefin
 import { parseWith } from '../validation.js';
 import { withFields } from '../with-fields.js';
 import { firebreakExtensionSchema, retrievedOf } from './retrieved.js';
+import { plainChatRequest } from './openai-request-plain.js';
 
 /**
  * OpenAI Chat Completions request, validated strictly where we read a field and loosely elsewhere:
@@ -90,7 +91,7 @@ export interface ParsedOpenAiChat {
 }
 
 export function parseOpenAiChat(body: unknown): ParsedOpenAiChat {
-  const b = parseWith(openAiChatRequestSchema, body, 'invalid request');
+  const b = plainChatRequest(body) ?? parseWith(openAiChatRequestSchema, body, 'invalid request');
   const messages: ChatMessage[] = b.messages.map((m): ChatMessage => {
     switch (m.role) {
       case 'assistant':
