@@ -47,14 +47,12 @@ export async function runChat(
   const identity = identify(ex.headers, parsed.endUser);
   const trace = new CallTrace(surface.endpoint, principal, identity, `${principal.app}@0`);
   const requestBody = storedRequest(ex.body as Record<string, unknown>);
-  // The text as received is recorded when it is the stored request (no extension was taken out).
-  const requestText = requestBody === ex.body ? ex.bodyText : undefined;
   let guards: CallGuards | undefined;
   const judgements: ToolJudgement[] = [];
   const record = (args: FinishArgs) => {
     noteGuards(trace, guards, judgements);
     const finished = trace.finish(args, requestBody, parsed.retrieved, parsed.request.messages);
-    ctx.recorder.record(finished, requestText);
+    ctx.recorder.record(finished);
     if (guards) ctx.signals?.offer(finished, guards.findings);
   };
 

@@ -5,8 +5,6 @@ export interface Exchange {
   readonly headers: IncomingHttpHeaders;
   /** The parsed JSON body (undefined for GET and HEAD). */
   readonly body: unknown;
-  /** The body's text as received (JSON that parsed as `body`): recorded as is instead of re-encoded. */
-  readonly bodyText: string | undefined;
   readonly res: ServerResponse;
 }
 

@@ -161,9 +161,9 @@ export function gatewayFrontDoor(
       );
       return;
     }
-    const run = (body: unknown, bodyText?: string) => {
+    const run = (body: unknown) => {
       try {
-        const done = route.run(ctx, { headers: req.headers, body, bodyText, res }, principal);
+        const done = route.run(ctx, { headers: req.headers, body, res }, principal);
         if (done !== undefined) done.catch((error: unknown) => fail(res, surface, error)).catch(logFailure);
       } catch (error) {
         fail(res, surface, error);
@@ -177,7 +177,7 @@ export function gatewayFrontDoor(
     req: IncomingMessage,
     res: ServerResponse,
     surface: Surface,
-    then: (body: unknown, text: string) => void,
+    then: (body: unknown) => void,
   ) => {
     const declared = req.headers['content-length'];
     const tooLarge = () => {
@@ -232,7 +232,7 @@ export function gatewayFrontDoor(
         fail(res, surface, error);
         return;
       }
-      then(body, text);
+      then(body);
     });
   };
 

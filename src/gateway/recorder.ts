@@ -61,11 +61,7 @@ export class TraceRecorder {
     private readonly databaseUrl?: string,
   ) {}
 
-  /**
-   * Queues a finished trace. `requestJson`: the request body's text when `trace.body.request` is exactly
-   * what it parsed to (encodeTrace then records the text instead of encoding the request again).
-   */
-  record(trace: TraceRecord, requestJson?: string): void {
+  record(trace: TraceRecord): void {
     if (this.buffer.length >= this.options.bufferLimit) {
       this.dropped += 1;
       if (this.dropped === 1 || this.dropped % 1000 === 0)
@@ -77,7 +73,7 @@ export class TraceRecorder {
     }
     let json: string;
     try {
-      json = encodeTrace(trace, requestJson);
+      json = encodeTrace(trace);
     } catch (error) {
       // Not JSON (a cycle, a BigInt): it could never be stored either. Counted, never thrown at the caller.
       this.dropped += 1;

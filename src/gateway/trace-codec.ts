@@ -15,22 +15,9 @@ const BODY_KEY = ',"body":';
 /**
  * The trace as JSON, its keys in a fixed order with `body` last. One JSON.stringify on the request path;
  * the fixed order is what lets decodeTrace take the body's text without parsing and re-encoding it.
- *
- * `requestJson`: the request body's JSON text as the client sent it, when `body.request` is exactly what
- * it parsed to. It goes into the trace as it is instead of being encoded again (on a call with a long
- * conversation, re-encoding the request was the largest part of recording it). The body's first key is
- * `request`; it is spliced in right after the top-level `,"body":{` (the first one: see decodeTrace).
  */
-export function encodeTrace(t: TraceRecord, requestJson?: string): string {
-  if (requestJson === undefined) return JSON.stringify(columns(t, t.body));
-  const { request: _sent, ...rest } = t.body;
-  const json = JSON.stringify(columns(t, rest));
-  const at = json.indexOf(BODY_KEY) + BODY_KEY.length + 1;
-  return `${json.slice(0, at)}"request":${requestJson}${json[at] === '}' ? '' : ','}${json.slice(at)}`;
-}
-
-function columns(t: TraceRecord, body: unknown): Omit<TraceRecord, 'body'> & { readonly body: unknown } {
-  return {
+export function encodeTrace(t: TraceRecord): string {
+  return JSON.stringify({
     id: t.id,
     traceId: t.traceId,
     ts: t.ts,
@@ -54,8 +41,8 @@ function columns(t: TraceRecord, body: unknown): Omit<TraceRecord, 'body'> & { r
     ttftMs: t.ttftMs,
     promptTokens: t.promptTokens,
     completionTokens: t.completionTokens,
-    body,
-  };
+    body: t.body,
+  } satisfies TraceRecord);
 }
 
 export interface DecodedTrace {

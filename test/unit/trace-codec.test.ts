@@ -50,28 +50,6 @@ describe('trace codec (recorder → trace worker)', () => {
     expect(entry.endsWith(`,"body":${row.body}}`)).toBe(true);
   });
 
-  it("records the request's text as received instead of encoding it again", () => {
-    const t = trace();
-    const sent = ` {"model" : "sim-1",\n "messages": [{"role":"user","content":"h\\u00e9llo \\u2713 \\"quoted\\" \\\\ \\n"}]} `;
-    expect(JSON.parse(sent)).toEqual(t.body.request);
-    const entry = encodeTrace(t, sent);
-    expect(entry).toContain(`,"body":{"request":${sent},"retrieved":[]`);
-    const { row } = decodeTrace(entry, true);
-    expect(JSON.parse(row.body)).toEqual(JSON.parse(toRow(t).body));
-    expect({ ...row, body: '' }).toEqual({ ...toRow(t), body: '' });
-    // Redaction still applies to the text as sent.
-    const leaky = trace({ body: { ...trace().body, request: { note: 'a.b@example.com' } } });
-    const redacted = decodeTrace(encodeTrace(leaky, '{"note":"a.b@example.com"}'), true).row.body;
-    expect(JSON.parse(redacted)).toMatchObject({ request: { note: '[REDACTED:email]' } });
-  });
-
-  it('splices the request into a body that has nothing else', () => {
-    const t = { ...trace(), body: { request: { a: 1 } } } as unknown as TraceRecord;
-    const entry = encodeTrace(t, '{"a":1}');
-    expect(entry.endsWith(',"body":{"request":{"a":1}}}')).toBe(true);
-    expect(JSON.parse(entry)).toEqual(JSON.parse(encodeTrace(t)));
-  });
-
   it('redacts the body when recording redacts, and not otherwise', () => {
     const t = trace({
       body: {
