@@ -17,8 +17,8 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 
 const dist = new URL('../dist/', import.meta.url);
-const { GuardSet } = await import(new URL('core/guards/engine.js', dist).href).catch(() => {
-  throw new Error('dist/ is missing: run `npm run build` first');
+const { GuardSet } = await import(new URL('core/guards/engine.js', dist).href).catch((error) => {
+  throw new Error(`cannot load dist/ (run \`npm run build\` first): ${error.message}`);
 });
 const { defaultGuardSettings: settings } = await import(new URL('core/guards/guard-settings.js', dist).href);
 
