@@ -27,7 +27,9 @@ export function sendJson(
   if (res.headersSent) return;
   const text = JSON.stringify(body);
   const head: string[] = [];
-  for (const name in headers) head.push(name, headers[name] as string);
+  for (const name in headers)
+    // The body's own type and length are set below; a caller's copy would be sent twice.
+    if (name !== 'content-type' && name !== 'content-length') head.push(name, headers[name] as string);
   head.push(
     'content-type',
     'application/json; charset=utf-8',

@@ -168,10 +168,14 @@ export class TraceRecorder {
     let ok = true;
     // The worker decodes and redacts on its side; in-thread batches are decoded and redacted here.
     this.flushing = (worker ? worker.write(batch) : this.insertHere(batch)).then(
-      () => {
+      (invalid) => {
         // Entries are removed only once written, so a failed batch is retried, never lost.
         this.buffer.splice(0, batch.length);
-        this.written += batch.length;
+        this.written += batch.length - invalid;
+        if (invalid > 0) {
+          this.dropped += invalid;
+          this.log.warn({ dropped: invalid }, 'trace could not be decoded: dropped');
+        }
         if (this.failures > 0)
           this.log.info(
             { pending: this.buffer.length, failures: this.failures },
@@ -197,8 +201,9 @@ export class TraceRecorder {
     });
   }
 
-  private async insertHere(batch: readonly string[]): Promise<void> {
-    const { rows, marks } = decodeBatch(batch, this.options.redact);
+  private async insertHere(batch: readonly string[]): Promise<number> {
+    const { rows, marks, invalid } = decodeBatch(batch, this.options.redact);
     await this.store.insertRows(rows, marks);
+    return invalid;
   }
 }

@@ -84,17 +84,28 @@ function splitEntry(entry: string): { head: TraceRecord; bodyText: string } | un
   }
 }
 
-/** A batch of encoded traces as rows and marks, in order. */
+/**
+ * A batch of encoded traces as rows and marks, in order. An entry that cannot be decoded (not one
+ * encodeTrace made: a bug) is left out and counted in `invalid`, so that one bad entry cannot fail its
+ * batch on every retry and stop recording for good.
+ */
 export function decodeBatch(
   entries: readonly string[],
   redact: boolean,
-): { rows: TracesTable[]; marks: TraceMarksTable[] } {
+): { rows: TracesTable[]; marks: TraceMarksTable[]; invalid: number } {
   const rows: TracesTable[] = [];
   const marks: TraceMarksTable[] = [];
+  let invalid = 0;
   for (const entry of entries) {
-    const d = decodeTrace(entry, redact);
+    let d: DecodedTrace;
+    try {
+      d = decodeTrace(entry, redact);
+    } catch {
+      invalid += 1;
+      continue;
+    }
     rows.push(d.row);
     for (const m of d.marks) marks.push(m);
   }
-  return { rows, marks };
+  return { rows, marks, invalid };
 }

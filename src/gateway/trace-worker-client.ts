@@ -76,11 +76,16 @@ export class TraceWorker {
     this.worker.on('exit', (code) => die(new Error(`trace worker exited (code ${code})`)));
   }
 
-  /** Writes one batch; rejects with the store's error, or if the thread dies meanwhile. */
-  async write(records: readonly string[]): Promise<void> {
+  /**
+   * Writes one batch; resolves with how many entries were left out as undecodable, rejects with the
+   * store's error, or if the thread dies meanwhile.
+   */
+  async write(records: readonly string[]): Promise<number> {
     const seq = ++this.seq;
     const answer = await this.ask({ type: 'write', seq, records }, seq);
-    if (answer.type === 'done' && answer.error !== null) throw new Error(answer.error);
+    if (answer.type !== 'done') return 0;
+    if (answer.error !== null) throw new Error(answer.error);
+    return answer.invalid;
   }
 
   /** Closes the worker's store and ends the thread; terminates it if that takes longer than `ms`. */

@@ -17,4 +17,5 @@ export type ToWorker =
 export type FromWorker =
   | { readonly type: 'ready' }
   | { readonly type: 'open-failed'; readonly error: string }
-  | { readonly type: 'done'; readonly seq: number; readonly error: string | null };
+  /** `invalid`: entries left out because they could not be decoded (see decodeBatch). */
+  | { readonly type: 'done'; readonly seq: number; readonly error: string | null; readonly invalid: number };

@@ -30,13 +30,14 @@ if (store) {
     switch (msg.type) {
       case 'write':
         Promise.resolve(msg.records)
-          .then((entries) => {
-            const { rows, marks } = decodeBatch(entries, init.redact);
-            return s.traces.insertRows(rows, marks);
+          .then(async (entries) => {
+            const { rows, marks, invalid } = decodeBatch(entries, init.redact);
+            await s.traces.insertRows(rows, marks);
+            return invalid;
           })
           .then(
-            () => post({ type: 'done', seq: msg.seq, error: null }),
-            (error: unknown) => post({ type: 'done', seq: msg.seq, error: message(error) }),
+            (invalid) => post({ type: 'done', seq: msg.seq, error: null, invalid }),
+            (error: unknown) => post({ type: 'done', seq: msg.seq, error: message(error), invalid: 0 }),
           );
         break;
       case 'close':

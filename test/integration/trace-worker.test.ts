@@ -2,9 +2,11 @@ import OpenAI from 'openai';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { TraceRecorder } from '../../src/gateway/recorder.js';
 import { traceWorkerScript } from '../../src/gateway/trace-worker-client.js';
+import type { TraceRecord } from '../../src/core/trace.js';
+import { openStore } from '../../src/store/open-store.js';
 import { GATEWAY_KEY, startFirebreak, type Running } from '../support/harness.js';
 import { startPostgres, type PostgresServer } from '../support/postgres-server.js';
-import { freshDatabaseUrl, freshStore, storeKinds } from '../support/stores.js';
+import { freshDatabaseUrl, storeKinds } from '../support/stores.js';
 import { seedTrace } from '../support/trace-record.js';
 
 /**
@@ -114,16 +116,54 @@ describe('trace worker through a PostgreSQL outage', () => {
   }, 120_000);
 });
 
+/** A recorder over a fresh store with a 10-trace buffer, its warnings collected; on a worker if asked. */
+async function smallRecorder(url: string, worker: boolean) {
+  const store = await openStore(url);
+  const warnings: string[] = [];
+  const log = { warn: (_o: object, msg: string) => warnings.push(msg), info: () => undefined };
+  const recorder = new TraceRecorder(
+    store.traces,
+    { bufferLimit: 10, batchSize: 10, flushIntervalMs: 10, redact: true },
+    log,
+    worker ? url : undefined,
+  );
+  return { store, recorder, warnings };
+}
+
+/**
+ * A trace that encodes to JSON the codec cannot decode (its body's toJSON drops it: no body). No caller
+ * makes one; it stands for a bug, which must cost that one trace, not every trace after it.
+ */
+function undecodable(id: string): TraceRecord {
+  const t = seedTrace({ id, traceId: id, ts: 3 });
+  return { ...t, body: { ...t.body, toJSON: () => undefined } as unknown as TraceRecord['body'] };
+}
+
+describe.each(['main', 'worker'] as const)('an entry the codec cannot decode (%s thread)', (thread) => {
+  it('is dropped and counted; the traces around it are written', async () => {
+    const url = await freshDatabaseUrl('sqlite');
+    const { store, recorder, warnings } = await smallRecorder(url, thread === 'worker');
+    try {
+      recorder.start();
+      if (thread === 'worker') await until(() => recorder.thread === 'worker', 'the worker to take over');
+      recorder.record(seedTrace({ id: 'tr_before', traceId: 'before', ts: 1 }));
+      recorder.record(undecodable('tr_broken'));
+      recorder.record(seedTrace({ id: 'tr_after', traceId: 'after', ts: 2 }));
+      expect(recorder.thread).toBe(thread);
+      expect(await recorder.drain(5_000)).toBe(0);
+      expect(recorder.stats()).toMatchObject({ written: 2, dropped: 1, pending: 0, storeHealthy: true });
+      expect(warnings).toEqual(['trace could not be decoded: dropped']);
+      expect(await store.traces.count({})).toBe(2);
+    } finally {
+      await recorder.drain(1_000);
+      await store.close();
+    }
+  });
+});
+
 describe('trace recorder buffer', () => {
   it('drops (and counts) a trace that is not JSON instead of throwing at the caller; the rest are written', async () => {
-    const store = await freshStore('sqlite');
-    const warnings: string[] = [];
-    const log = { warn: (_o: object, msg: string) => warnings.push(msg), info: () => undefined };
-    const recorder = new TraceRecorder(
-      store.traces,
-      { bufferLimit: 10, batchSize: 10, flushIntervalMs: 10, redact: true },
-      log,
-    );
+    const { store, recorder, warnings } = await smallRecorder(await freshDatabaseUrl('sqlite'), false);
     try {
       const bad = {
         ...seedTrace({ id: 'tr_bad', traceId: 'bad', ts: 1 }),
