@@ -201,7 +201,7 @@ export function constraintSignals(
   if (maxWords !== undefined)
     for (const re of WORDS_ASKED) {
       const m = re.exec(low);
-      if (m && Number(m[1]) > maxWords) {
+      if (m && Number((m[1] ?? '').replaceAll(',', '')) > maxWords) {
         out.push(restricted(LENGTH, m.index, m.index + m[0].length));
         break;
       }

@@ -72,6 +72,10 @@ import {
 export * from './system-constraint-types.js';
 export { constraintSignals, type WordSpans } from './system-constraint-checks.js';
 
+/** The language named by the rule: "only in French", "always reply in French or English", "a French-only tutor". */
+const RULED_LANGUAGE =
+  /\b(?:only (?:in|into|respond in|reply in)|always (?:answer|respond|reply|write|speak|talk)s? in|(?:answer|respond|reply|speak)s? (?:only|exclusively|solely) in) ([a-z]+)(?: (?:or|and) ([a-z]+))?|\b([a-z]+)-only (?:assistant|bot|chatbot|agent|tutor)\b/g;
+
 function read(system: string): SystemConstraints {
   const sentences = sentencesOf(system);
   // Words the prompt uses for what it permits (sentences without a negation), built when first needed.
@@ -140,8 +144,13 @@ function read(system: string): SystemConstraints {
       low,
     )
   ) {
+    // The language the rule itself names ("always reply in French only, even when they write in
+    // English": French), else every language the prompt names.
+    const ruled = new Set<string>();
+    for (const m of low.matchAll(RULED_LANGUAGE))
+      for (const l of [m[1], m[2], m[3]]) if (l !== undefined && LANGUAGES.includes(l)) ruled.add(l);
     const present = new Set(words(low));
-    const named = LANGUAGES.filter((l) => present.has(l));
+    const named = ruled.size > 0 ? [...ruled] : LANGUAGES.filter((l) => present.has(l));
     if (named.length > 0) languages = named;
   }
   // "You have access to the customer database: [{"name": …}, {"name": …}]".
@@ -161,7 +170,8 @@ function read(system: string): SystemConstraints {
   const scope = SCOPES.test(low) ? allWords() : undefined;
   const only = FORMAT_ONLY.exec(low)?.[1];
   const codeOnlyIn = CODE_ONE_LANGUAGE.test(low) ? PROGRAMMING_LANGUAGE.exec(low)?.[1] : undefined;
-  const limit = WORD_LIMIT.exec(low)?.[1];
+  const wordLimit = WORD_LIMIT.exec(low);
+  const limit = wordLimit?.[1] ?? wordLimit?.[2];
   const maxWords = limit === undefined ? undefined : Number(limit);
   const format = { only, noCode: NO_CODE.test(low), codeOnlyIn, maxWords };
   if (

@@ -17,7 +17,7 @@ export const FORMAT_ONLY = new RegExp(
 
 /** A turn asking for another format: "answer in plain text", "give it to me as a poem", "don't use JSON". */
 export const FORMAT_ASK = new RegExp(
-  `\\b(?:respond|reply|answer|write|output|format|give|return|send|put|say)\\b[^.?!\\n]{0,30}?\\b(?:in|as|using|into) (?:valid |a |an |plain )?(${FORMATS})\\b|\\b(?:don'?t|do not|stop|without) (?:use |using |respond(?:ing)? in |replying in |answering in )?(${FORMATS})\\b`,
+  `\\b(?:respond|reply|answer|write|output|format|give|return|send|put|say)\\b[^.?!\\n]{0,50}?\\b(?:in|as|using|into) (?:valid |a |an |plain )?(${FORMATS})\\b|\\b(?:don'?t|do not|stop|without) (?:use |using |respond(?:ing)? in |replying in |answering in )?(${FORMATS})\\b`,
   'g',
 );
 
@@ -42,11 +42,11 @@ export const NO_CODE =
 
 /** A length limit on answers: "keep answers under 50 words", "no more than 100 words". */
 export const WORD_LIMIT =
-  /\b(?:under|below|fewer than|less than|no more than|not more than|at most|maximum(?: of)?|max\.?|up to|within)\s+(\d{1,5})\s+words\b/;
+  /\b(?:under|below|fewer than|less than|no more than|not more than|at most|maximum(?: of)?|max\.?|up to|within)\s+(\d{1,5})\s+words\b|\b(\d{1,5})\s+words\s+or\s+(?:fewer|less)\b/;
 /** A turn asking for an answer of some length: "write a 2000-word essay", "explain it in 800 words". */
 export const WORDS_ASKED = [
-  /\b(?:write|give|generate|compose|produce|create|draft|explain|describe|tell|answer)\b[^.?!\n]{0,40}?\b(\d{2,6})[- ]?words?\b/,
-  /\b(?:at least|in|with|of)\s+(\d{2,6})\s+words\b/,
+  /\b(?:write|give|generate|compose|produce|create|draft|explain|describe|tell|answer)\b[^.?!\n]{0,40}?\b(\d{1,3}(?:,\d{3})+|\d{2,6})[- ]?words?\b/,
+  /\b(?:at least|in|with|of)\s+(\d{1,3}(?:,\d{3})+|\d{2,6})\s+words\b/,
 ];
 
 /**

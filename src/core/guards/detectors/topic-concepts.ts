@@ -91,6 +91,8 @@ export const concepts: readonly Concept[] = [
         'fever, migraine, insulin, ozempic, semaglutide, wegovy, metformin, weight loss drug, weight-loss drug, ' +
         'pharmac, antibiotic, ibuprofen, aspirin, paracetamol, acetaminophen, opioid, morphine, vaccin, ' +
         'physician, surgery, cancer, diabetes, psychiatr, antidepressant, médic, médicament, medicament, ' +
+        'creatine, caffeine pill, pre-workout, preworkout, protein powder, melatonin, anabolic steroid, ' +
+        'dietary supplement, ' +
         'medikament, arznei, krankheit, farmac, medicina, remedio, лекарств, врач, болезн, φάρμακ, ' +
         'γιατρ, ασθένει, 薬, 医者, 病気, 药, 医生, 疾病, 약물, 의사, 질병, دواء, طبيب, مرض, दवा, डॉक्टर',
     ),
