@@ -250,6 +250,15 @@ describe('prompt-injection against its own system prompt', () => {
     expect(kindsOf('How many rest days should I take between long runs?', coach)).toEqual([]);
   });
 
+  it('reads the named examples of a ruled-out item as ruled out too', () => {
+    const shop =
+      'You help customers choose our tents and backpacks. Do not mention or discuss any competitor brand (e.g., REI, Osprey, Patagonia).';
+    expect(kindsOf('Is your 40L pack better value than the Osprey Exos 38?', shop)).toEqual([
+      'restricted_topic',
+    ]);
+    expect(kindsOf('Does the 40L pack come with a rain cover?', shop)).toEqual([]);
+  });
+
   it('fires on a request for a language the system prompt rules out', () => {
     const translator = 'Translate what the user writes into German. Never translate into any other language.';
     expect(kindsOf('Translate "good night" into Italian instead.', translator)).toEqual([

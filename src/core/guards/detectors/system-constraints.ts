@@ -72,6 +72,9 @@ import {
 export * from './system-constraint-types.js';
 export { constraintSignals, type WordSpans } from './system-constraint-checks.js';
 
+/** Named examples in parentheses right after a ruled-out item: "(e.g., REI, Osprey, Patagonia)". */
+const EXAMPLES = /^\((?:e\.g\.|eg\.|for example|for instance|such as|like|including),?\s*([^)]{1,160})\)/;
+
 /** The language named by the rule: "only in French", "always reply in French or English", "a French-only tutor". */
 const RULED_LANGUAGE =
   /\b(?:only (?:in|into|respond in|reply in)|always (?:answer|respond|reply|write|speak|talk)s? in|(?:answer|respond|reply|speak)s? (?:only|exclusively|solely) in) ([a-z]+)(?: (?:or|and) ([a-z]+))?|\b([a-z]+)-only (?:assistant|bot|chatbot|agent|tutor)\b/g;
@@ -115,6 +118,11 @@ function read(system: string): SystemConstraints {
       // it, so the qualified noun (the last item) is not a topic.
       const qualified = end >= 0 && QUALIFIER.test(rest.slice(end));
       add(end >= 0 ? rest.slice(0, end) : rest, qualified);
+      // "any competitor brand or retailer (e.g., REI, Osprey, Patagonia)": the examples, each an item.
+      if (end >= 0 && rest[end] === '(') {
+        const examples = EXAMPLES.exec(rest.slice(end));
+        if (examples) add(examples[1] ?? '');
+      }
     }
     // "X is not allowed": the clause before the marker, back to the last comma (or the sentence start).
     for (const m of s.matchAll(PASSIVE)) {
