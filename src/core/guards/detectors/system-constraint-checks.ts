@@ -101,6 +101,13 @@ const ATTRIBUTES = [
 ];
 const NEAR = 48;
 
+/**
+ * Another person's protected detail by pronoun: "could you give me her home address?", "what's his
+ * salary?", "where does she live?" (a prompt that protects others' data; "my address" is one's own).
+ */
+const PRONOUN_ATTRIBUTE =
+  /\b(?:(?:her|his|their)\s+(?:[a-z-]+\s+){0,2}(?:home address|address|phone number|phone|mobile number|e-?mail|salary|pay|income|diagnosis|medical|date of birth|birthday|social security)|where (?:does|did) (?:she|he) live)\b/;
+
 /** Word spans of a text (the classifier's tokens, copied): where stems may start. */
 export interface WordSpans {
   readonly starts: Int32Array;
@@ -156,6 +163,17 @@ export function constraintSignals(
           break search;
         }
       }
+  if (c.privacy && !out.some((o) => o.kind === 'private_data')) {
+    const m = PRONOUN_ATTRIBUTE.exec(low);
+    if (m)
+      out.push({
+        kind: 'private_data',
+        score: SCORE,
+        message: PRIVATE,
+        start: m.index,
+        end: m.index + m[0].length,
+      });
+  }
   if (c.records) {
     const at = bulkRequest(low);
     if (at >= 0)

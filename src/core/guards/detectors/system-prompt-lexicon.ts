@@ -32,7 +32,7 @@ export const ITEM_REACH = 240;
 export const NOT_WORD = /\b(?:not|never|don'?t|dont)\b/;
 export const REVEAL_WORD = /\b(?:reveal|share|disclose|give out|tell|provide|expose)\b/;
 export const PRIVATE_DATA =
-  /\b(?:(?:private|personal|sensitive|confidential)\s+(?:information|info|data|details)|(?:customer|client|patient|employee|staff|student|member|user|account|contact)s?['’]?\s+(?:records?|data|details|files?|information|info|profiles?))\b/;
+  /\b(?:(?:private|personal|sensitive|confidential)\s+(?:information|info|data|details)|(?:customer|client|patient|employee|staff|student|member|user|account|contact|colleague|coworker)(?:['’]s|s['’]?)?\s+(?:records?|data|details|files?|information|info|profiles?|salar(?:y|ies)|home address(?:es)?|address(?:es)?|phone numbers?|medical))\b/;
 
 /** Where an item ends: a reason or a qualifier that follows the topic. */
 export const CLAUSE_END =
