@@ -157,7 +157,7 @@ class JsonExchange implements Dispatcher.DispatchHandler {
       return;
     }
     try {
-      this.resolve(parseJsonBody(text, this.call));
+      this.resolve(parseUpstreamJson(text, this.call));
     } catch (error) {
       this.reject(error as FirebreakError);
     }
@@ -174,7 +174,7 @@ function abortReason(signal: AbortSignal): Error {
   return reason instanceof Error ? reason : new errors.RequestAbortedError();
 }
 
-function parseJsonBody(text: string, call: Pick<UpstreamCall, 'label'>): unknown {
+function parseUpstreamJson(text: string, call: Pick<UpstreamCall, 'label'>): unknown {
   try {
     return JSON.parse(text);
   } catch {

@@ -1,17 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { openAiChatRequestSchema, parseOpenAiChat } from '../../src/core/wire/openai-request.js';
 import { plainChatRequest } from '../../src/core/wire/openai-request-plain.js';
-
-/** A small deterministic PRNG (mulberry32), so a failure reproduces. */
-function rng(seed: number): () => number {
-  let a = seed;
-  return () => {
-    a = (a + 0x6d2b79f5) | 0;
-    let t = Math.imul(a ^ (a >>> 15), 1 | a);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+import { prng } from '../support/malformed.js';
 
 const long = 'x'.repeat(257);
 const values: Record<string, readonly unknown[]> = {
@@ -72,7 +62,7 @@ function body(next: () => number): unknown {
 
 describe('plainChatRequest (the common request without Zod)', () => {
   it('accepts only what the schema accepts, returning what the schema returns', () => {
-    const next = rng(20261128);
+    const next = prng(20261128);
     let plain = 0;
     let refusedButValid = 0;
     for (let i = 0; i < 20_000; i++) {

@@ -2,40 +2,18 @@ import { describe, expect, it } from 'vitest';
 import type { TraceRecord } from '../../src/core/trace.js';
 import { decodeBatch, decodeTrace, encodeTrace } from '../../src/gateway/trace-codec.js';
 import { marksOf, toRow } from '../../src/store/trace-rows.js';
+import { seedTrace } from '../support/trace-record.js';
 
+/** A seeded trace whose body holds characters JSON escapes and a number in the response. */
 function trace(overrides: Partial<TraceRecord> = {}): TraceRecord {
+  const t = seedTrace({ id: 'tr_1', traceId: 't-1', ts: 1_800_000_000_000, userId: 'u-1', ...overrides });
   return {
-    id: 'tr_1',
-    traceId: 't-1',
-    ts: 1_800_000_000_000,
-    app: 'shop',
-    env: 'prod',
-    userId: 'u-1',
-    tenantId: null,
-    sessionId: null,
-    endpoint: 'chat.completions',
-    model: 'sim-1',
-    provider: 'sim',
-    release: 'shop@1',
-    deployment: null,
-    status: 'ok',
-    httpStatus: 200,
-    errorCode: null,
-    stream: false,
-    latencyMs: 1.5,
-    upstreamMs: 1.25,
-    overheadMs: 0.25,
-    ttftMs: null,
-    promptTokens: 3,
-    completionTokens: 4,
-    body: {
+    ...t,
+    body: overrides.body ?? {
+      ...t.body,
       request: { model: 'sim-1', messages: [{ role: 'user', content: 'héllo ✓ "quoted" \\ \n' }] },
-      retrieved: [],
       response: { created: 1_700_000_000, text: 'hi' },
-      toolCalls: [],
-      toolResults: [],
     },
-    ...overrides,
   };
 }
 

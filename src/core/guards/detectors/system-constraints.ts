@@ -75,6 +75,9 @@ export { constraintSignals, type WordSpans } from './system-constraint-checks.js
 /** Named examples in parentheses right after a ruled-out item: "(e.g., REI, Osprey, Patagonia)". */
 const EXAMPLES = /^\((?:e\.g\.|eg\.|for example|for instance|such as|like|including),?\s*([^)]{1,160})\)/;
 
+/** A language rule that names none: "no other language", "other languages". */
+const OTHER_LANGUAGES = /\b(?:any|no) other languages?\b|\bother languages\b/;
+
 /** The language named by the rule: "only in French", "always reply in French or English", "a French-only tutor". */
 const RULED_LANGUAGE =
   /\b(?:only (?:in|into|respond in|reply in)|always (?:answer|respond|reply|write|speak|talk)s? in|(?:answer|respond|reply|speak)s? (?:only|exclusively|solely) in) ([a-z]+)(?: (?:or|and) ([a-z]+))?|\b([a-z]+)-only (?:assistant|bot|chatbot|agent|tutor)\b/g;
@@ -146,17 +149,15 @@ function read(system: string): SystemConstraints {
   }
   let languages: string[] | undefined;
   const low = system.toLowerCase();
-  if (
-    // "no other language", "only in French", "always answer in French", "a French-only assistant".
-    /\b(?:any|no) other languages?\b|\bother languages\b|\bonly (?:in|into|respond in|reply in)\b|\balways (?:answer|respond|reply|write|speak|talk)s? in\b|\b(?:answer|respond|reply|speak)s? (?:only|exclusively|solely) in\b|\b[a-z]+-only (?:assistant|bot|chatbot|agent|tutor)\b/.test(
-      low,
-    )
-  ) {
-    // The language the rule itself names ("always reply in French only, even when they write in
-    // English": French), else every language the prompt names.
-    const ruled = new Set<string>();
-    for (const m of low.matchAll(RULED_LANGUAGE))
-      for (const l of [m[1], m[2], m[3]]) if (l !== undefined && LANGUAGES.includes(l)) ruled.add(l);
+  // The language a rule itself names ("always reply in French only, even when they write in English":
+  // French), else, for a rule naming none ("no other language"), every language the prompt names.
+  const ruled = new Set<string>();
+  let languageRule = false;
+  for (const m of low.matchAll(RULED_LANGUAGE)) {
+    languageRule = true;
+    for (const l of [m[1], m[2], m[3]]) if (l !== undefined && LANGUAGES.includes(l)) ruled.add(l);
+  }
+  if (languageRule || OTHER_LANGUAGES.test(low)) {
     const present = new Set(words(low));
     const named = ruled.size > 0 ? [...ruled] : LANGUAGES.filter((l) => present.has(l));
     if (named.length > 0) languages = named;
