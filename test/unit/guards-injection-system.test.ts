@@ -5,33 +5,16 @@ import { systemConstraints } from '../../src/core/guards/detectors/system-constr
 import { TermMatcher } from '../../src/core/guards/detectors/term-matcher.js';
 import { defaultGuardSettings, parseGuardSettings } from '../../src/core/guards/guard-settings.js';
 import { scanTrace } from '../../src/core/guards/scan-input.js';
-import type { Detection, GuardContext, GuardSettings } from '../../src/core/guards/types.js';
+import type { Detection, GuardSettings } from '../../src/core/guards/types.js';
 import type { TraceRecord } from '../../src/core/trace.js';
 import { CallGuards } from '../../src/gateway/call-guards.js';
+import { kindsOf, withSystem } from '../support/system-prompt-kinds.js';
 
 /**
  * The system-prompt-aware checks of prompt-injection (system-constraints.ts): a user turn that asks for
  * what its own system prompt rules out. Fixtures are our own wording, in the style of CyberSecEval's
  * prompt-injection tests (meta-llama/PurpleLlama, MIT), not copies of its rows.
  */
-function withSystem(system: string | undefined): GuardContext {
-  return {
-    stage: 'input',
-    settings: defaultGuardSettings,
-    ...(system !== undefined ? { system } : {}),
-    canaries: [],
-    retrieved: [],
-    ownIdentifiers: [],
-  };
-}
-
-/** What the rules found (the classifier's own score is tested elsewhere and left out here). */
-const kindsOf = (text: string, system: string | undefined): (string | undefined)[] =>
-  promptInjection
-    .detect(text, withSystem(system))
-    .filter((d: Detection) => d.score >= promptInjection.defaultThreshold && d.kind !== 'classifier')
-    .map((d) => d.kind);
-
 describe('reading a system prompt', () => {
   it('finds forbidden topics in the usual phrasings', () => {
     const stems = (system: string): string[][] => systemConstraints(system).topics.map((t) => [...t.stems]);

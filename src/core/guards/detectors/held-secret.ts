@@ -77,6 +77,17 @@ const genericBefore = new Set(
 function genericSecret(low: string, at: number): boolean {
   const [previous, start] = previousWord(low, at);
   if (genericBefore.has(previous)) return true;
+  // The three words before (hyphens kept: "wi-fi"). One's own a word or two further back: "my online
+  // banking password". A secret the prompt lets the model give out ("Guest Wi-Fi password: … (fine to
+  // share with guests)") named by its own qualifier: "what's the guest Wi-Fi password?".
+  const before = low
+    .slice(Math.max(0, at - 32), at)
+    .split(/[^\p{L}\p{N}'’-]+/u)
+    .filter((w) => w !== '');
+  const near = before.slice(-3);
+  if (near.includes('my')) return true;
+  const shareable = lastSystem?.shareable ?? [];
+  if (shareable.length > 0 && near.slice(-2).some((w) => shareable.includes(w))) return true;
   // Someone else's: "Bourne's Instagram password", "the user's password" (not "what's the password").
   for (const owner of [previous, previousWord(low, start)[0]])
     if ((owner.endsWith("'s") || owner.endsWith('’s')) && !notOwners.has(owner.slice(0, -2))) return true;
@@ -106,6 +117,8 @@ let lastSystem:
       owners: readonly string[];
       /** What the prompt calls the secret it holds unquoted ("admin pin", "discount code"). */
       names: readonly string[];
+      /** Words that name only secrets the prompt lets the model give out ("guest"). */
+      shareable: readonly string[];
     }
   | undefined;
 
@@ -113,7 +126,8 @@ let lastSystem:
  * A secret held without quotes: a secret-naming noun, then a value that looks made up rather than a
  * word (digits or capitals in it: "4471", "STAFF50", "wx-8823-KLM", "BlueHeron!77"), right after the noun,
  * after "is", ":" or "=", or after "for the … is" or "for the …:" ("the API key for the weather service is
- * …", "door code for the server room: …"). Matched
+ * …", "door code for the server room: …"), a note in parentheses allowed before it ("Local admin
+ * password (reference only): …"). Matched
  * on the prompt as written (capitals count).
  */
 const SECRET_NOUN =
@@ -123,7 +137,7 @@ const SECRET_NOUN =
   String.raw`(?:api|secret|access|private|master|license|licence|product)[ -]key|` +
   String.raw`(?:access|auth|api|bearer|session)[ -]token)`;
 const UNQUOTED_SECRET = new RegExp(
-  String.raw`\b((?:[a-z][a-z-]{1,20} ){0,2}${SECRET_NOUN})(?:(?: (?:for|of|to) (?:the |our |this )?[a-z][a-z -]{0,30}?)?(?: (?:is|was)|\s*[:=]))? ([^\s"'“”‘’\`,;]{3,64})`,
+  String.raw`\b((?:[a-z][a-z-]{1,20} ){0,2}${SECRET_NOUN})(?:(?: (?:for|of|to) (?:the |our |this )?[a-z][a-z -]{0,30}?)?(?: \([^)\n]{1,48}\))?(?: (?:is|was)|\s*[:=]))? ([^\s"'“”‘’\`,;]{3,64})`,
   'gi',
 );
 /** The prompt also says to keep it: without this an unquoted code is just information to pass on. */
@@ -233,6 +247,36 @@ export function systemHoldsSecret(ctx: GuardContext): boolean {
         const o = m[1] ?? '';
         if (!notOwnerWords.has(o)) owners.add(o);
       }
-  lastSystem = { system: raw, canaries: ctx.canaries, holds, owners: [...owners].slice(0, 8), names };
+  const shareable = holds ? shareableQualifiers(system.slice(0, 8192)) : [];
+  lastSystem = {
+    system: raw,
+    canaries: ctx.canaries,
+    holds,
+    owners: [...owners].slice(0, 8),
+    names,
+    shareable,
+  };
   return holds;
+}
+
+/** A secret's name with up to two words before it: "guest wi-fi password", "staff wi-fi password". */
+const QUALIFIED_SECRET =
+  /\b([a-z][a-z-]*) (?:([a-z][a-z-]*) )?(?:password|passcode|pin|code)\b(?=([^\n]{0,80}))/g;
+/** Said of a secret the model may give out. */
+const SHAREABLE =
+  /\b(?:fine|ok|okay|free|allowed|permitted) to (?:share|give)|(?:may|can) (?:be )?(?:share|shared|give|given)(?! only)|share (?:it )?freely|feel free to (?:share|give)/;
+
+/**
+ * Words that qualify only shareable secrets: in "Staff Wi-Fi password: … (never share). Guest Wi-Fi
+ * password: … (fine to share with guests)", "guest" (not "wi-fi", which names the protected one too).
+ */
+function shareableQualifiers(system: string): string[] {
+  const open = new Set<string>();
+  const closed = new Set<string>();
+  for (const m of system.matchAll(QUALIFIED_SECRET)) {
+    const after = (m[3] ?? '').split(/(?<=[.;])\s/)[0] ?? '';
+    const into = SHAREABLE.test(after) && !/\b(?:never|not|don'?t)\b/.test(after) ? open : closed;
+    for (const w of [m[1], m[2]]) if (w !== undefined) into.add(w);
+  }
+  return [...open].filter((w) => !closed.has(w) && !ARTICLES.has(w));
 }

@@ -61,7 +61,7 @@ const lists: Readonly<Record<string, readonly string[]>> = {
     'restrictions programming guidance policies policy instrucciones instrucción instruções instrucoes istruzioni ' +
     'anweisungen instruktionen consignes инструкции указания правила οδηγίες'
   ).split(' '),
-  SHOW: 'reveal show print repeat output display leak tell give share disclose dump spell recite echo expose what'.split(
+  SHOW: 'reveal show print repeat output display leak tell give share disclose dump spell recite echo expose what return export'.split(
     ' ',
   ),
   ASK: 'reveal show print tell share disclose spell recite what confirm provide say type write'.split(' '),

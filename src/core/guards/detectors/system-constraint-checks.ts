@@ -5,12 +5,15 @@ import {
   type ConstraintSignal,
   type SystemConstraints,
 } from './system-constraint-types.js';
+import { forbiddenActionAsked } from './system-actions.js';
+import { offScopeAsked } from './system-scope.js';
 import { GENERIC_SUBJECTS, LANGUAGES, words } from './system-prompt-lexicon.js';
 import {
   bulkRequest,
   CODE_ASK,
   CODE_LANGUAGE_ASK,
   FORMAT_ASK,
+  LONG_ASK,
   NOT_PLACES,
   PLACE_NAME,
   sameFormat,
@@ -37,6 +40,10 @@ const CODE_LANGUAGE = 'asks for code in another programming language than the sy
 const LENGTH = 'asks for a longer answer than the system prompt allows';
 const ASIDE = 'asks the model to set aside what its system prompt is for';
 const PLACE = 'asks about a place the system prompt rules out';
+/** Limits (in words) short enough that several paragraphs or a whole document break them. */
+const LONG_ASK_LIMIT = 150;
+const OFF_SCOPE = 'asks about a subject outside the one the system prompt confines the model to';
+const ACTION = 'presses the model to take an action its system prompt keeps from it';
 
 const restricted = (message: string, start: number, end: number): ConstraintSignal => ({
   kind: 'restricted_topic',
@@ -71,6 +78,42 @@ function askedFor(low: string, o: string): number {
       return at;
   return -1;
 }
+
+/**
+ * A turn asking for advice or a judgement for oneself: "should I itemize?", "is it safe to give him
+ * paracetamol?", "what's the smartest way to lower what I owe?", "do I have a strong case?".
+ */
+const ADVICE_ASK =
+  /\b(?:should (?:i|we|my|he|she|they)|can i (?:give|take|use|put|claim|deduct)|could i (?:give|take|claim)|is it (?:safe|ok|okay|better|wise|smart|worth)|would you (?:recommend|suggest|advise)|what would you (?:do|recommend|suggest)|in my shoes|what(?:'s| is) the (?:best|smartest|safest|cheapest) way|how (?:much|many)[^.?!]{0,30}(?:should|can) (?:i|we)|do i have a (?:strong|good|winning) case|how (?:do|can) i (?:lower|reduce|avoid|minimi[sz]e)|posso|puedo|kann ich|puis-je|dois-je|devo)\b/;
+
+/** Words just before a topic's term that ask to do without it: "instead of eggs", "without meat". */
+const AVOIDED =
+  /\b(?:instead of|without|substitutes? for|replacements? for|replace|free of|no|avoid|skip)\s+$/i;
+
+/** Languages by their own names (accents folded by hand: both spellings are listed). */
+const NATIVE_LANGUAGES: Readonly<Record<string, string>> = {
+  français: 'french',
+  francais: 'french',
+  español: 'spanish',
+  espanol: 'spanish',
+  castellano: 'spanish',
+  deutsch: 'german',
+  italiano: 'italian',
+  português: 'portuguese',
+  portugues: 'portuguese',
+  nederlands: 'dutch',
+  polski: 'polish',
+  türkçe: 'turkish',
+  turkce: 'turkish',
+  svenska: 'swedish',
+  norsk: 'norwegian',
+  dansk: 'danish',
+  suomeksi: 'finnish',
+  русском: 'russian',
+};
+/** "En français", "auf Deutsch", "in italiano", "em português", "på svenska", "на русском". */
+const NATIVE_LANGUAGE_ASK =
+  /\b(?:en|auf|in|em|na|på|op) (français|francais|español|espanol|castellano|deutsch|italiano|português|portugues|nederlands|polski|türkçe|turkce|svenska|norsk|dansk|suomeksi)(?![\p{L}])|(?<![\p{L}])на (русском)(?![\p{L}])/gu;
 
 /** Privacy: a subject ("the user", "Jane") within a few words of a personal attribute. */
 const ATTRIBUTES = [
@@ -185,7 +228,23 @@ export function constraintSignals(
         end: Math.min(low.length, at + 24),
       });
   }
-  if (c.languages)
+  if (c.languages) {
+    // A language asked for in its own name: "en français", "auf Deutsch", "em português".
+    NATIVE_LANGUAGE_ASK.lastIndex = 0;
+    for (let m = NATIVE_LANGUAGE_ASK.exec(low); m; m = NATIVE_LANGUAGE_ASK.exec(low)) {
+      const l = NATIVE_LANGUAGES[m[1] ?? m[2] ?? ''];
+      if (l === undefined || c.languages.includes(l)) continue;
+      out.push({
+        kind: 'restricted_language',
+        score: SCORE,
+        message: LANGUAGE,
+        start: m.index,
+        end: m.index + m[0].length,
+      });
+      break;
+    }
+  }
+  if (c.languages && !out.some((o) => o.kind === 'restricted_language'))
     for (const l of LANGUAGES) {
       if (c.languages.includes(l)) continue;
       const at = wordStart(low, l);
@@ -216,14 +275,19 @@ export function constraintSignals(
     if (m) out.push(restricted(CODE, m.index, m.index + m[0].length));
   }
   const maxWords = c.format.maxWords;
-  if (maxWords !== undefined)
+  if (maxWords !== undefined) {
+    let long: { index: number; 0: string } | null = null;
     for (const re of WORDS_ASKED) {
       const m = re.exec(low);
       if (m && Number((m[1] ?? '').replaceAll(',', '')) > maxWords) {
-        out.push(restricted(LENGTH, m.index, m.index + m[0].length));
+        long = m;
         break;
       }
     }
+    // No number, but clearly more than a short limit allows: several paragraphs, the whole document.
+    if (!long && maxWords <= LONG_ASK_LIMIT) long = LONG_ASK.exec(low);
+    if (long) out.push(restricted(LENGTH, long.index, long.index + long[0].length));
+  }
   const allowed = c.format.codeOnlyIn;
   if (allowed !== undefined && CODE_ASK.test(low)) {
     CODE_LANGUAGE_ASK.lastIndex = 0;
@@ -257,6 +321,14 @@ export function constraintSignals(
       break;
     }
   }
+  if (c.actions.length > 0) {
+    const a = forbiddenActionAsked(low, c.actions);
+    if (a) out.push({ kind: 'forbidden_action', score: SCORE, message: ACTION, ...a });
+  }
+  if (c.offScope.length > 0 && !out.some((o) => o.kind === 'restricted_topic')) {
+    const o = offScopeAsked(low, c.offScope);
+    if (o) out.push(restricted(`${OFF_SCOPE} (${o.name})`, o.start, o.end));
+  }
   if (c.scope) {
     const m = SET_ASIDE.exec(low);
     const object = m?.[1]?.split(/\s+/) ?? [];
@@ -277,6 +349,7 @@ export function constraintSignals(
 function topicIn(text: string, c: SystemConstraints, words?: WordSpans): ConstraintSignal | undefined {
   const groups = c.topics.length;
   const seen = new Map<number, { mask: number; count: number; start: number; end: number }>();
+  let asksAdvice: boolean | undefined;
   let found: ConstraintSignal | undefined;
   c.matcher?.scan(
     text,
@@ -284,6 +357,8 @@ function topicIn(text: string, c: SystemConstraints, words?: WordSpans): Constra
       const group = e.group + offset;
       const g = group < groups ? c.topics[group] : c.related[group - groups];
       if (!g) return false;
+      // "What can I use instead of eggs?": the turn asks to avoid the topic, not for it.
+      if (AVOIDED.test(text.slice(Math.max(0, start - 16), start))) return false;
       let s = seen.get(group);
       if (!s) {
         s = { mask: 0, count: 0, start, end };
@@ -297,6 +372,7 @@ function topicIn(text: string, c: SystemConstraints, words?: WordSpans): Constra
         s.end = Math.max(s.end, end);
       }
       if (s.count < g.need) return false;
+      if (g.advice === true && !(asksAdvice ??= ADVICE_ASK.test(text.toLowerCase()))) return false;
       const message = g.concept ? `${TOPIC} (${g.concept})` : TOPIC;
       found = restricted(message, s.start, s.end);
       return true;

@@ -1,3 +1,4 @@
+import type { OffScopeSubject } from './system-scope.js';
 import type { TermMatcher } from './term-matcher.js';
 
 /** What system-constraints.ts reads from a system prompt, and the findings its checks make. */
@@ -17,6 +18,11 @@ export interface TopicGroup {
   readonly need: number;
   /** For a term from topic-concepts.ts: the concept it stands for. */
   readonly concept?: string;
+  /**
+   * The prompt rules out advice on the concept ("no personalized tax advice"), not the concept: a turn
+   * counts only when it asks for advice ("should I itemize?", not "where do I enter my 1099?").
+   */
+  readonly advice?: boolean;
 }
 
 export interface SystemConstraints {
@@ -39,6 +45,10 @@ export interface SystemConstraints {
   readonly opposites: readonly string[];
   /** When the prompt rules out "other locations": the words of the prompt (the places it does cover). */
   readonly places: ReadonlySet<string> | undefined;
+  /** Subjects off-topic for a prompt that confines the model to its own (system-scope.ts). */
+  readonly offScope: readonly OffScopeSubject[];
+  /** Stems of what the prompt keeps the model from acting on ("cannot issue refunds": "refund"). */
+  readonly actions: readonly string[];
   /** When the prompt scopes the model ("only", "never", "except"): its words (what it is about). */
   readonly scope: ReadonlySet<string> | undefined;
   /**
@@ -70,6 +80,8 @@ export const NONE: SystemConstraints = {
   records: false,
   opposites: [],
   places: undefined,
+  actions: [],
+  offScope: [],
   scope: undefined,
   format: { only: undefined, noCode: false, codeOnlyIn: undefined, maxWords: undefined },
 };

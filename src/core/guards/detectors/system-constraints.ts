@@ -1,8 +1,12 @@
+import { withFields } from '../../with-fields.js';
+import { forbiddenActionObjects } from './system-actions.js';
+import { offScopeSubjects } from './system-scope.js';
 import { TermMatcher, type TermEntry, type TriePart } from './term-matcher.js';
 import { NONE, type SystemConstraints, type TopicGroup } from './system-constraint-types.js';
 import {
   conceptPart,
   namesConcept,
+  namesKindOfHelp,
   readyConcepts,
   usableNames,
   usedConceptWords,
@@ -28,6 +32,7 @@ import {
   words,
 } from './system-prompt-lexicon.js';
 import {
+  CHARACTER_LIMIT,
   CODE_ONE_LANGUAGE,
   FORMAT_ONLY,
   NO_CODE,
@@ -35,6 +40,8 @@ import {
   OTHER_PLACES,
   PROGRAMMING_LANGUAGE,
   SCOPES,
+  SHORT_ANSWER,
+  SHORT_ANSWER_WORDS,
   WORD_LIMIT,
 } from './system-rule-patterns.js';
 /**
@@ -177,11 +184,22 @@ function read(system: string): SystemConstraints {
   const allWords = (): Set<string> => (promptWords ??= new Set(words(system)));
   const places = sentences.some((s) => NEGATION.test(s) && OTHER_PLACES.test(s)) ? allWords() : undefined;
   const scope = SCOPES.test(low) ? allWords() : undefined;
+  const actions = forbiddenActionObjects(sentences);
+  const offScope = offScopeSubjects(low);
   const only = FORMAT_ONLY.exec(low)?.[1];
   const codeOnlyIn = CODE_ONE_LANGUAGE.test(low) ? PROGRAMMING_LANGUAGE.exec(low)?.[1] : undefined;
   const wordLimit = WORD_LIMIT.exec(low);
   const limit = wordLimit?.[1] ?? wordLimit?.[2];
-  const maxWords = limit === undefined ? undefined : Number(limit);
+  const characterLimit = CHARACTER_LIMIT.exec(low);
+  const characters = characterLimit?.[1] ?? characterLimit?.[2];
+  const maxWords =
+    limit !== undefined
+      ? Number(limit)
+      : characters !== undefined
+        ? Math.ceil(Number(characters) / 6)
+        : SHORT_ANSWER.test(low)
+          ? SHORT_ANSWER_WORDS
+          : undefined;
   const format = { only, noCode: NO_CODE.test(low), codeOnlyIn, maxWords };
   if (
     topics.length === 0 &&
@@ -194,7 +212,9 @@ function read(system: string): SystemConstraints {
     !format.noCode &&
     codeOnlyIn === undefined &&
     maxWords === undefined &&
-    !scope
+    !scope &&
+    actions.length === 0 &&
+    offScope.length === 0
   )
     return NONE;
   const explicit = topics.slice(0, 48);
@@ -204,17 +224,19 @@ function read(system: string): SystemConstraints {
     const used = usedConceptWords(permitted());
     const usable = usableNames(used);
     // In the order the topics name them (the matcher reports groups at one place in this order).
-    const named = new Set<ReadyConcept>();
+    // Each named concept, and whether every item naming it rules out only advice on it.
+    const named = new Map<ReadyConcept, boolean>();
     for (const t of explicit)
       readyConcepts.forEach((c, i) => {
         const names = usable[i] ?? [];
-        if (names.length > 0 && namesConcept(t.stems, names)) named.add(c);
+        if (names.length > 0 && namesConcept(t.stems, names))
+          named.set(c, (named.get(c) ?? true) && namesKindOfHelp(t.stems));
       });
-    for (const c of named) {
+    for (const [c, advice] of named) {
       const part = conceptPart(c, used);
       if (part.groups.length === 0) continue;
       shared.push({ trie: part.trie, offset: explicit.length + related.length });
-      for (const g of part.groups) related.push(g);
+      for (const g of part.groups) related.push(advice ? withFields(g, { advice }) : g);
     }
   }
   const entries: TermEntry[] = [];
@@ -229,6 +251,8 @@ function read(system: string): SystemConstraints {
     records,
     opposites,
     places,
+    actions,
+    offScope,
     scope,
     format,
   };

@@ -96,14 +96,43 @@ export function usableNames(used: ReadonlySet<string>): (readonly (readonly stri
 }
 
 /**
- * Whether a forbidden item names a concept by one of its usable names: every word of the name is in
- * the item, with at most one other word ("human medical advice" names medicine).
+ * Words that say what kind of help is ruled out rather than what it is about: "individualized investment
+ * recommendations" names investment, "medication doses for pets" medicine.
  */
+const KIND_OF_HELP = new Set(
+  [
+    'advice',
+    'advise',
+    'recommendation',
+    'recommend',
+    'personalized',
+    'personalised',
+    'individualized',
+    'individualised',
+    'specific',
+    'tip',
+    'guidance',
+    'information',
+    'opinion',
+    'dose',
+    'dosage',
+    'question',
+  ].map(stem),
+);
+
+/**
+ * Whether a forbidden item names a concept by one of its usable names: every word of the name is in
+ * the item, with at most one other word ("human medical advice" names medicine) besides words of the
+ * kind of help (KIND_OF_HELP).
+ */
+/** The item rules out a kind of help about its subject ("personalized tax advice"), not the subject. */
+export const namesKindOfHelp = (item: readonly string[]): boolean => item.some((s) => KIND_OF_HELP.has(s));
+
 export function namesConcept(item: readonly string[], names: readonly (readonly string[])[]): boolean {
   return names.some((stems) => {
     if (!stems.every((n) => item.some((s) => sameWord(s, n)))) return false;
     let other = 0;
-    for (const s of item) if (!stems.some((n) => sameWord(s, n))) other++;
+    for (const s of item) if (!stems.some((n) => sameWord(s, n)) && !KIND_OF_HELP.has(s)) other++;
     return other <= 1;
   });
 }

@@ -171,13 +171,22 @@ export const VAGUE = new Set(
   ).split(' '),
 );
 
+/** What "other …" names when it means competitors: "other brands", "other car dealerships". */
+const OTHER_BUSINESS =
+  /^(?:brand|retailer|store|shop|compan|pharmac|bank|airline|carrier|manufacturer|dealer|provider|vendor|insurer|competitor)/;
+
 export function items(clause: string, permitted: () => ReadonlySet<string>): string[][] {
   const out: string[][] = [];
   for (const part of clause.split(ITEM_SPLIT)) {
     const ws = words(part);
     // "the climate at other locations", "any other language": a scope relative to the permitted one,
     // which words alone cannot judge.
-    if (ws.some((w) => w === 'other' || w === 'else' || w === 'different')) continue;
+    if (ws.some((w) => w === 'other' || w === 'else' || w === 'different')) {
+      // Except other businesses ("other car brands", "other retailers"): the competitor concept.
+      const business = ws.find((w) => OTHER_BUSINESS.test(w));
+      if (ws.includes('other') && business !== undefined) out.push(['other', stem(business)]);
+      continue;
+    }
     let kept = ws.filter((w) => !STOP.has(w) && !VAGUE.has(w) && w.length >= 2 && !/^\d+$/.test(w));
     const objects = kept.filter((w) => !ACTIVITY_VERBS.has(w));
     if (objects.length > 0) kept = objects;

@@ -70,6 +70,7 @@ export const concepts: readonly Concept[] = [
     terms: list(
       'politic, election, electoral, vote, voting, ballot, democra, republican, parliament, congress, ' +
         'senate, senator, president, prime minister, government, socialis, communis, liberal, ' +
+        'candidate, mayor, governor, partisan, ' +
         'conservative, left-wing, right-wing, politique, política, politica, politik, élection, ' +
         'elección, eleição, wahl, elezion, политик, выбор, πολιτικ, εκλογ, 政治, 選挙, 选举, 정치, 선거, سياس, انتخاب, राजनीति, चुनाव',
     ),
@@ -80,6 +81,7 @@ export const concepts: readonly Concept[] = [
     terms: list(
       'religio, god, church, mosque, temple, synagogue, bible, quran, koran, torah, christianit, ' +
         'islam, muslim, jewish, judaism, hindu, buddhis, atheis, faith, prayer, jesus, allah, ' +
+        'christian, catholic, protestant, evangelical, mormon, sikh, sunni, shia=, pope=, rabbi, imam=, ' +
         'religión, religião, iglesia, kirche, chiesa, igreja, biblia, bibel, corán, coran, ramadan, религи, церк, θρησκ, 宗教, 종교, دين, धर्म',
     ),
   },
@@ -92,7 +94,7 @@ export const concepts: readonly Concept[] = [
         'pharmac, antibiotic, ibuprofen, aspirin, paracetamol, acetaminophen, opioid, morphine, vaccin, ' +
         'physician, surgery, cancer, diabetes, psychiatr, antidepressant, médic, médicament, medicament, ' +
         'creatine, caffeine pill, pre-workout, preworkout, protein powder, melatonin, anabolic steroid, ' +
-        'dietary supplement, ' +
+        'dietary supplement, lithium, bipolar, adderall, xanax, zoloft, prozac, milligram, miligram, ' +
         'medikament, arznei, krankheit, farmac, medicina, remedio, лекарств, врач, болезн, φάρμακ, ' +
         'γιατρ, ασθένει, 薬, 医者, 病気, 药, 医生, 疾病, 약물, 의사, 질병, دواء, طبيب, مرض, दवा, डॉक्टर',
     ),
@@ -231,7 +233,8 @@ export const concepts: readonly Concept[] = [
     name: 'legal advice',
     names: names('legal, law, lawyer, attorney'),
     terms: list(
-      'lawyer, attorney, lawsuit, court=, courts=, litigation, legal advice, contract law, abogado, ' +
+      'lawyer, attorney, lawsuit, court=, courts=, litigation, legal advice, contract law, small claims, ' +
+        'strong case, sue=, suing, legal action, abogado, ' +
         'demanda, anwalt, klage, avocat, procès, avvocato, causa legale, advogado, processo judicial, ' +
         'адвокат, юрист, δικηγόρ, 弁護士, 訴訟, 律师, 诉讼, 변호사, 소송, محامي, دعوى',
     ),
@@ -263,6 +266,54 @@ export const concepts: readonly Concept[] = [
         'dismember, torture, rips apart, ripped apart, tear apart, torn apart, corpse, mutilat, ' +
         'sangre, asesin, sang=, meurtre, tuer=, blut=, mord=, töten, sangue, uccid, кровь, убий, убива, ' +
         'αίμα, φόνο, 血, 殺, 杀, 피, 살인, دم, قتل, खून, हत्या',
+    ),
+  },
+  {
+    name: 'taxes',
+    names: names('tax, taxes, taxation'),
+    terms: list(
+      'tax=, taxes=, taxable, deduction, deductible, itemiz, write-off, write off, 1099, w-2=, irs=, hmrc, ' +
+        'tax bracket, impuesto, impôt, steuer, imposta, imposto, налог, φόρο, 税, 세금, ضريبة, कर=',
+    ),
+  },
+  {
+    // Brands by name, for prompts that rule out competitors or other brands. Names that are also common
+    // words (Target, Chase, Delta, United, Apple, Zoom, Notion) are left out.
+    name: 'competitor brands',
+    names: names(
+      'competitor, competitors, competing, rival, other brand, other brands, other retailer, other store, other company, other companies, other pharmacy, other bank, other airline, other carrier, other manufacturer, other dealership',
+    ),
+    terms: list(
+      'cvs=, walgreens, rite aid, toyota, honda, nissan, hyundai, kia=, chevrolet, chevy, subaru, mazda, ' +
+        'volkswagen, bmw=, mercedes, audi=, lexus, tesla, volvo, walmart, costco, best buy, ikea=, ' +
+        'home depot, kroger, aldi=, lidl, tesco, ebay, etsy, wells fargo, bank of america, citibank, ' +
+        'hsbc, barclays, capital one, revolut, monzo, american airlines, southwest airlines, ryanair, ' +
+        'easyjet, lufthansa, emirates, jetblue, samsung, huawei, xiaomi, oneplus, motorola, verizon, ' +
+        't-mobile, vodafone, rei=, patagonia, nike=, adidas, lululemon, north face, netflix, hulu, ' +
+        'spotify, uber=, lyft, doordash, grubhub, instacart, starbucks, dunkin, mcdonald, geico, ' +
+        'state farm, allstate, salesforce, hubspot, dropbox, asana, trello, microsoft, expedia, ' +
+        'booking.com, airbnb, marriott, hilton, hyatt',
+    ),
+  },
+  {
+    name: 'horror',
+    names: names('horror, scary, frightening, creepy'),
+    terms: list(
+      'horror, scary, scari, frighten, terrifying, creepy, haunted, ghost story, zombie, slasher, ' +
+        'nightmare, stephen king, miedo, terror, épouvante, effrayant, gruselig, spaventos, ' +
+        'assustador, ужас, страшн, τρόμου, ホラー, 怖い, 恐怖, 공포, رعب',
+    ),
+  },
+  {
+    name: 'profanity and insults',
+    names: names(
+      'profanity, profane, swear, swearing, curse word, cursing, insult, slur, crude language, foul language, vulgar, obscene',
+    ),
+    terms: list(
+      'profanity, profane, swear, swearing, cuss, curse word, curse words, insult, slur=, slurs=, ' +
+        'vulgar, obscen, roast me, roast him, roast her, call me names, trash talk, f-word, ' +
+        'groser, insulto, palabrota, insulte, gros mot, beleidig, schimpfwort, parolacc, palavrão, ' +
+        'мат=, оскорб, βρισι, 悪口, 脏话, 욕설, شتائم',
     ),
   },
   {

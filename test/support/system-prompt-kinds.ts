@@ -1,0 +1,22 @@
+import { promptInjection } from '../../src/core/guards/detectors/injection.js';
+import { defaultGuardSettings } from '../../src/core/guards/guard-settings.js';
+import type { Detection, GuardContext } from '../../src/core/guards/types.js';
+
+/** An input-stage guard context with this system prompt (or none) and the default settings. */
+export function withSystem(system: string | undefined): GuardContext {
+  return {
+    stage: 'input',
+    settings: defaultGuardSettings,
+    ...(system !== undefined ? { system } : {}),
+    canaries: [],
+    retrieved: [],
+    ownIdentifiers: [],
+  };
+}
+
+/** What prompt-injection's rules found (the classifier's own score is tested elsewhere and left out). */
+export const kindsOf = (text: string, system: string | undefined): (string | undefined)[] =>
+  promptInjection
+    .detect(text, withSystem(system))
+    .filter((d: Detection) => d.score >= promptInjection.defaultThreshold && d.kind !== 'classifier')
+    .map((d) => d.kind);
