@@ -152,6 +152,11 @@ export function timerQueries(db: Kysely<Database>, caps: Capabilities): TimerSto
       };
       let rows: Selectable<TimersTable>[];
       if (caps.dialect === 'sqlite') {
+        // Most ticks find nothing due. A read does not take SQLite's write lock, so only a tick that
+        // has work waits for the trace writer's transaction (better-sqlite3 waits synchronously, on
+        // the event loop) or makes it wait.
+        const any = await db.selectFrom('timers').select('id').where(cond).limit(1).executeTakeFirst();
+        if (any === undefined) return [];
         rows = await db.connection().execute(async (conn) => {
           await sql`begin immediate`.execute(conn);
           try {
