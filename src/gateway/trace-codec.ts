@@ -1,3 +1,4 @@
+import { withFields } from '../core/with-fields.js';
 import { redactDeep } from '../core/redact.js';
 import type { TraceBody, TraceRecord } from '../core/trace.js';
 import type { TraceMarksTable, TracesTable } from '../store/schema.js';
@@ -9,40 +10,76 @@ import { marksOf, rowOf } from '../store/trace-rows.js';
  * worker thread loads only this and the store, not the recorder.
  */
 
-/** The key that starts the body in an encoded trace; see decodeTrace for why the first one is it. */
-const BODY_KEY = ',"body":';
+/**
+ * The start of the body in an encoded trace: the body object's first key (CallTrace.finish writes
+ * `request` first). See decodeTrace for why its first occurrence is the body's.
+ */
+const BODY_START = ',{"request":';
+/** How many columns come before the body. */
+const HEAD_COLUMNS = 23;
 
 /**
- * The trace as JSON, its keys in a fixed order with `body` last. One JSON.stringify on the request path;
- * the fixed order is what lets decodeTrace take the body's text without parsing and re-encoding it.
+ * The trace as a JSON array: its columns in TraceRecord's order, then the body. One JSON.stringify on
+ * the request path; an array is cheaper than an object to write and to read (no key names: 1.3 µs of
+ * the 4.8 µs a bench trace took, and half the worker's parse of the columns), and the body last is what
+ * lets decodeTrace take the body's text without parsing and re-encoding it.
  */
 export function encodeTrace(t: TraceRecord): string {
-  return JSON.stringify({
-    id: t.id,
-    traceId: t.traceId,
-    ts: t.ts,
-    app: t.app,
-    env: t.env,
-    userId: t.userId,
-    tenantId: t.tenantId,
-    sessionId: t.sessionId,
-    endpoint: t.endpoint,
-    model: t.model,
-    provider: t.provider,
-    release: t.release,
-    deployment: t.deployment,
-    status: t.status,
-    httpStatus: t.httpStatus,
-    errorCode: t.errorCode,
-    stream: t.stream,
-    latencyMs: t.latencyMs,
-    upstreamMs: t.upstreamMs,
-    overheadMs: t.overheadMs,
-    ttftMs: t.ttftMs,
-    promptTokens: t.promptTokens,
-    completionTokens: t.completionTokens,
-    body: t.body,
-  } satisfies TraceRecord);
+  return JSON.stringify([
+    t.id,
+    t.traceId,
+    t.ts,
+    t.app,
+    t.env,
+    t.userId,
+    t.tenantId,
+    t.sessionId,
+    t.endpoint,
+    t.model,
+    t.provider,
+    t.release,
+    t.deployment,
+    t.status,
+    t.httpStatus,
+    t.errorCode,
+    t.stream,
+    t.latencyMs,
+    t.upstreamMs,
+    t.overheadMs,
+    t.ttftMs,
+    t.promptTokens,
+    t.completionTokens,
+    t.body,
+  ]);
+}
+
+/** The columns of an encoded trace (encodeTrace's order) as the record's head. */
+function headOf(v: readonly unknown[]): Omit<TraceRecord, 'body'> {
+  return {
+    id: v[0],
+    traceId: v[1],
+    ts: v[2],
+    app: v[3],
+    env: v[4],
+    userId: v[5],
+    tenantId: v[6],
+    sessionId: v[7],
+    endpoint: v[8],
+    model: v[9],
+    provider: v[10],
+    release: v[11],
+    deployment: v[12],
+    status: v[13],
+    httpStatus: v[14],
+    errorCode: v[15],
+    stream: v[16],
+    latencyMs: v[17],
+    upstreamMs: v[18],
+    overheadMs: v[19],
+    ttftMs: v[20],
+    promptTokens: v[21],
+    completionTokens: v[22],
+  } as Omit<TraceRecord, 'body'>;
 }
 
 export interface DecodedTrace {
@@ -56,29 +93,44 @@ export interface DecodedTrace {
  * which saves re-encoding nearly every body.
  *
  * Finding the body: every value before it is a string, number, boolean or null (TraceRecord's columns),
- * and inside a JSON string a quote is always escaped (`\"`), so the text `,"body":` cannot occur before
- * the top-level key. An entry that does not split that way (not made by encodeTrace) is parsed whole.
+ * and inside a JSON string a quote is always escaped (`\"`), so the text `,{"request":` cannot occur
+ * before the body. An entry that does not split that way (a body with another first key, or an entry
+ * in another form: a trace object) is parsed whole.
  */
 export function decodeTrace(entry: string, redact: boolean): DecodedTrace {
+  let head: Omit<TraceRecord, 'body'>;
+  let bodyText: string | undefined;
+  let body: TraceBody;
   const split = splitEntry(entry);
-  const trace = split?.head ?? (JSON.parse(entry) as TraceRecord);
-  let bodyText = split?.bodyText;
-  let body = bodyText === undefined ? trace.body : (JSON.parse(bodyText) as TraceBody);
+  if (split) {
+    head = split.head;
+    bodyText = split.bodyText;
+    body = JSON.parse(bodyText) as TraceBody;
+  } else {
+    const whole = JSON.parse(entry) as unknown;
+    const trace = Array.isArray(whole)
+      ? withFields(headOf(whole), { body: whole[HEAD_COLUMNS] as TraceBody })
+      : (whole as TraceRecord);
+    head = trace;
+    body = trace.body;
+  }
   if (redact) {
     const clean = redactDeep(body) as TraceBody;
     if (clean !== body) bodyText = undefined;
     body = clean;
   }
-  return { row: rowOf(trace, bodyText ?? JSON.stringify(body)), marks: marksOf(trace, body) };
+  return { row: rowOf(head, bodyText ?? JSON.stringify(body)), marks: marksOf(head, body) };
 }
 
-function splitEntry(entry: string): { head: TraceRecord; bodyText: string } | undefined {
-  const at = entry.indexOf(BODY_KEY);
-  if (at < 0 || !entry.endsWith('}')) return undefined;
+function splitEntry(entry: string): { head: Omit<TraceRecord, 'body'>; bodyText: string } | undefined {
+  if (!entry.startsWith('[') || !entry.endsWith('}]')) return undefined;
+  const at = entry.indexOf(BODY_START);
+  if (at < 0) return undefined;
   try {
-    const head = JSON.parse(`${entry.slice(0, at)}}`) as TraceRecord;
-    // The last column before the body: absent means the entry had its keys in another order.
-    return 'completionTokens' in head ? { head, bodyText: entry.slice(at + BODY_KEY.length, -1) } : undefined;
+    const values = JSON.parse(`${entry.slice(0, at)}]`) as unknown[];
+    return values.length === HEAD_COLUMNS
+      ? { head: headOf(values), bodyText: entry.slice(at + 1, -1) }
+      : undefined;
   } catch {
     return undefined;
   }

@@ -25,7 +25,7 @@ describe('trace codec (recorder → trace worker)', () => {
     expect(row).toEqual(toRow(t));
     expect(marks).toEqual([]);
     // The body column is the very text encodeTrace wrote for it (no re-encoding).
-    expect(entry.endsWith(`,"body":${row.body}}`)).toBe(true);
+    expect(entry.endsWith(`,${row.body}]`)).toBe(true);
   });
 
   it('redacts the body when recording redacts, and not otherwise', () => {
@@ -41,10 +41,18 @@ describe('trace codec (recorder → trace worker)', () => {
     expect(decodeTrace(encodeTrace(t), false).row.body).toContain('a.b@example.com');
   });
 
-  it('finds the body even when a column holds the text of a body key', () => {
-    const t = trace({ model: 'x","body":{"evil":1},"y":"', userId: ',"body":' });
+  it('finds the body even when a column holds the text of its start', () => {
+    const t = trace({ model: 'x",{"request":{"evil":1},"y":"', userId: ',{"request":' });
     const { row } = decodeTrace(encodeTrace(t), true);
     expect(row).toEqual(toRow(t));
+  });
+
+  it('parses a trace whose body starts with another key whole', () => {
+    const { request: _request, ...rest } = trace().body;
+    const t = trace({ body: { ...rest, request: { note: 'x@y.io' } } });
+    const { row } = decodeTrace(encodeTrace(t), true);
+    expect(JSON.parse(row.body)).toEqual({ ...t.body, request: { note: '[REDACTED:email]' } });
+    expect({ ...row, body: '' }).toEqual({ ...toRow(t), body: '' });
   });
 
   it('marks findings, tools and a status other than ok, as marksOf does', () => {
