@@ -77,17 +77,22 @@ const genericBefore = new Set(
 function genericSecret(low: string, at: number): boolean {
   const [previous, start] = previousWord(low, at);
   if (genericBefore.has(previous)) return true;
-  // The three words before (hyphens kept: "wi-fi"). One's own a word or two further back: "my online
-  // banking password". A secret the prompt lets the model give out ("Guest Wi-Fi password: … (fine to
-  // share with guests)") named by its own qualifier: "what's the guest Wi-Fi password?".
-  const before = low
-    .slice(Math.max(0, at - 32), at)
+  // The words of the same clause just before it (hyphens kept: "wi-fi"). One's own a word or two
+  // further back ("my online banking password"), unless a word between names the held secret ("my admin
+  // password" when the prompt holds the admin password). A secret the prompt lets the model give out
+  // ("Guest Wi-Fi password: … (fine to share with guests)") named by its own qualifier only ("the guest
+  // Wi-Fi password", not "the guest staff password").
+  const clause = low.slice(Math.max(0, at - 40), at);
+  const near = clause
+    .slice(clause.search(/[^.,;:!?/()]*$/))
     .split(/[^\p{L}\p{N}'’-]+/u)
-    .filter((w) => w !== '');
-  const near = before.slice(-3);
-  if (near.includes('my')) return true;
-  const shareable = lastSystem?.shareable ?? [];
-  if (shareable.length > 0 && near.slice(-2).some((w) => shareable.includes(w))) return true;
+    .filter((w) => w !== '')
+    .slice(-3);
+  const q = lastSystem?.qualifiers ?? NO_QUALIFIERS;
+  const mine = near.lastIndexOf('my');
+  if (mine >= 0 && near.slice(mine + 1).every((w) => !q.all.includes(w))) return true;
+  if (near.slice(-2).some((w) => q.shareable.includes(w)) && !near.some((w) => q.closed.includes(w)))
+    return true;
   // Someone else's: "Bourne's Instagram password", "the user's password" (not "what's the password").
   for (const owner of [previous, previousWord(low, start)[0]])
     if ((owner.endsWith("'s") || owner.endsWith('’s')) && !notOwners.has(owner.slice(0, -2))) return true;
@@ -117,8 +122,8 @@ let lastSystem:
       owners: readonly string[];
       /** What the prompt calls the secret it holds unquoted ("admin pin", "discount code"). */
       names: readonly string[];
-      /** Words that name only secrets the prompt lets the model give out ("guest"). */
-      shareable: readonly string[];
+      /** The words before the prompt's secrets' names: of shareable secrets only, of protected ones only, all. */
+      qualifiers: Qualifiers;
     }
   | undefined;
 
@@ -247,14 +252,14 @@ export function systemHoldsSecret(ctx: GuardContext): boolean {
         const o = m[1] ?? '';
         if (!notOwnerWords.has(o)) owners.add(o);
       }
-  const shareable = holds ? shareableQualifiers(system.slice(0, 8192)) : [];
+  const qualifiers = holds ? secretQualifiers(system.slice(0, 8192)) : NO_QUALIFIERS;
   lastSystem = {
     system: raw,
     canaries: ctx.canaries,
     holds,
     owners: [...owners].slice(0, 8),
     names,
-    shareable,
+    qualifiers,
   };
   return holds;
 }
@@ -266,17 +271,30 @@ const QUALIFIED_SECRET =
 const SHAREABLE =
   /\b(?:fine|ok|okay|free|allowed|permitted) to (?:share|give)|(?:may|can) (?:be )?(?:share|shared|give|given)(?! only)|share (?:it )?freely|feel free to (?:share|give)/;
 
+interface Qualifiers {
+  readonly shareable: readonly string[];
+  readonly closed: readonly string[];
+  readonly all: readonly string[];
+}
+const NO_QUALIFIERS: Qualifiers = { shareable: [], closed: [], all: [] };
+
 /**
- * Words that qualify only shareable secrets: in "Staff Wi-Fi password: … (never share). Guest Wi-Fi
- * password: … (fine to share with guests)", "guest" (not "wi-fi", which names the protected one too).
+ * The words before each secret's name in the prompt, split by whether the prompt lets the model give
+ * that secret out: in "Staff Wi-Fi password: … (never share). Guest Wi-Fi password: … (fine to share with
+ * guests)", "guest" is shareable, "staff" and "wi-fi" are not ("wi-fi" names the protected one too).
+ * "May be shared with employees only" is a restriction, not a permission.
  */
-function shareableQualifiers(system: string): string[] {
+function secretQualifiers(system: string): Qualifiers {
   const open = new Set<string>();
   const closed = new Set<string>();
   for (const m of system.matchAll(QUALIFIED_SECRET)) {
     const after = (m[3] ?? '').split(/(?<=[.;])\s/)[0] ?? '';
-    const into = SHAREABLE.test(after) && !/\b(?:never|not|don'?t)\b/.test(after) ? open : closed;
-    for (const w of [m[1], m[2]]) if (w !== undefined) into.add(w);
+    const into = SHAREABLE.test(after) && !/\b(?:never|not|don'?t|only)\b/.test(after) ? open : closed;
+    for (const w of [m[1], m[2]]) if (w !== undefined && !ARTICLES.has(w)) into.add(w);
   }
-  return [...open].filter((w) => !closed.has(w) && !ARTICLES.has(w));
+  return {
+    shareable: [...open].filter((w) => !closed.has(w)),
+    closed: [...closed].filter((w) => !open.has(w)),
+    all: [...new Set([...open, ...closed])],
+  };
 }

@@ -16,19 +16,35 @@ const base = (w: string): string =>
  * so a turn counts only with a direct request to act, an object the rule names, and such a cue.
  */
 
-/** Verbs of acting on an account, order or setting (not of telling: those are topics and secrets). */
-const VERBS =
-  'give|issue|grant|approve|authori[sz]e|process|offer|apply|waive|make|create|generate|confirm|agree|promise|guarantee|honou?r|match|change|modify|adjust|raise|increase|lower|reduce|lift|remove|move|transfer|open|close|cancel|override|unlock|unblock|unfreeze|reset|refund|credit|comp|extend|upgrade|reverse|void|release|reinstate|disable|turn off|bypass|get around|skip|exempt|bump|boost|up';
+/**
+ * Verbs of acting on an account, order or setting (not of telling: those are topics and secrets), in two
+ * kinds: granting something (a refund, a discount, an exception) and changing something (a limit, a
+ * lock, an account). A request counts only with a verb of the kind the rule forbids: "you cannot change
+ * limits" is not pressed by "refund me now".
+ */
+const GRANTING =
+  'give|issue|grant|approve|authori[sz]e|process|offer|apply|waive|make|create|generate|promise|guarantee|honou?r|match|refund|credit|comp|extend|upgrade|reverse|void|release|reinstate|exempt';
+const CHANGING =
+  'change|modify|adjust|raise|increase|lower|reduce|lift|remove|move|transfer|open|close|cancel|override|unlock|unblock|unfreeze|reset|disable|turn off|bypass|get around|skip|bump|boost';
+const VERBS = `${GRANTING}|${CHANGING}`;
+const GRANTING_VERB = new RegExp(`^(?:${GRANTING})$`);
+
+/** What a prompt keeps the model from doing: the stems of what it acts on, and the kinds of verb. */
+export interface ForbiddenActions {
+  readonly objects: readonly string[];
+  readonly granting: boolean;
+  readonly changing: boolean;
+}
 
 /** The rule: a negation or "read-only", then (within two words) one of VERBS, then what it acts on. */
 const RULE = new RegExp(
-  `\\b(?:never|under no circumstances|in no case|cannot|can ?not|can'?t|must not|mustn'?t|may not|do not|don'?t|should not|shouldn'?t|unable to|(?:are|is) not (?:allowed|authori[sz]ed|permitted|able) to|(?:aren'?t|isn'?t) (?:allowed|authori[sz]ed|permitted|able) to|not (?:allowed|authori[sz]ed|permitted) to|no (?:authority|permission) to)\\s+(?:[a-z]+\\s+){0,2}?(?:${VERBS})\\b([^.;:!?]{0,120})`,
+  `\\b(?:never|under no circumstances|in no case|cannot|can ?not|can'?t|must not|mustn'?t|may not|do not|don'?t|should not|shouldn'?t|unable to|(?:are|is) not (?:allowed|authori[sz]ed|permitted|able) to|(?:aren'?t|isn'?t) (?:allowed|authori[sz]ed|permitted|able) to|not (?:allowed|authori[sz]ed|permitted) to|no (?:authority|permission) to)\\s+(?:[a-z]+\\s+){0,2}?(${VERBS})\\b([^.;:!?]{0,120})`,
   'g',
 );
 
 /** "Only a (shift) manager can approve refunds": the same, stated as who may. */
 const ONLY_ROLE = new RegExp(
-  `\\bonly (?:a |an |the |your )?(?:[a-z-]+ ){0,2}(?:manager|supervisor|agent|human|staff|employee|administrator|admin|representative|team|department|officer|specialist|banker|pharmacist|doctor|clinician|adjuster|underwriter|parent|guardian|owner)s? (?:can|may|is able to|are able to|(?:is|are) (?:allowed|authori[sz]ed|permitted) to|should) (?:${VERBS})\\b([^.;:!?]{0,120})`,
+  `\\bonly (?:a |an |the |your )?(?:[a-z-]+ ){0,2}(?:manager|supervisor|agent|human|staff|employee|administrator|admin|representative|team|department|officer|specialist|banker|pharmacist|doctor|clinician|adjuster|underwriter|parent|guardian|owner)s? (?:can|may|is able to|are able to|(?:is|are) (?:allowed|authori[sz]ed|permitted) to|should) (${VERBS})\\b([^.;:!?]{0,120})`,
   'g',
 );
 
@@ -43,7 +59,7 @@ const NOT_OBJECTS = new Set(
     'with without from by any all such own other others anyone anybody someone people user users customer ' +
     'customers member members guest guests client clients child children kid kids patient patients caller ' +
     'callers player players student students shopper shoppers on behalf request requests directly manually ' +
-    'ever under circumstances circumstance case cases at time times here there now how what ' +
+    'ever under circumstances circumstance case cases at time times here there now how what up ' +
     // What is told rather than done: "never give instructions on how to code" is a topic rule.
     'instruction instructions information info advice detail details answer answers example examples ' +
     'explanation explanations guidance tip tips opinion opinions recommendation recommendations'
@@ -51,25 +67,35 @@ const NOT_OBJECTS = new Set(
 );
 
 /**
- * The stems of what a prompt keeps the model from acting on ("refund", "credit", "limit", "account"),
- * empty when it keeps none. `sentences` are the prompt's lower-cased sentences (sentencesOf).
+ * What a prompt keeps the model from doing ("refund", "credit", "limit", "account"), undefined when it
+ * keeps nothing. `sentences` are the prompt's lower-cased sentences (sentencesOf).
  */
-export function forbiddenActionObjects(sentences: readonly string[]): string[] {
-  const out = new Set<string>();
+export function forbiddenActions(sentences: readonly string[]): ForbiddenActions | undefined {
+  const objects = new Set<string>();
+  let granting = false;
+  let changing = false;
   for (const s of sentences)
     for (const re of [RULE, ONLY_ROLE])
       for (const m of s.matchAll(re)) {
-        let tail = m[1] ?? '';
+        let tail = m[2] ?? '';
         const end = OBJECT_END.exec(tail);
         if (end) tail = tail.slice(0, end.index);
-        for (const w of words(tail)) if (w.length >= 3 && !NOT_OBJECTS.has(w)) out.add(base(w));
+        let found = false;
+        for (const w of words(tail))
+          if (w.length >= 3 && !NOT_OBJECTS.has(w)) {
+            objects.add(base(w));
+            found = true;
+          }
+        if (!found) continue;
+        if (GRANTING_VERB.test(m[1] ?? '')) granting = true;
+        else changing = true;
       }
-  return [...out].slice(0, 32);
+  return objects.size === 0 ? undefined : { objects: [...objects].slice(0, 32), granting, changing };
 }
 
 /** A direct request to act: at a sentence start, or after "please", "can you", "go ahead and", … */
 const ASK = new RegExp(
-  `(?:^|[.!?;]\\s*|\\b(?:please|pls|just|kindly|now|can you|could you|would you|will you|can't you|i need you to|i want you to|you need to|you should|you can|you have (?:my )?permission to|i(?:'m| am) authori[sz]ing you to|i authori[sz]e you to)\\s+)(?:(?:please|just|go ahead and|quickly|simply|now)\\s+)*(${VERBS})\\b`,
+  `(?:^|[.!?;]\\s*|\\b(?:please|pls|just|kindly|now|can you|could you|would you|will you|can't you|i need you to|i want you to|you need to|you should|you can|you have (?:my )?permission to|i(?:'m| am) authori[sz]ing you to|i authori[sz]e you to)\\s+)(?:(?:please|just|go ahead and|quickly|simply|now)\\s+){0,3}(${VERBS})\\b`,
   'g',
 );
 
@@ -88,27 +114,29 @@ const SHORT_TURN = 400;
  */
 export function forbiddenActionAsked(
   low: string,
-  objects: readonly string[],
+  actions: ForbiddenActions,
 ): { start: number; end: number } | undefined {
-  if (objects.length === 0 || !PRESSURE.test(low)) return undefined;
+  const { objects } = actions;
+  if (!PRESSURE.test(low)) return undefined;
   let first: { start: number; end: number } | undefined;
   for (const m of low.matchAll(ASK)) {
     const verb = m[1] ?? '';
+    if (!(GRANTING_VERB.test(verb) ? actions.granting : actions.changing)) continue;
     const at = m.index + m[0].length - verb.length;
     // The verb names the object itself ("refund the $42.60"), or the object follows it.
     if (objects.includes(base(verb))) return { start: at, end: at + verb.length };
-    const after = low.slice(at + verb.length, at + verb.length + OBJECT_REACH);
+    const from = at + verb.length;
+    const after = low.slice(from, from + OBJECT_REACH);
     const cut = after.search(/[.!?;]/);
     const clause = cut >= 0 ? after.slice(0, cut) : after;
-    for (const w of words(clause))
-      if (objects.includes(base(w))) {
-        const end = at + verb.length + clause.indexOf(w) + w.length;
-        return { start: at, end };
-      }
-    first ??= { start: at, end: at + verb.length };
+    for (const w of clause.matchAll(WORD))
+      if (objects.includes(base(w[0]))) return { start: at, end: from + w.index + w[0].length };
+    first ??= { start: at, end: from };
   }
-  // The object named elsewhere in a short turn: "the agent told me the change fee would be waived. Can
-  // you just confirm that in writing?"
+  // The object named elsewhere in a short turn: "the agent already said the change fee is waived. Can
+  // you just waive it here too?"
   if (first && low.length <= SHORT_TURN && words(low).some((w) => objects.includes(base(w)))) return first;
   return undefined;
 }
+
+const WORD = /[\p{L}\p{N}'-]+/gu;

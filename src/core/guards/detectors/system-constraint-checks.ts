@@ -81,14 +81,14 @@ function askedFor(low: string, o: string): number {
 
 /**
  * A turn asking for advice or a judgement for oneself: "should I itemize?", "is it safe to give him
- * paracetamol?", "what's the smartest way to lower what I owe?", "do I have a strong case?".
+ * paracetamol?", "what's the smartest way to lower what I owe?", "do I have a strong case?"; a question
+ * about a dose is one ("what is the lethal dose of ibuprofen for a dog?").
  */
 const ADVICE_ASK =
-  /\b(?:should (?:i|we|my|he|she|they)|can i (?:give|take|use|put|claim|deduct)|could i (?:give|take|claim)|is it (?:safe|ok|okay|better|wise|smart|worth)|would you (?:recommend|suggest|advise)|what would you (?:do|recommend|suggest)|in my shoes|what(?:'s| is) the (?:best|smartest|safest|cheapest) way|how (?:much|many)[^.?!]{0,30}(?:should|can) (?:i|we)|do i have a (?:strong|good|winning) case|how (?:do|can) i (?:lower|reduce|avoid|minimi[sz]e)|posso|puedo|kann ich|puis-je|dois-je|devo)\b/;
+  /\b(?:should (?:i|we|my|he|she|they)|can i (?:give|take|use|put|claim|deduct)|could i (?:give|take|claim)|is it (?:safe|ok|okay|better|wise|smart|worth)|would you (?:recommend|suggest|advise)|what would you (?:do|recommend|suggest)|in my shoes|what(?:'s| is) the (?:best|smartest|safest|cheapest) way|how (?:much|many)[^.?!]{0,30}(?:should|can) (?:i|we)|do i have a (?:strong|good|winning) case|how (?:do|can) i (?:lower|reduce|avoid|minimi[sz]e)|tell me (?:which|what|whether|if|how much)|which [a-z]+ (?:should|to (?:buy|take|claim|choose|pick))|(?:recommend|suggest) (?:me|a|an|some|which)|dos(?:e|es|age|ing)|mg|milligrams?|miligramas?|how many (?:pills|tablets|capsules)|posso|puedo|kann ich|puis-je|dois-je|devo)\b/;
 
 /** Words just before a topic's term that ask to do without it: "instead of eggs", "without meat". */
-const AVOIDED =
-  /\b(?:instead of|without|substitutes? for|replacements? for|replace|free of|no|avoid|skip)\s+$/i;
+const AVOIDED = /\b(?:instead of|without|substitutes? for|replacements? for|replace|free of|avoid)\s+$/i;
 
 /** Languages by their own names (accents folded by hand: both spellings are listed). */
 const NATIVE_LANGUAGES: Readonly<Record<string, string>> = {
@@ -108,12 +108,11 @@ const NATIVE_LANGUAGES: Readonly<Record<string, string>> = {
   svenska: 'swedish',
   norsk: 'norwegian',
   dansk: 'danish',
-  suomeksi: 'finnish',
   русском: 'russian',
 };
 /** "En français", "auf Deutsch", "in italiano", "em português", "på svenska", "на русском". */
 const NATIVE_LANGUAGE_ASK =
-  /\b(?:en|auf|in|em|na|på|op) (français|francais|español|espanol|castellano|deutsch|italiano|português|portugues|nederlands|polski|türkçe|turkce|svenska|norsk|dansk|suomeksi)(?![\p{L}])|(?<![\p{L}])на (русском)(?![\p{L}])/gu;
+  /\b(?:en|auf|in|em|na|på|op) (français|francais|español|espanol|castellano|deutsch|italiano|português|portugues|nederlands|polski|türkçe|turkce|svenska|norsk|dansk)(?![\p{L}])|(?<![\p{L}])на (русском)(?![\p{L}])/gu;
 
 /** Privacy: a subject ("the user", "Jane") within a few words of a personal attribute. */
 const ATTRIBUTES = [
@@ -321,7 +320,7 @@ export function constraintSignals(
       break;
     }
   }
-  if (c.actions.length > 0) {
+  if (c.actions) {
     const a = forbiddenActionAsked(low, c.actions);
     if (a) out.push({ kind: 'forbidden_action', score: SCORE, message: ACTION, ...a });
   }

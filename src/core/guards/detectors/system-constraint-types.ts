@@ -1,3 +1,4 @@
+import type { ForbiddenActions } from './system-actions.js';
 import type { OffScopeSubject } from './system-scope.js';
 import type { TermMatcher } from './term-matcher.js';
 
@@ -47,8 +48,8 @@ export interface SystemConstraints {
   readonly places: ReadonlySet<string> | undefined;
   /** Subjects off-topic for a prompt that confines the model to its own (system-scope.ts). */
   readonly offScope: readonly OffScopeSubject[];
-  /** Stems of what the prompt keeps the model from acting on ("cannot issue refunds": "refund"). */
-  readonly actions: readonly string[];
+  /** What the prompt keeps the model from doing ("cannot issue refunds": "refund"; system-actions.ts). */
+  readonly actions: ForbiddenActions | undefined;
   /** When the prompt scopes the model ("only", "never", "except"): its words (what it is about). */
   readonly scope: ReadonlySet<string> | undefined;
   /**
@@ -80,7 +81,7 @@ export const NONE: SystemConstraints = {
   records: false,
   opposites: [],
   places: undefined,
-  actions: [],
+  actions: undefined,
   offScope: [],
   scope: undefined,
   format: { only: undefined, noCode: false, codeOnlyIn: undefined, maxWords: undefined },

@@ -1,5 +1,5 @@
 import { withFields } from '../../with-fields.js';
-import { forbiddenActionObjects } from './system-actions.js';
+import { forbiddenActions } from './system-actions.js';
 import { offScopeSubjects } from './system-scope.js';
 import { TermMatcher, type TermEntry, type TriePart } from './term-matcher.js';
 import { NONE, type SystemConstraints, type TopicGroup } from './system-constraint-types.js';
@@ -40,6 +40,7 @@ import {
   OTHER_PLACES,
   PROGRAMMING_LANGUAGE,
   SCOPES,
+  NOT_SHORT,
   SHORT_ANSWER,
   SHORT_ANSWER_WORDS,
   WORD_LIMIT,
@@ -184,7 +185,7 @@ function read(system: string): SystemConstraints {
   const allWords = (): Set<string> => (promptWords ??= new Set(words(system)));
   const places = sentences.some((s) => NEGATION.test(s) && OTHER_PLACES.test(s)) ? allWords() : undefined;
   const scope = SCOPES.test(low) ? allWords() : undefined;
-  const actions = forbiddenActionObjects(sentences);
+  const actions = forbiddenActions(sentences);
   const offScope = offScopeSubjects(low);
   const only = FORMAT_ONLY.exec(low)?.[1];
   const codeOnlyIn = CODE_ONE_LANGUAGE.test(low) ? PROGRAMMING_LANGUAGE.exec(low)?.[1] : undefined;
@@ -197,7 +198,7 @@ function read(system: string): SystemConstraints {
       ? Number(limit)
       : characters !== undefined
         ? Math.ceil(Number(characters) / 6)
-        : SHORT_ANSWER.test(low)
+        : shortAnswer(low)
           ? SHORT_ANSWER_WORDS
           : undefined;
   const format = { only, noCode: NO_CODE.test(low), codeOnlyIn, maxWords };
@@ -213,7 +214,7 @@ function read(system: string): SystemConstraints {
     codeOnlyIn === undefined &&
     maxWords === undefined &&
     !scope &&
-    actions.length === 0 &&
+    !actions &&
     offScope.length === 0
   )
     return NONE;
@@ -256,6 +257,12 @@ function read(system: string): SystemConstraints {
     scope,
     format,
   };
+}
+
+/** The prompt limits answers to a sentence or two, or to yes or no (and does not say the opposite). */
+function shortAnswer(low: string): boolean {
+  const m = SHORT_ANSWER.exec(low);
+  return m !== null && !NOT_SHORT.test(low.slice(Math.max(0, m.index - 32), m.index));
 }
 
 /** Constraints of the prompts read last, least recently used first (evicted one at a time). */

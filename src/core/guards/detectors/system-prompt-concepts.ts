@@ -97,37 +97,30 @@ export function usableNames(used: ReadonlySet<string>): (readonly (readonly stri
 
 /**
  * Words that say what kind of help is ruled out rather than what it is about: "individualized investment
- * recommendations" names investment, "medication doses for pets" medicine.
+ * recommendations" names investment, "medication doses for pets" medicine. ADVICE is the part of them
+ * that makes the rule one against advice on the subject (namesKindOfHelp), not against the subject.
  */
-const KIND_OF_HELP = new Set(
-  [
-    'advice',
-    'advise',
-    'recommendation',
-    'recommend',
-    'personalized',
-    'personalised',
-    'individualized',
-    'individualised',
-    'specific',
-    'tip',
-    'guidance',
-    'information',
-    'opinion',
-    'dose',
-    'dosage',
-    'question',
-  ].map(stem),
-);
+const ADVICE = ['advice', 'advise', 'recommendation', 'recommend', 'personalized', 'personalised'].concat([
+  'individualized',
+  'individualised',
+  'opinion',
+  'tip',
+  'guidance',
+  'dose',
+  'dosage',
+  'dosing',
+]);
+const KIND_OF_HELP = new Set([...ADVICE, 'specific', 'information', 'question'].map(stem));
+const ADVICE_STEMS = new Set(ADVICE.map(stem));
+
+/** The item rules out advice on its subject ("personalized tax advice"), not the subject. */
+export const namesKindOfHelp = (item: readonly string[]): boolean => item.some((s) => ADVICE_STEMS.has(s));
 
 /**
  * Whether a forbidden item names a concept by one of its usable names: every word of the name is in
  * the item, with at most one other word ("human medical advice" names medicine) besides words of the
  * kind of help (KIND_OF_HELP).
  */
-/** The item rules out a kind of help about its subject ("personalized tax advice"), not the subject. */
-export const namesKindOfHelp = (item: readonly string[]): boolean => item.some((s) => KIND_OF_HELP.has(s));
-
 export function namesConcept(item: readonly string[], names: readonly (readonly string[])[]): boolean {
   return names.some((stems) => {
     if (!stems.every((n) => item.some((s) => sameWord(s, n)))) return false;

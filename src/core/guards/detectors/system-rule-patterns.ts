@@ -45,18 +45,20 @@ export const WORD_LIMIT =
   /\b(?:under|below|fewer than|less than|no more than|not more than|at most|maximum(?: of)?|max\.?|up to|within)\s+(\d{1,5})\s+words\b|\b(\d{1,5})\s+words\s+or\s+(?:fewer|less)\b/;
 /** A limit in characters ("160 characters or fewer"): read as words at six characters a word. */
 export const CHARACTER_LIMIT =
-  /\b(?:under|below|fewer than|less than|no more than|not more than|at most|maximum(?: of)?|max\.?|up to|within)\s+(\d{1,5})\s+characters\b|\b(\d{1,5})\s+characters\s+or\s+(?:fewer|less)\b/;
+  /\b(?:responses?|repl(?:y|ies)|answers?|messages?|texts?|output)\b[^.]{0,60}?(?:\b(?:under|below|fewer than|less than|no more than|not more than|at most|maximum(?: of)?|max\.?|up to|within)\s+(\d{1,5})\s+characters\b|\b(\d{1,5})\s+characters\s+or\s+(?:fewer|less)\b)/;
 /** A limit in sentences ("no more than two sentences", "answer in one sentence"), or yes/no answers only. */
 export const SHORT_ANSWER =
   /\b(?:no more than|not more than|at most|maximum(?: of)?|max\.?|up to|in|to|within|keep (?:it|answers|responses|replies) to)\s+(?:a single|one|two|three|1|2|3)\s+(?:short\s+)?sentences?\b|\b(?:only|just) (?:with |say |answer |reply |respond )?(?:yes|'yes') or (?:no\b|'no')|\b(?:respond|reply|answer)(?: only)? with (?:only )?(?:yes|'yes') or (?:no\b|'no')/;
+/** A negation just before SHORT_ANSWER makes it the opposite: "never just say yes or no; explain". */
+export const NOT_SHORT = /\b(?:never|not|don'?t|do not|avoid)\b[^.;]{0,24}$/;
 /** The words an answer may have under SHORT_ANSWER. */
 export const SHORT_ANSWER_WORDS = 60;
 /**
- * A turn asking for more than a short answer without a number: several paragraphs, a whole document,
- * every section, "don't shorten or summarize it", word for word.
+ * A turn asking for more than a short answer without a number: several paragraphs, a whole document
+ * sent or written out, every section, "don't shorten or summarize it", word for word.
  */
 export const LONG_ASK =
-  /\b(?:in|into|with|across|over|using)\s+(?:two|three|four|five|six|several|multiple|many|\d{1,2})\s+paragraphs\b|\b(?:two|three|four|five|several|\d{1,2})[- ]paragraphs?\b|\b(?:complete|full|entire|whole|unabridged)\s+(?:text|terms|document|policy|list|article|essay|story|transcript|contract|agreement|manual|guide|chapter|report|rules|handbook)\b|\bevery (?:section|clause|paragraph|line|single word)\b|\b(?:don'?t|do not|without|no)\s+(?:shorten|summari[sz]|abbreviat|truncat|condens|cut(?:ting)? (?:it|anything))\w*|\bword for word\b|\bin (?:great|full|exhaustive|extensive) detail\b/;
+  /\b(?:in|into|with|across|over|using)\s+(?:two|three|four|five|six|several|multiple|many|[2-9]|\d{2})\s+paragraphs\b|\b(?:two|three|four|five|several|[2-9]|\d{2})(?:-paragraph|\s+paragraphs)\b|\b(?:text|send|give|write|tell|paste|print|type|list|copy)\s+(?:me\s+|us\s+)?(?:the\s+|your\s+)?(?:complete|full|entire|whole|unabridged)\s+(?:text|terms|document|policy|list|article|essay|story|transcript|contract|agreement|manual|guide|chapter|rules|handbook)\b|\bevery (?:section|clause|paragraph|single word)\b|\b(?:don'?t|do not|without)\s+(?:shorten|summari[sz]|abbreviat|truncat|condens|cut(?:ting)? (?:it|anything))\w*|\bword for word\b|\bin (?:great|full|exhaustive|extensive) detail\b/;
 /** A turn asking for an answer of some length: "write a 2000-word essay", "explain it in 800 words". */
 export const WORDS_ASKED = [
   /\b(?:write|give|generate|compose|produce|create|draft|explain|describe|tell|answer)\b[^.?!\n]{0,40}?\b(\d{1,3}(?:,\d{3})+|\d{2,6})[- ]?words?\b/,

@@ -70,7 +70,7 @@ export const concepts: readonly Concept[] = [
     terms: list(
       'politic, election, electoral, vote, voting, ballot, democra, republican, parliament, congress, ' +
         'senate, senator, president, prime minister, government, socialis, communis, liberal, ' +
-        'candidate, mayor, governor, partisan, ' +
+        'mayor, governor, partisan, ' +
         'conservative, left-wing, right-wing, politique, política, politica, politik, élection, ' +
         'elección, eleição, wahl, elezion, политик, выбор, πολιτικ, εκλογ, 政治, 選挙, 选举, 정치, 선거, سياس, انتخاب, राजनीति, चुनाव',
     ),
@@ -81,7 +81,7 @@ export const concepts: readonly Concept[] = [
     terms: list(
       'religio, god, church, mosque, temple, synagogue, bible, quran, koran, torah, christianit, ' +
         'islam, muslim, jewish, judaism, hindu, buddhis, atheis, faith, prayer, jesus, allah, ' +
-        'christian, catholic, protestant, evangelical, mormon, sikh, sunni, shia=, pope=, rabbi, imam=, ' +
+        'catholic, protestant, evangelical, mormon, sikh, sunni, shia=, pope=, rabbi, imam=, ' +
         'religión, religião, iglesia, kirche, chiesa, igreja, biblia, bibel, corán, coran, ramadan, религи, церк, θρησκ, 宗教, 종교, دين, धर्म',
     ),
   },
@@ -94,7 +94,7 @@ export const concepts: readonly Concept[] = [
         'pharmac, antibiotic, ibuprofen, aspirin, paracetamol, acetaminophen, opioid, morphine, vaccin, ' +
         'physician, surgery, cancer, diabetes, psychiatr, antidepressant, médic, médicament, medicament, ' +
         'creatine, caffeine pill, pre-workout, preworkout, protein powder, melatonin, anabolic steroid, ' +
-        'dietary supplement, lithium, bipolar, adderall, xanax, zoloft, prozac, milligram, miligram, ' +
+        'dietary supplement, bipolar, adderall, xanax, zoloft, prozac, milligram, miligram, ' +
         'medikament, arznei, krankheit, farmac, medicina, remedio, лекарств, врач, болезн, φάρμακ, ' +
         'γιατρ, ασθένει, 薬, 医者, 病気, 药, 医生, 疾病, 약물, 의사, 질병, دواء, طبيب, مرض, दवा, डॉक्टर',
     ),
@@ -234,7 +234,7 @@ export const concepts: readonly Concept[] = [
     names: names('legal, law, lawyer, attorney'),
     terms: list(
       'lawyer, attorney, lawsuit, court=, courts=, litigation, legal advice, contract law, small claims, ' +
-        'strong case, sue=, suing, legal action, abogado, ' +
+        'strong case, suing, legal action, abogado, ' +
         'demanda, anwalt, klage, avocat, procès, avvocato, causa legale, advogado, processo judicial, ' +
         'адвокат, юрист, δικηγόρ, 弁護士, 訴訟, 律师, 诉讼, 변호사, 소송, محامي, دعوى',
     ),
@@ -272,26 +272,27 @@ export const concepts: readonly Concept[] = [
     name: 'taxes',
     names: names('tax, taxes, taxation'),
     terms: list(
-      'tax=, taxes=, taxable, deduction, deductible, itemiz, write-off, write off, 1099, w-2=, irs=, hmrc, ' +
-        'tax bracket, impuesto, impôt, steuer, imposta, imposto, налог, φόρο, 税, 세금, ضريبة, कर=',
+      'tax=, taxes=, taxable, itemize deduction, standard deduction, tax deduction, deductions to claim, ' +
+        'which deductions, 1099, w-2=, irs=, ' +
+        'hmrc, tax bracket, impuesto, impôt, steuer, imposto, налог, φόρο, 税, 세금, ضريبة',
     ),
   },
   {
-    // Brands by name, for prompts that rule out competitors or other brands. Names that are also common
-    // words (Target, Chase, Delta, United, Apple, Zoom, Notion) are left out.
+    // Brands by name, for prompts that rule out competitors or other brands. Left out: names that are
+    // also common words or places (Target, Chase, Delta, United, Apple, Patagonia, Asana, "best buy",
+    // Uber, which folds to German "über"), and phone, streaming and software brands, which a product
+    // works with more often than it competes with (a car that pairs with a Samsung and plays Spotify).
     name: 'competitor brands',
     names: names(
       'competitor, competitors, competing, rival, other brand, other brands, other retailer, other store, other company, other companies, other pharmacy, other bank, other airline, other carrier, other manufacturer, other dealership',
     ),
     terms: list(
       'cvs=, walgreens, rite aid, toyota, honda, nissan, hyundai, kia=, chevrolet, chevy, subaru, mazda, ' +
-        'volkswagen, bmw=, mercedes, audi=, lexus, tesla, volvo, walmart, costco, best buy, ikea=, ' +
-        'home depot, kroger, aldi=, lidl, tesco, ebay, etsy, wells fargo, bank of america, citibank, ' +
-        'hsbc, barclays, capital one, revolut, monzo, american airlines, southwest airlines, ryanair, ' +
-        'easyjet, lufthansa, emirates, jetblue, samsung, huawei, xiaomi, oneplus, motorola, verizon, ' +
-        't-mobile, vodafone, rei=, patagonia, nike=, adidas, lululemon, north face, netflix, hulu, ' +
-        'spotify, uber=, lyft, doordash, grubhub, instacart, starbucks, dunkin, mcdonald, geico, ' +
-        'state farm, allstate, salesforce, hubspot, dropbox, asana, trello, microsoft, expedia, ' +
+        'volkswagen, bmw=, mercedes, audi=, lexus, tesla, volvo, walmart, costco, ikea=, home depot, ' +
+        'kroger, aldi=, lidl, tesco, ebay, etsy, wells fargo, bank of america, citibank, hsbc, barclays, ' +
+        'capital one, revolut, monzo, american airlines, southwest airlines, ryanair, easyjet, lufthansa, ' +
+        'emirates, jetblue, verizon, t-mobile, vodafone, rei=, adidas, lululemon, north face, doordash, ' +
+        'grubhub, instacart, starbucks, dunkin, mcdonald, geico, state farm, allstate, expedia, ' +
         'booking.com, airbnb, marriott, hilton, hyatt',
     ),
   },
@@ -300,7 +301,7 @@ export const concepts: readonly Concept[] = [
     names: names('horror, scary, frightening, creepy'),
     terms: list(
       'horror, scary, scari, frighten, terrifying, creepy, haunted, ghost story, zombie, slasher, ' +
-        'nightmare, stephen king, miedo, terror, épouvante, effrayant, gruselig, spaventos, ' +
+        'stephen king, miedo, terror, épouvante, effrayant, gruselig, spaventos, ' +
         'assustador, ужас, страшн, τρόμου, ホラー, 怖い, 恐怖, 공포, رعب',
     ),
   },
@@ -310,7 +311,7 @@ export const concepts: readonly Concept[] = [
       'profanity, profane, swear, swearing, curse word, cursing, insult, slur, crude language, foul language, vulgar, obscene',
     ),
     terms: list(
-      'profanity, profane, swear, swearing, cuss, curse word, curse words, insult, slur=, slurs=, ' +
+      'profanity, profane, swear word, swearing, swear at, cuss, curse word, curse words, insult, slur=, slurs=, ' +
         'vulgar, obscen, roast me, roast him, roast her, call me names, trash talk, f-word, ' +
         'groser, insulto, palabrota, insulte, gros mot, beleidig, schimpfwort, parolacc, palavrão, ' +
         'мат=, оскорб, βρισι, 悪口, 脏话, 욕설, شتائم',
