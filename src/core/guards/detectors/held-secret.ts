@@ -41,6 +41,25 @@ const secretWords = [
 ];
 
 const SECRET_WORDS = new RegExp(secretWords.join('|'), 'g');
+const A_SECRET_WORD = new RegExp(secretWords.join('|'));
+
+/** `low` (a lower-cased text) names a password or secret at all, whosever it is. */
+export const mentionsSecret = (low: string): boolean => A_SECRET_WORD.test(low);
+
+/**
+ * The turn asks for no secret the prompt protects: the prompt holds none, or the turn names a secret
+ * the prompt lets the model give out by its own qualifier ("the Wi-Fi password for guests") and none
+ * of a protected one's.
+ */
+export function noProtectedSecretAsked(low: string, ctx: GuardContext): boolean {
+  if (!systemHoldsSecret(ctx)) return true;
+  const q = lastSystem?.qualifiers ?? NO_QUALIFIERS;
+  if (q.shareable.length === 0) return false;
+  const ws = low
+    .split(/[^\p{L}\p{N}'’-]+/u)
+    .map((w) => (w.length > 3 && w.endsWith('s') ? w.slice(0, -1) : w));
+  return ws.some((w) => q.shareable.includes(w)) && !ws.some((w) => q.closed.includes(w));
+}
 
 /**
  * Where `low` (a lower-cased user turn) names the held secret, leftmost first; undefined if nowhere. One
@@ -91,8 +110,13 @@ function genericSecret(low: string, at: number): boolean {
   const q = lastSystem?.qualifiers ?? NO_QUALIFIERS;
   const mine = near.lastIndexOf('my');
   if (mine >= 0 && near.slice(mine + 1).every((w) => !q.all.includes(w))) return true;
-  if (near.slice(-2).some((w) => q.shareable.includes(w)) && !near.some((w) => q.closed.includes(w)))
-    return true;
+  // The qualifier may also follow: "the Wi-Fi password for guests".
+  const forWhom =
+    /^(?:[\p{L}\p{N}-]+\s+){1,3}?for\s+(?:the\s+|our\s+)?([\p{L}-]+)/u.exec(low.slice(at, at + 48))?.[1] ??
+    '';
+  const whom = forWhom.length > 3 && forWhom.endsWith('s') ? forWhom.slice(0, -1) : forWhom;
+  const shareable = near.slice(-2).some((w) => q.shareable.includes(w)) || q.shareable.includes(whom);
+  if (shareable && !near.some((w) => q.closed.includes(w)) && !q.closed.includes(whom)) return true;
   // Someone else's: "Bourne's Instagram password", "the user's password" (not "what's the password").
   for (const owner of [previous, previousWord(low, start)[0]])
     if ((owner.endsWith("'s") || owner.endsWith('’s')) && !notOwners.has(owner.slice(0, -2))) return true;

@@ -1,6 +1,8 @@
 import { HashedLinearModel, type HeadScore } from '../classifier.js';
 import { injectionModel } from '../model/injection-model.js';
 import type { Detection, Detector, GuardContext } from '../types.js';
+import { withFields } from '../../with-fields.js';
+import { mentionsSecret, noProtectedSecretAsked } from './held-secret.js';
 import { documentSet, inputSet, jailbreakKinds } from './injection-rules.js';
 import { signals, type Signal } from './injection-signals.js';
 
@@ -72,12 +74,14 @@ function analyseInput(text: string, ctx: GuardContext): InputAnalysis {
   const found = signals(text, scan, inputSet, ctx, true);
   const direct = scan.heads[DIRECT];
   const isJailbreak = (scan.heads[JAILBREAK]?.logit ?? 0) >= 0;
+  const injection = combine(
+    found.filter((s) => !jailbreakKinds.has(s.kind)),
+    isJailbreak ? undefined : direct,
+    'reads as a prompt injection',
+  );
   const result: InputAnalysis = {
-    injection: combine(
-      found.filter((s) => !jailbreakKinds.has(s.kind)),
-      isJailbreak ? undefined : direct,
-      'reads as a prompt injection',
-    ),
+    injection:
+      injection && nothingToExtract(injection, text, ctx) ? withFields(injection, LOG_ONLY) : injection,
     jailbreak: combine(
       found.filter((s) => jailbreakKinds.has(s.kind)),
       isJailbreak ? direct : undefined,
@@ -87,6 +91,24 @@ function analyseInput(text: string, ctx: GuardContext): InputAnalysis {
   lastInput = { text, ctx, result };
   return result;
 }
+
+/**
+ * The classifier alone read the turn as an injection, and the turn asks for a secret ("what is the Wi-Fi
+ * password?") that the system prompt does not hold, or holds to give out ("Guest Wi-Fi password: … (fine
+ * to share with guests)"): there is nothing protected for the model to give away, and
+ * the classifier, trained on password-extraction attacks, reads the word alone. Such a finding is
+ * recorded, not refused (a guest asking for the Wi-Fi password was blocked at 0.64–0.74).
+ */
+function nothingToExtract(d: Detection, text: string, ctx: GuardContext): boolean {
+  return (
+    d.kind === 'classifier' &&
+    text.length <= SHORT_QUESTION &&
+    mentionsSecret(text.toLowerCase()) &&
+    noProtectedSecretAsked(text.toLowerCase(), ctx)
+  );
+}
+const SHORT_QUESTION = 200;
+const LOG_ONLY = { maxAction: 'log' } as const;
 
 /**
  * One detection from the heuristics and the classifier: the strongest signal's score, the heuristic's
