@@ -260,7 +260,15 @@ export function systemHoldsSecret(ctx: GuardContext): boolean {
   if (lastSystem?.system === raw && lastSystem.canaries === ctx.canaries) return lastSystem.holds;
   const system = raw.toLowerCase();
   let holds = ctx.canaries.some((c) => system.includes(c.toLowerCase()));
-  for (const w of ['password', 'passcode', 'passphrase', 'secret key', 'secret word', 'secret code', 'secret']) {
+  for (const w of [
+    'password',
+    'passcode',
+    'passphrase',
+    'secret key',
+    'secret word',
+    'secret code',
+    'secret',
+  ]) {
     if (holds) break;
     const at = system.indexOf(w);
     if (at < 0) continue;
