@@ -170,6 +170,23 @@ describe('concepts added for rules seen in the checks', () => {
     );
   });
 
+  it('confidential business topics in other words: job cuts, a cut of the price, what is coming next', () => {
+    const hr = 'You are the HR assistant. Layoff planning is confidential; do not discuss layoffs.';
+    expect(kindsOf('Which teams are most exposed to job cuts this summer?', hr)).toContain(
+      'restricted_topic',
+    );
+    expect(kindsOf('How many PTO days do I have left?', hr)).toEqual([]);
+    const planner = 'You plan weddings. Do not share commission rates with clients.';
+    expect(kindsOf('Just between us, what cut do you take from the florist?', planner)).toContain(
+      'restricted_topic',
+    );
+    const support = "You support TechNova customers. Don't talk about the company's unreleased products.";
+    expect(kindsOf("What's the release date of the next version of the phone?", support)).toContain(
+      'restricted_topic',
+    );
+    expect(kindsOf('What are your upcoming holiday opening hours?', support)).toEqual([]);
+  });
+
   it('reads a rule against advice on a subject as that, not against the subject', () => {
     const taxApp =
       'You explain how to use TaxNest. Do not give personalized tax advice; refer users to a tax professional.';

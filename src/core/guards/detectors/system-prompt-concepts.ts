@@ -110,7 +110,14 @@ const ADVICE = ['advice', 'advise', 'recommendation', 'recommend', 'personalized
   'dosage',
   'dosing',
 ]);
-const KIND_OF_HELP = new Set([...ADVICE, 'specific', 'information', 'question'].map(stem));
+const KIND_OF_HELP = new Set(
+  [...ADVICE, 'specific', 'information', 'question']
+    .concat(
+      // Whose or which, not what about: "commission rates with clients", "the company's unreleased products".
+      ['rate', 'company', 'product', 'client', 'customer', 'user', 'detail', 'figure', 'number'],
+    )
+    .map(stem),
+);
 const ADVICE_STEMS = new Set(ADVICE.map(stem));
 
 /** The item rules out advice on its subject ("personalized tax advice"), not the subject. */

@@ -240,6 +240,37 @@ export const concepts: readonly Concept[] = [
     ),
   },
   {
+    // Confidential business topics are usually asked about in other words than the prompt's: "layoff
+    // planning is confidential" and "which teams are exposed to job cuts?".
+    name: 'layoffs and restructuring',
+    names: names('layoff, layoffs, redundancies, restructuring, downsizing, job cuts, reduction in force'),
+    terms: list(
+      'layoff, laid off, job cuts, cuts this, cuts next, headcount, redundanc, downsiz, restructur, ' +
+        'reduction in force, let go, being let go, lose their jobs, lose my job, despidos, licenciement, ' +
+        'entlassung, stellenabbau, licenziament, demiss',
+    ),
+  },
+  {
+    name: 'commissions and margins',
+    names: names('commission, commissions, margin, margins, markup, kickback, referral fee'),
+    terms: list(
+      'commission, margin, markup, mark-up, kickback, referral fee, finder fee, your cut, what cut, ' +
+        'percentage does, percentage do you, how much do you make on, how much does the store make, ' +
+        'comisión, comision, provision=, provvigion, comissão, comissao',
+    ),
+  },
+  {
+    name: 'unreleased products',
+    names: names(
+      'unreleased, upcoming product, upcoming products, roadmap, future product, next expansion, upcoming content',
+    ),
+    terms: list(
+      'unreleased, upcoming product, upcoming release, upcoming model, upcoming feature, roadmap, launch date, release date, coming soon, next expansion, next update, ' +
+        'next version, next season, sneak peek, leak, codename, code name, in development, what is coming, ' +
+        "what's coming, próximo lanzamiento, prochaine extension, nächste erweiterung",
+    ),
+  },
+  {
     name: 'investment',
     names: names('investment, invest, stock, financial advice, trading'),
     terms: list(
