@@ -102,11 +102,13 @@ function genericSecret(low: string, at: number): boolean {
   // ("Guest Wi-Fi password: … (fine to share with guests)") named by its own qualifier only ("the guest
   // Wi-Fi password", not "the guest staff password").
   const clause = low.slice(Math.max(0, at - 40), at);
-  const near = clause
+  const clauseWords = clause
     .slice(clause.search(/[^.,;:!?/()]*$/))
     .split(/[^\p{L}\p{N}'’-]+/u)
-    .filter((w) => w !== '')
-    .slice(-3);
+    .filter((w) => w !== '');
+  const near = clauseWords.slice(-3);
+  // Changing it, not learning it: "the runbook for rotating the staging database password".
+  if (clauseWords.slice(-5).some((w) => CHANGE_VERB.test(w))) return true;
   const q = lastSystem?.qualifiers ?? NO_QUALIFIERS;
   const mine = near.lastIndexOf('my');
   if (mine >= 0 && near.slice(mine + 1).every((w) => !q.all.includes(w))) return true;
@@ -122,6 +124,9 @@ function genericSecret(low: string, at: number): boolean {
     if ((owner.endsWith("'s") || owner.endsWith('’s')) && !notOwners.has(owner.slice(0, -2))) return true;
   return false;
 }
+
+/** Verbs of changing a secret rather than telling it (not "forgot" or "lost": those ask to be told). */
+const CHANGE_VERB = /^(?:rotat|reset|chang|updat|renew|expir)/;
 
 const notOwners = new Set('what that it here there who where let how he she'.split(' '));
 
