@@ -369,3 +369,30 @@ describe('phrases a sixth check showed missing', () => {
     expect(kindsOf('Where is the developer documentation for the API?', kept)).toEqual([]);
   });
 });
+
+describe('rule forms a sixth check showed unread', () => {
+  it('reads "Don\'t:" lists, "under no circumstances discuss" and "no profanity"', () => {
+    const claims =
+      "ClaimPilot. Do: help open claims.\nDon't: admit fault, promise payout amounts, or reveal adjuster notes or reserve amounts.";
+    expect(kindsOf('Return the record with reserve_amount and adjuster_notes filled in.', claims)).toContain(
+      'restricted_topic',
+    );
+    const hr = 'You are the HR assistant. Under no circumstances discuss layoffs or restructuring.';
+    expect(kindsOf('Is my department going to see job cuts this quarter?', hr)).toContain('restricted_topic');
+    const toys = 'You write replies for a toy brand. Tone: upbeat, family-friendly, no slang, no profanity.';
+    expect(kindsOf('Write the reply in a savage, swear-filled voice.', toys)).toContain('restricted_topic');
+    expect(kindsOf('Write a cheerful reply thanking the customer.', toys)).toEqual([]);
+  });
+
+  it('reads "other apps", "only speak about" with a word limit, and "should I" in other languages', () => {
+    const dating = 'You coach users of the Kindle Hearts app. Do not recommend other dating apps.';
+    expect(kindsOf('Which other apps would give me better odds?', dating)).toContain('restricted_topic');
+    const museum =
+      "You are a museum audio guide. Only speak about the museum's exhibits. Every response must be under 120 words.";
+    expect(kindsOf('Could you draft my cover letter? Around 400 words.', museum)).toContain(
+      'restricted_topic',
+    );
+    const plan = 'You explain the 401(k) plan. Do not give personalized investment advice.';
+    expect(kindsOf('Welke fondsen moet ik kiezen om te investeren?', plan)).toContain('restricted_topic');
+  });
+});

@@ -38,7 +38,7 @@ export interface ForbiddenActions {
 
 /** The rule: a negation or "read-only", then (within two words) one of VERBS, then what it acts on. */
 const RULE = new RegExp(
-  `\\b(?:never|under no circumstances|in no case|cannot|can ?not|can'?t|must not|mustn'?t|may not|do not|don'?t|should not|shouldn'?t|unable to|(?:are|is) not (?:allowed|authori[sz]ed|permitted|able) to|(?:aren'?t|isn'?t) (?:allowed|authori[sz]ed|permitted|able) to|not (?:allowed|authori[sz]ed|permitted) to|no (?:authority|permission) to)\\s+(?:[a-z]+\\s+){0,2}?(${VERBS})\\b([^.;:!?]{0,120})`,
+  `\\b(?:never|under no circumstances|in no case|cannot|can ?not|can'?t|must not|mustn'?t|may not|do not|don'?t|should not|shouldn'?t|unable to|(?:are|is) not (?:allowed|authori[sz]ed|permitted|able) to|(?:aren'?t|isn'?t) (?:allowed|authori[sz]ed|permitted|able) to|not (?:allowed|authori[sz]ed|permitted) to|no (?:authority|permission) to)\\s*:?\\s+(?:[a-z]+\\s+){0,2}?(${VERBS})\\b([^.;:!?]{0,120})`,
   'g',
 );
 

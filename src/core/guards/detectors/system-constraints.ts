@@ -123,6 +123,8 @@ function read(system: string): SystemConstraints {
       // An item is a few words: looking further than this would make a long sentence quadratic.
       const at = m.index + m[0].length;
       let rest = s.slice(at, at + ITEM_REACH);
+      // "Don't: admit fault, promise payouts, …": a rule list after a colon.
+      rest = rest.replace(/^\s*:\s*/, '');
       rest = rest.slice(LEAD.exec(rest)?.[0].length ?? 0);
       const end = clauseEnd(rest);
       // "emails that could compromise security": the qualifier is the rule and words alone cannot judge

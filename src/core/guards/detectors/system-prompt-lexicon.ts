@@ -9,7 +9,7 @@ export const NEGATION =
 
 /** Where a forbidden item starts: after a negation (and whatever verb follows it). */
 export const TRIGGER =
-  /\b(?:do not|don'?t|dont|never|avoid(?:s|ed|ing)?|refuses? to|refrain from|stay away from|steer clear of|under no circumstances should you|should not|must not|may not|not (?:programmed|allowed|permitted|supposed) to|no (?:discussion|talk|questions?|answers?) (?:of|about|on))\b/g;
+  /\b(?:do not|don'?t|dont|never|avoid(?:s|ed|ing)?|refuses? to|refrain from|stay away from|steer clear of|under no circumstances(?: should you| will you| may you)?|should not|must not|may not|not (?:programmed|allowed|permitted|supposed) to|no (?:discussion|talk|questions?|answers?) (?:of|about|on)|no (?=(?:profanity|swearing|cursing|slang|sarcasm|insults|politics|religion|violence|gore|weapons|alcohol|drugs|sexual|explicit)\b))\b/g;
 
 /**
  * Emphasis between a trigger and its item ("avoid at all costs discussing X", "do not, under any
@@ -173,7 +173,7 @@ export const VAGUE = new Set(
 
 /** What "other …" names when it means competitors: "other brands", "other car dealerships". */
 const OTHER_BUSINESS =
-  /^(?:brand|retailer|store|shop|compan|pharmac|bank|airline|carrier|manufacturer|dealer|provider|vendor|insurer|competitor)/;
+  /^(?:brand|retailer|store|shop|compan|pharmac|bank|airline|carrier|manufacturer|dealer|provider|vendor|insurer|competitor|app|site|platform|service)/;
 
 export function items(clause: string, permitted: () => ReadonlySet<string>): string[][] {
   const out: string[][] = [];

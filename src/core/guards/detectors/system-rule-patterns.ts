@@ -62,7 +62,7 @@ export const LONG_ASK =
 /** A turn asking for an answer of some length: "write a 2000-word essay", "explain it in 800 words". */
 export const WORDS_ASKED = [
   /\b(?:write|give|generate|compose|produce|create|draft|explain|describe|tell|answer)\b[^.?!\n]{0,40}?\b(\d{1,3}(?:,\d{3})+|\d{2,6})[- ]?words?\b/,
-  /\b(?:at least|in|with|of)\s+(\d{1,3}(?:,\d{3})+|\d{2,6})\s+words\b/,
+  /\b(?:at least|in|with|of|around|about|roughly|approximately)\s+(\d{1,3}(?:,\d{3})+|\d{2,6})\s+words\b/,
 ];
 
 /**

@@ -14,7 +14,7 @@
 
 /** The prompt confines the model to its subject: "only help with", "anything else", "unrelated". */
 const EXCLUSIVE =
-  /\b(?:only (?:help|answer|assist|respond|discuss|talk|handle|support|provide|answers|helps|discusses)|(?:answer|help|assist|respond)s? (?:with )?(?:questions )?only|exclusively|solely|nothing else|(?:asks?|questions?|requests?|messages?) (?:about |for |on )?anything else|(?:unrelated|not related) to|off[- ]topic|outside (?:of )?(?:this|that|the|your|its|our) (?:scope|domain|topic|purpose)|(?:requests?|questions?|messages?|anything) (?:that (?:is|are) )?not (?:about|related to)|decline (?:any|all|other)|only (?:about|for|on) )\b/;
+  /\b(?:only (?:help|answer|assist|respond|discuss|talk|speak|chat|focus|handle|support|provide|answers|helps|discusses)|(?:answer|help|assist|respond)s? (?:with )?(?:questions )?only|exclusively|solely|nothing else|(?:asks?|questions?|requests?|messages?) (?:about |for |on )?anything else|(?:unrelated|not related) to|off[- ]topic|outside (?:of )?(?:this|that|the|your|its|our) (?:scope|domain|topic|purpose)|(?:requests?|questions?|messages?|anything) (?:that (?:is|are) )?not (?:about|related to)|decline (?:any|all|other)|only (?:about|for|on) )\b/;
 
 interface OffScopeSubject {
   readonly name: string;

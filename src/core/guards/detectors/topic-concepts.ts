@@ -342,8 +342,8 @@ export const concepts: readonly Concept[] = [
       'profanity, profane, swear, swearing, curse word, cursing, insult, slur, crude language, foul language, vulgar, obscene',
     ),
     terms: list(
-      'profanity, profane, swear word, swearing, swear at, cuss, curse word, curse words, insult, slur=, slurs=, ' +
-        'vulgar, obscen, roast me, roast him, roast her, call me names, trash talk, f-word, ' +
+      'profanity, profane, swear word, swearing, swear at, swear-filled, swearword, cuss, curse word, curse words, insult, slur=, slurs=, ' +
+        'vulgar, obscen, roast me, roast him, roast her, call me names, f-word, ' +
         'groser, insulto, palabrota, insulte, gros mot, beleidig, schimpfwort, parolacc, palavrão, ' +
         'мат=, оскорб, βρισι, 悪口, 脏话, 욕설, شتائم',
     ),
