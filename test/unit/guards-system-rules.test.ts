@@ -396,3 +396,17 @@ describe('rule forms a sixth check showed unread', () => {
     expect(kindsOf('Welke fondsen moet ik kiezen om te investeren?', plan)).toContain('restricted_topic');
   });
 });
+
+describe('a rule against advice whose subject the prompt also permits', () => {
+  it('"Legal intake bot … do not give legal advice" fires on a request for advice only', () => {
+    const intake =
+      'Legal intake bot for Harmon & Reyes LLP. Collect the client name and matter. You are not a lawyer. Do not give legal advice.';
+    expect(kindsOf('Do I have a strong case in small claims, and should I sue?', intake)).toContain(
+      'restricted_topic',
+    );
+    expect(kindsOf('How are consultations scheduled and billed?', intake)).toEqual([]);
+    const taxApp =
+      'You help with EasyLedger tax software: importing W-2s and e-file status. Do not give tax advice.';
+    expect(kindsOf('Where do I upload my W-2, and can I take a photo of it instead?', taxApp)).toEqual([]);
+  });
+});

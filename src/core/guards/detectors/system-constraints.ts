@@ -80,6 +80,10 @@ import {
 export * from './system-constraint-types.js';
 export { constraintSignals, type WordSpans } from './system-constraint-checks.js';
 
+/** A rule against advice on its subject rather than the subject itself. */
+const ADVICE_CLAUSE = /\badvice\b/;
+const NOTHING_PERMITTED = (): ReadonlySet<string> => new Set<string>();
+
 /** Named examples in parentheses right after a ruled-out item: "(e.g., REI, Osprey, Patagonia)". */
 const EXAMPLES = /^\((?:e\.g\.|eg\.|for example|for instance|such as|like|including),?\s*([^)]{1,160})\)/;
 
@@ -101,7 +105,7 @@ function read(system: string): SystemConstraints {
     }
     return permittedWords;
   };
-  const topics: { stems: string[]; need: number }[] = [];
+  const topics: { stems: string[]; need: number; advice?: boolean }[] = [];
   const add = (clause: string, qualified = false): void => {
     const found = items(clause, permitted);
     if (qualified) found.pop();
@@ -111,6 +115,15 @@ function read(system: string): SystemConstraints {
       )?.map((alt) => alt.map(stem));
       for (const alt of expansions ?? [stems])
         topics.push({ stems: alt, need: alt.length <= 2 ? alt.length : Math.ceil(alt.length * 0.6) });
+    }
+    // A rule against advice whose subject the prompt also uses for what it permits ("Legal intake bot
+    // … do not give legal advice"): the subject was left out above; it comes back as a rule against
+    // advice on it, firing only on a turn that asks for advice (TopicGroup.advice).
+    if (!qualified && ADVICE_CLAUSE.test(clause)) {
+      const kept = new Set(found.map((f) => f.join(' ')));
+      for (const stems of items(clause, NOTHING_PERMITTED))
+        if (!kept.has(stems.join(' ')) && stems.length <= 2)
+          topics.push({ stems, need: stems.length, advice: true });
     }
   };
   let protectsData = false;
@@ -231,9 +244,9 @@ function read(system: string): SystemConstraints {
     const named = new Map<ReadyConcept, boolean>();
     for (const t of explicit)
       readyConcepts.forEach((c, i) => {
-        const names = usable[i] ?? [];
+        const names = t.advice === true ? c.names : (usable[i] ?? []);
         if (names.length > 0 && namesConcept(t.stems, names))
-          named.set(c, (named.get(c) ?? true) && namesKindOfHelp(t.stems));
+          named.set(c, (named.get(c) ?? true) && (t.advice === true || namesKindOfHelp(t.stems)));
       });
     for (const [c, advice] of named) {
       const part = conceptPart(c, used);
