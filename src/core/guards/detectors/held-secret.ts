@@ -1,4 +1,5 @@
 import { isWordChar, lower, wordBoundary } from '../classifier.js';
+import { singular } from './system-prompt-lexicon.js';
 import type { GuardContext, Span } from '../types.js';
 
 /**
@@ -8,14 +9,13 @@ import type { GuardContext, Span } from '../types.js';
  * held one.
  */
 
+/** A secret's name in English; a quote right after one of these (or "secret") holds the secret. */
+const englishSecretWords = ['password', 'passcode', 'passphrase', 'secret key', 'secret word', 'secret code'];
+const QUOTED_SECRET_NAMES = [...englishSecretWords, 'secret'];
+
 /** "Password" in the languages most used to slip a request for a protected secret past a filter. */
 const secretWords = [
-  'password',
-  'passcode',
-  'passphrase',
-  'secret key',
-  'secret word',
-  'secret code',
+  ...englishSecretWords,
   'passwort',
   'kennwort',
   'contraseña',
@@ -55,9 +55,7 @@ export function noProtectedSecretAsked(low: string, ctx: GuardContext): boolean 
   if (!systemHoldsSecret(ctx)) return true;
   const q = lastSystem?.qualifiers ?? NO_QUALIFIERS;
   if (q.shareable.length === 0) return false;
-  const ws = low
-    .split(/[^\p{L}\p{N}'’-]+/u)
-    .map((w) => (w.length > 3 && w.endsWith('s') ? w.slice(0, -1) : w));
+  const ws = low.split(/[^\p{L}\p{N}'’-]+/u).map(singular);
   return ws.some((w) => q.shareable.includes(w)) && !ws.some((w) => q.closed.includes(w));
 }
 
@@ -116,7 +114,7 @@ function genericSecret(low: string, at: number): boolean {
   const forWhom =
     /^(?:[\p{L}\p{N}-]+\s+){1,3}?for\s+(?:the\s+|our\s+)?([\p{L}-]+)/u.exec(low.slice(at, at + 48))?.[1] ??
     '';
-  const whom = forWhom.length > 3 && forWhom.endsWith('s') ? forWhom.slice(0, -1) : forWhom;
+  const whom = singular(forWhom);
   const shareable = near.slice(-2).some((w) => q.shareable.includes(w)) || q.shareable.includes(whom);
   if (shareable && !near.some((w) => q.closed.includes(w)) && !q.closed.includes(whom)) return true;
   // Someone else's: "Bourne's Instagram password", "the user's password" (not "what's the password").
@@ -265,15 +263,7 @@ export function systemHoldsSecret(ctx: GuardContext): boolean {
   if (lastSystem?.system === raw && lastSystem.canaries === ctx.canaries) return lastSystem.holds;
   const system = raw.toLowerCase();
   let holds = ctx.canaries.some((c) => system.includes(c.toLowerCase()));
-  for (const w of [
-    'password',
-    'passcode',
-    'passphrase',
-    'secret key',
-    'secret word',
-    'secret code',
-    'secret',
-  ]) {
+  for (const w of QUOTED_SECRET_NAMES) {
     if (holds) break;
     const at = system.indexOf(w);
     if (at < 0) continue;

@@ -1,8 +1,7 @@
-import { stem, words } from './system-prompt-lexicon.js';
+import { singular, stem, words } from './system-prompt-lexicon.js';
 
 /** A word's stem, singular: "fees" and "fee" alike (stem() keeps short words whole). */
-const base = (w: string): string =>
-  stem(w.length >= 4 && w.endsWith('s') && !w.endsWith('ss') ? w.slice(0, -1) : w);
+const base = (w: string): string => stem(singular(w));
 
 /**
  * Actions a system prompt keeps from the model ("you cannot issue refunds, credits, or comps yourself";

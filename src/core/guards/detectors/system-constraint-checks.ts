@@ -7,7 +7,7 @@ import {
 } from './system-constraint-types.js';
 import { forbiddenActionAsked } from './system-actions.js';
 import { offScopeAsked } from './system-scope.js';
-import { GENERIC_SUBJECTS, LANGUAGES, words } from './system-prompt-lexicon.js';
+import { GENERIC_SUBJECTS, LANGUAGES, singular, words } from './system-prompt-lexicon.js';
 import {
   bulkRequest,
   CODE_ASK,
@@ -111,8 +111,30 @@ const NATIVE_LANGUAGES: Readonly<Record<string, string>> = {
   русском: 'russian',
 };
 /** "En français", "auf Deutsch", "in italiano", "em português", "på svenska", "на русском". */
-const NATIVE_LANGUAGE_ASK =
-  /\b(?:en|auf|in|em|na|på|op) (français|francais|español|espanol|castellano|deutsch|italiano|português|portugues|nederlands|polski|türkçe|turkce|svenska|norsk|dansk)(?![\p{L}])|(?<![\p{L}])на (русском)(?![\p{L}])/gu;
+const NATIVE_LANGUAGE_ASK = new RegExp(
+  `(?<![\\p{L}])(?:en|auf|in|em|na|på|op|на) (${Object.keys(NATIVE_LANGUAGES).join('|')})(?![\\p{L}])`,
+  'gu',
+);
+
+/**
+ * Where `low` asks for a language outside `allowed`: in its own name ("en français"), or by its English
+ * name after "in", "into" or "to" ("answer in German").
+ */
+function languageAsked(low: string, allowed: readonly string[]): { start: number; end: number } | undefined {
+  for (const m of low.matchAll(NATIVE_LANGUAGE_ASK)) {
+    const l = NATIVE_LANGUAGES[m[1] ?? ''];
+    if (l !== undefined && !allowed.includes(l)) return { start: m.index, end: m.index + m[0].length };
+  }
+  for (const l of LANGUAGES) {
+    if (allowed.includes(l)) continue;
+    const at = wordStart(low, l);
+    if (at < 0 || !wordBoundary(low, at + l.length)) continue;
+    const before = low.slice(Math.max(0, at - 6), at);
+    if (before.endsWith('into ') || before.endsWith(' to ') || before.endsWith(' in '))
+      return { start: at, end: at + l.length };
+  }
+  return undefined;
+}
 
 /** Privacy: a subject ("the user", "Jane") within a few words of a personal attribute. */
 const ATTRIBUTES = [
@@ -228,37 +250,9 @@ export function constraintSignals(
       });
   }
   if (c.languages) {
-    // A language asked for in its own name: "en français", "auf Deutsch", "em português".
-    NATIVE_LANGUAGE_ASK.lastIndex = 0;
-    for (let m = NATIVE_LANGUAGE_ASK.exec(low); m; m = NATIVE_LANGUAGE_ASK.exec(low)) {
-      const l = NATIVE_LANGUAGES[m[1] ?? m[2] ?? ''];
-      if (l === undefined || c.languages.includes(l)) continue;
-      out.push({
-        kind: 'restricted_language',
-        score: SCORE,
-        message: LANGUAGE,
-        start: m.index,
-        end: m.index + m[0].length,
-      });
-      break;
-    }
+    const l = languageAsked(low, c.languages);
+    if (l) out.push({ kind: 'restricted_language', score: SCORE, message: LANGUAGE, ...l });
   }
-  if (c.languages && !out.some((o) => o.kind === 'restricted_language'))
-    for (const l of LANGUAGES) {
-      if (c.languages.includes(l)) continue;
-      const at = wordStart(low, l);
-      if (at < 0 || !wordBoundary(low, at + l.length)) continue;
-      const before = low.slice(Math.max(0, at - 6), at);
-      if (!(before.endsWith('into ') || before.endsWith(' to ') || before.endsWith(' in '))) continue;
-      out.push({
-        kind: 'restricted_language',
-        score: SCORE,
-        message: LANGUAGE,
-        start: at,
-        end: at + l.length,
-      });
-      break;
-    }
   if (c.format.only !== undefined) {
     FORMAT_ASK.lastIndex = 0;
     for (let m = FORMAT_ASK.exec(low); m; m = FORMAT_ASK.exec(low)) {
@@ -332,8 +326,8 @@ export function constraintSignals(
     const m = SET_ASIDE.exec(low);
     const object = m?.[1]?.split(/\s+/) ?? [];
     const head = object[object.length - 1] ?? '';
-    const singular = head.length > 3 && head.endsWith('s') ? head.slice(0, -1) : head;
-    if (m && head !== '' && (c.scope.has(head) || c.scope.has(singular) || c.scope.has(`${head}s`))) {
+    const one = singular(head);
+    if (m && head !== '' && (c.scope.has(head) || c.scope.has(one) || c.scope.has(`${head}s`))) {
       const start = m.index + m[0].length - m[0].trimStart().length;
       out.push(restricted(ASIDE, start, m.index + m[0].length - 1));
     }

@@ -109,6 +109,10 @@ export const EXPANSIONS: readonly (readonly string[][])[] = [
   [['ai'], ['artificial', 'intelligence'], ['machine', 'learning'], ['neural', 'network'], ['llm']],
 ];
 
+/** A word without a plural `s` ("fees" → "fee", not "class" → "clas"). */
+export const singular = (w: string): string =>
+  w.length > 3 && w.endsWith('s') && !w.endsWith('ss') ? w.slice(0, -1) : w;
+
 /** Strips plural and derivational endings so the stem is a prefix of the word's other forms. */
 export function stem(w: string): string {
   let s = w;

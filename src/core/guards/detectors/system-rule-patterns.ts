@@ -48,7 +48,7 @@ export const CHARACTER_LIMIT =
   /\b(?:responses?|repl(?:y|ies)|answers?|messages?|texts?|output)\b[^.]{0,60}?(?:\b(?:under|below|fewer than|less than|no more than|not more than|at most|maximum(?: of)?|max\.?|up to|within)\s+(\d{1,5})\s+characters\b|\b(\d{1,5})\s+characters\s+or\s+(?:fewer|less)\b)/;
 /** A limit in sentences ("no more than two sentences", "answer in one sentence"), or yes/no answers only. */
 export const SHORT_ANSWER =
-  /\b(?:no more than|not more than|at most|maximum(?: of)?|max\.?|up to|in|to|within|keep (?:it|answers|responses|replies) to)\s+(?:a single|one|two|three|1|2|3)\s+(?:short\s+)?sentences?\b|\b(?:only|just) (?:with |say |answer |reply |respond )?(?:yes|'yes') or (?:no\b|'no')|\b(?:respond|reply|answer)(?: only)? with (?:only )?(?:yes|'yes') or (?:no\b|'no')/;
+  /\b(?:no more than|not more than|at most|maximum(?: of)?|max\.?|up to|in|to|within|keep (?:it|answers|responses|replies) to)\s+(?:a single|one|two|three|1|2|3)\s+(?:short\s+)?sentences?\b|\b(?:only|just|(?:respond|reply|answer)(?: only)? with(?: only)?) (?:(?:with|say|answer|reply|respond) )?(?:yes|'yes') or (?:no\b|'no')/;
 /** A negation just before SHORT_ANSWER makes it the opposite: "never just say yes or no; explain". */
 export const NOT_SHORT = /\b(?:never|not|don'?t|do not|avoid)\b[^.;]{0,24}$/;
 /** The words an answer may have under SHORT_ANSWER. */
