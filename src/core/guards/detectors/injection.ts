@@ -100,12 +100,9 @@ function analyseInput(text: string, ctx: GuardContext): InputAnalysis {
  * recorded, not refused (a guest asking for the Wi-Fi password was blocked at 0.64–0.74).
  */
 function nothingToExtract(d: Detection, text: string, ctx: GuardContext): boolean {
-  return (
-    d.kind === 'classifier' &&
-    text.length <= SHORT_QUESTION &&
-    mentionsSecret(text.toLowerCase()) &&
-    noProtectedSecretAsked(text.toLowerCase(), ctx)
-  );
+  if (d.kind !== 'classifier' || text.length > SHORT_QUESTION) return false;
+  const low = text.toLowerCase();
+  return mentionsSecret(low) && noProtectedSecretAsked(low, ctx);
 }
 const SHORT_QUESTION = 200;
 const LOG_ONLY = { maxAction: 'log' } as const;
