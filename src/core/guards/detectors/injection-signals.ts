@@ -12,6 +12,7 @@ import {
   unconstrained,
   type WordSpans,
 } from './system-constraints.js';
+import { leansOnRules } from './system-stance.js';
 
 /**
  * The heuristic signals of the injection detectors (injection.ts) in one text: the phrases
@@ -120,6 +121,9 @@ function systemSignals(
   const out: Signal[] = [];
   const constraints = systemConstraints(ctx.system);
   if (!unconstrained(constraints)) out.push(...constraintSignals(lowered(), constraints, words, raw));
+  // Leaning on the rules, whatever they are about: only against a prompt that has some.
+  const lean = span || !systemHasRules(ctx) ? undefined : leansOnRules(lowered());
+  if (lean) out.push({ kind: 'rule_pressure', score: CONSTRAINT_SCORE, ...lean });
   if (!systemHoldsSecret(ctx))
     return span ? out.map((s) => withFields(s, { message: `${s.message} (encoded)`, ...span })) : out;
   // A request naming a password-like secret when the system prompt holds one: the classic extraction,
