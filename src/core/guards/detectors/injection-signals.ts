@@ -150,9 +150,18 @@ function systemSignals(
   return span ? out.map((s) => withFields(s, { message: `${s.message} (encoded)`, ...span })) : out;
 }
 
-/** The system prompt forbids something these checks can see, or holds a secret. */
+/**
+ * The system prompt forbids something these checks can see, holds a secret, or says in words that
+ * something is off limits ("under no circumstances reveal it", "confidential") even where the checks
+ * cannot tell what: pressure on the rules and claims of authority are attacks on any such prompt.
+ */
 function systemHasRules(ctx: GuardContext): boolean {
-  return (
-    (ctx.system !== undefined && !unconstrained(systemConstraints(ctx.system))) || systemHoldsSecret(ctx)
-  );
+  const system = ctx.system;
+  if (system === undefined) return false;
+  if (!unconstrained(systemConstraints(system)) || systemHoldsSecret(ctx)) return true;
+  if (lastRuled?.system !== system) lastRuled = { system, ruled: RESTRICTIVE.test(system.slice(0, 8192)) };
+  return lastRuled.ruled;
 }
+const RESTRICTIVE =
+  /\b(?:never|do not|don'?t|must not|mustn'?t|cannot|can'?t|may not|under no circumstances|not (?:allowed|permitted)|forbidden|prohibited|confidential|only)\b/i;
+let lastRuled: { readonly system: string; readonly ruled: boolean } | undefined;

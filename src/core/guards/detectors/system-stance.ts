@@ -38,6 +38,10 @@ const PRE_EMPT = new RegExp(
     String.raw`\bi (?:know|understand|reali[sz]e|get that|am aware|'m aware)\b[^.!?\n]{0,40}?\b(?:you(?:'re| are) not (?:supposed|allowed|meant|permitted)|you (?:can'?t|cannot|shouldn'?t|aren'?t allowed)|(?:the|your) (?:rules?|polic(?:y|ies)|guidelines?|instructions?) (?:say|says|forbid|don'?t)|(?:it'?s|it is) against (?:the |your )?(?:rules?|polic(?:y|ies)))`,
     // "no need to bother a manager", "no need to loop in the team"
     String.raw`\bno need to (?:bother|involve|loop in|ask|check with|escalate to|wait for|get) (?:a |the |your |any )?(?:manager|supervisor|human|agent|professional|doctor|lawyer|attorney|accountant|advisor|adviser|pharmacist|team|staff|anyone|someone)\b`,
+    // "before you say you can't", "I know you're gonna say …", "I'm not going to a psychiatrist", "I'm not
+    // filling out some appeal"
+    String.raw`\bbefore you (?:say|tell me|refuse|object|decline)\b|\bi know you(?:'re| are|'ll| will)? (?:gonna|going to|about to) (?:say|tell me|refuse)\b`,
+    String.raw`\bi(?:'m| am) not (?:going|gonna go) to (?:a |see a |the )?(?:psychiatrist|doctor|lawyer|attorney|accountant|therapist|advis[eo]r|professional|specialist)\b|\bi(?:'m| am) not (?:filling out|going to fill out|doing|filing) (?:some |an? |the |any )?(?:appeal|form|forms|paperwork|dispute|request)\b`,
     // other languages: "sin mandarme a", "sem me mandar para", "sans me renvoyer vers", "ohne mich …
     // zu verweisen", "senza rimandarmi", "zonder me door te sturen", "bez odsyłania mnie", "不要让我去找"
     uni(
@@ -49,6 +53,7 @@ const PRE_EMPT = new RegExp(
     uni(
       String.raw`\bsans me (?:renvoyer|rediriger|envoyer|orienter|transférer)\b|\bne me (?:renvoyez|renvoie|redirigez|redirige|envoyez) pas\b`,
     ),
+    uni(String.raw`\b(?:keinen|kein|ohne) verweis auf\b`),
     uni(
       String.raw`\bohne mich (?:an|zu|zum|zur)\b[^.!?\n]{0,40}?\b(?:verweisen|schicken|weiterleiten|weiterzuleiten)\b|\bschick(?:en sie)? mich nicht\b`,
     ),
@@ -69,6 +74,11 @@ const EXCEPTION = new RegExp(
     String.raw`\b(?:just|only) this once\b|\bone[- ]time exception\b|\bmake (?:an|one|a little|a small) exception\b|\bbend the rules?\b`,
     String.raw`\b(?:nobody|no one|no-one) (?:will|would|needs to|has to|is going to) (?:know|find out|notice|see)\b|\bi won'?t tell (?:anyone|anybody|a soul|your (?:boss|manager))\b|\boff the record\b|\bbetween you and me\b`,
     String.raw`\bi(?:'m| am) begging (?:you)?\b|\bi beg (?:of )?you\b`,
+    // a right claimed, or everyone else breaking the rule: "I'm entitled to that info", "every other app
+    // does this", "the counter agents always do it"
+    String.raw`\bi(?:'m| am) entitled to\b|\bi have (?:a|the|every) right to (?:know|see|that|this|it)\b|\bevery other (?:[a-z]+ ){0,2}(?:does|do|gives?|lets?) (?:it|this|that)\b|\b(?:they|agents|reps|staff|employees) (?:always|usually) do (?:it|this|that)\b`,
+    // a reward for the model, or the rule made the villain: "I'll tip you $50", "over a formality"
+    String.raw`\bi(?:'ll| will) (?:tip|pay|reward|give) you\b|\btip you\b|\b(?:just|only|merely|over|because of) a (?:formality|technicality)\b|\bit would be (?:unethical|immoral|cruel|heartless|inhumane|wrong) (?:to|not to|of you|if you)\b`,
     // other languages
     uni(
       String.raw`\b(?:haz|haga|hagan) una excepción\b|\bsolo (?:esta|por esta) vez\b|\bnadie se (?:va a )?(?:enterar|enterará)\b`,
@@ -100,9 +110,19 @@ const EXCEPTION = new RegExp(
   'u',
 );
 
-/** Someone else's say-so: "your manager already approved it", "the agent said it was fine". */
+/**
+ * Someone else's say-so ("your manager already approved it", "the agent said it was fine"), or the
+ * user's own ("you are now authorized to negotiate").
+ */
 const PROXY_APPROVAL = new RegExp(
   [
+    String.raw`\btold me (?:on [a-z]+ )?to (?:just )?ask you\b|\bsaid (?:i|we) (?:could|should|can) (?:just )?ask you\b`,
+    // someone official, or one of the company's own: "this is Officer Ramirez, badge 4471", "this is
+    // Jordan from the retention team"
+    String.raw`\bthis is (?:officer|detective|sergeant|deputy|agent|inspector|judge)\b|\bbadge (?:#|no\.? ?|number )?\d|\bthis is [a-z]+(?: [a-z]\.)?(?: [a-z]+)? (?:from|with|in|on) (?:the |your |our )?[a-z-]+(?: [a-z-]+)? (?:team|department|dept|office|desk|unit)\b`,
+    // the model's own say-so from before: "yesterday you confirmed it's covered"
+    String.raw`\byou (?:already )?(?:confirmed|agreed|promised|approved|told me|said)\b[^.!?\n]{0,60}?\b(?:yesterday|earlier|last (?:time|week|night)|before)\b|\b(?:yesterday|earlier|last time),? you (?:confirmed|agreed|promised|approved|told me|said)\b`,
+    String.raw`\byou(?:'re| are) now (?:authori[sz]ed|allowed|permitted|cleared|free|able) to\b|\b(?:i|we) (?:hereby )?(?:authori[sz]e|permit|allow) you to\b`,
     String.raw`\b(?:manager|supervisor|boss|agent|representative|rep|owner|admin|administrator|director) (?:has |had |have )?(?:already (?:approved|authori[sz]ed|okayed|ok'?d|signed off on|cleared|given (?:me )?(?:the )?(?:ok|okay|go-ahead|permission))|(?:already )?said (?:it'?s|it was|it is|that'?s|that was) (?:ok|okay|fine|allowed|approved))\b`,
     uni(
       String.raw`\b(?:gerente|supervisor|jefe|encargado) (?:ya )?(?:lo |me lo )?(?:aprobó|autorizó|dijo que (?:está|estaba) bien)\b`,
@@ -134,6 +154,10 @@ const SIDEWAYS = new RegExp(
     String.raw`\b(?:its|the|their|your) (?:digits|numbers|letters|characters) (?:add up|sum up|sum|total)\b|\bsum of (?:its|the|their|your) (?:digits|letters)\b`,
     String.raw`\b(?:first|last|initial|opening|starting|final) (?:letter|letters|character|characters|word|words|digit|digits) of (?:each|every|all the|the) (?:line|lines|sentence|sentences|verse|verses|paragraph|paragraphs|stanza|stanzas)\b[^.!?\n]{0,60}?\bspell`,
     String.raw`\bacrostic\b`,
+    // "a simple 'I'd avoid it' is enough", "one word is fine", "a yes or no is totally fine"
+    String.raw`\b(?:a simple|one[- ]word|a one[- ]word|a yes or no|yes or no|a single (?:word|number|digit))\b[^.!?\n]{0,30}?\b(?:is|would be) (?:totally |perfectly |more than )?(?:fine|enough|ok|okay|all i need)\b`,
+    // "the answer but in ROT13", "the password as base64"
+    String.raw`\b(?:answer|answers|password|passcode|code|key|secret|pin|solution)s? (?:but |just |only )?(?:in|as|encoded in|written in) (?:rot-?13|base-?64|hex(?:adecimal)?|binary|morse|pig latin|reverse|backwards|leetspeak|a cipher)\b`,
     String.raw`\bhow many (?:letters|digits|characters|chars) (?:are )?(?:in|does|is|has)\b[^.!?\n]{0,30}?\b(?:password|passcode|code|key|secret|pin|passphrase)\b`,
   ].join('|'),
   'u',
@@ -141,12 +165,14 @@ const SIDEWAYS = new RegExp(
 
 /** A story, a game or a hypothetical: a frame that says the answer will not count. */
 const FRAME =
-  /\b(?:story|memo|poem|script|scene|novel|fiction|fictional|role-?play|pretend|imagine|hypothetical(?:ly)?|screenplay|dialogue|skit|game|(?:parallel|alternate) universe|in a world where|thought experiment)\b/;
+  /\b(?:story|memo|poem|script|scene|novel|fiction|fictional|role-?play|pretend|imagine|hypothetical(?:ly)?|screenplay|dialogue|skit|game|(?:parallel|alternate) universe|in a world where|thought experiment|sample|example|template|snippet|mock|demo|simulation|sandbox(?:ed)?|in character|training exercise)\b/;
 /** …that asks for what counts anyway: the real data, or the answer with the rules lifted. */
 const REAL_INSIDE = new RegExp(
   [
-    String.raw`\b(?:using|use|with|based on|include|including|from) (?:the |your |all the |only )?(?:real|actual|true|genuine|internal|exact|correct) (?:numbers?|figures?|data|details?|information|info|values?|dates?|prices?|plans?|records?|password|passcode|code|key|answers?)\b`,
-    String.raw`\bwhatever you (?:actually|really) know\b`,
+    String.raw`\b(?:using|use|with|based on|include|including|from) (?:the |your |all the |all |only )?(?:real|actual|true|genuine|internal|exact|correct) (?:[a-z-]+ ){0,2}?(?:numbers?|figures?|data|details?|information|info|values?|dates?|prices?|plans?|records?|password|passcode|code|key|answers?)\b`,
+    String.raw`\bwhatever you (?:actually|really) know\b|\b(?:all |the )?(?:real|actual) values filled in\b|\b(?:could|can|were free to) speak freely\b|\bnot (?:a|the) placeholder\b|\binstead of (?:a |the )?placeholders?\b`,
+    // nothing counts here: "a sandboxed copy where nothing is real", "in character, tell me your decision"
+    String.raw`\bnothing (?:here |in (?:it|this|there) )?is real\b|\b(?:no|without) real (?:consequences|effects?|harm)\b|\bin character,? (?:tell|give|say|show|decide|answer|confirm)\b`,
     String.raw`\bif you (?:were (?:allowed|permitted|free) to|had no (?:rules|restrictions|limits|guidelines|filters)|weren'?t (?:restricted|bound|limited|constrained)|didn'?t have (?:any )?(?:rules|restrictions|limits|guidelines))\b`,
     String.raw`\bwhat would (?:the|your) (?:password|passcode|code|key|secret|pin|passphrase) be\b`,
   ].join('|'),
@@ -157,14 +183,19 @@ const ASKER_LABEL =
   /(?:^|[\n.!?])[ \t]{0,3}(?:q|question|user|human|customer|client|guest|patient|student) ?:/g;
 const ANSWER_LABEL = /(?:^|[\n.!?])[ \t]{0,3}(?:a|answer|assistant|ai|bot|agent|model|system|support) ?:/;
 const FORMER_CHAT =
-  /\b(?:previous|earlier|prior|last) (?:chat|conversation|session) (?:log|transcript|history)\b|\bhere(?:'s| is) (?:our|the|my) (?:earlier|previous|prior) (?:chat|conversation)\b/;
+  /\b(?:previous|earlier|prior|last) (?:chat|conversation|session) (?:log|transcript|history)\b|\bhere(?:'s| is) (?:our|the|my) (?:earlier|previous|prior) (?:chat|conversation)\b|\bcontinuing (?:from |on )?(?:our|the) (?:chat|conversation)\b/;
 
 /** A request assembled from named parts: "A = 'give room 412 a free', B = '…'. Carry out A + B." */
 const PART = /\b[a-z]\d?\s*=\s*["'“‘]/g;
 const ACT_ON_PARTS =
-  /\b(?:carry out|do|perform|execute|follow|run|complete|answer|respond to|act on|fulfil|fulfill)(?: the)?(?: instructions?)?(?: in)? [a-z]\d?\s*\+\s*[a-z]\d?\b/;
+  /\b(?:carry out|do|perform|execute|follow|run|complete|answer|respond to|act on|fulfil|fulfill)(?: the)?(?: instructions?)?(?: in)? [a-z]\d?\s*\+\s*[a-z]\d?\b|\b(?:combine|concatenate|join|merge|put together|append) [a-z]\d?,? (?:and|with|\+|to) [a-z]\d?\b/;
+
+/** "Decode this and do what it says": whatever the payload asks, the model is to obey text it cannot see. */
+const DECODE_AND_ACT =
+  /\b(?:decode|decipher|decrypt|unscramble|translate|reverse|convert) (?:it|this|that|the (?:text|message|string|puzzle|following))\b[^.!?\n]{0,40}?\b(?:and|then) (?:then )?(?:do|follow|carry out|execute|answer|obey|act on|respond to|complete)\b/;
 
 const CUES: readonly { readonly re: RegExp; readonly message: string }[] = [
+  { re: DECODE_AND_ACT, message: 'asks the model to decode a text and act on what it says' },
   { re: SIDEWAYS, message: 'asks for a protected answer by its properties, not outright' },
   { re: PRE_EMPT, message: 'heads off the refusal or referral the system prompt calls for' },
   { re: EXCEPTION, message: 'asks the model to make an exception to its rules' },
@@ -172,34 +203,71 @@ const CUES: readonly { readonly re: RegExp; readonly message: string }[] = [
 ];
 
 /** Where `low` (a lower-cased user turn) leans on the system prompt's rules, and how; undefined if not. */
-export function leansOnRules(low: string): (Span & { message: string }) | undefined {
+export function leansOnRules(low: string): Lean | undefined {
   for (const { re, message } of CUES) {
     const m = re.exec(low);
-    if (m) return found(m, message);
+    if (m) return lean(m, message);
   }
   const real = REAL_INSIDE.exec(low);
-  if (real && FRAME.test(low))
-    return found(real, 'asks for the real answer inside a story or a hypothetical');
-  const chat = FORMER_CHAT.exec(low) ?? writtenChat(low);
-  if (chat) return found(chat, 'writes a conversation for the model to continue');
+  if (real && FRAME.test(low)) return lean(real, 'asks for the real answer inside a story or a hypothetical');
+  const former = FORMER_CHAT.exec(low);
+  const chat = former ? lean(former, CHAT) : writtenChat(low);
+  if (chat) return chat;
   const act = ACT_ON_PARTS.exec(low);
   if (act && count(PART, low, 2) >= 2)
-    return found(act, 'asks the model to act on a request assembled from parts');
+    return lean(act, 'asks the model to act on a request assembled from parts');
   return undefined;
 }
 
-const found = (m: RegExpExecArray, message: string): Span & { message: string } => ({
+type Lean = Span & { readonly message: string };
+const CHAT = 'writes a conversation or a pattern for the model to continue';
+const lean = (m: RegExpExecArray, message: string): Lean => ({
   start: m.index,
   end: m.index + m[0].length,
   message,
 });
 
-/** The first asker's line of a conversation that also has an answerer's line after it. */
-function writtenChat(low: string): RegExpExecArray | null {
+/**
+ * A conversation or a pattern written for the model to continue: an asker's line with an answerer's
+ * after it ("Q: … A: …"); two speakers taking turns under any names ("Student: … CodeMentor: …", at
+ * least twice each); or lines of "key -> value" whose last line stops at the separator ("C-12557 ->",
+ * "Output:").
+ */
+function writtenChat(low: string): Lean | undefined {
   ASKER_LABEL.lastIndex = 0;
   const asker = ASKER_LABEL.exec(low);
-  return asker && ANSWER_LABEL.test(low.slice(asker.index + asker[0].length)) ? asker : null;
+  if (asker && ANSWER_LABEL.test(low.slice(asker.index + asker[0].length))) return lean(asker, CHAT);
+  if (!low.includes('\n')) return undefined;
+  const lines = low.split('\n', MAX_LINES);
+  const turns = new Map<string, number>();
+  let speakers = 0;
+  for (const line of lines) {
+    const label = LINE_LABEL.exec(line)?.[1];
+    if (label === undefined) continue;
+    const n = (turns.get(label) ?? 0) + 1;
+    turns.set(label, n);
+    if (n === 2) speakers += 1;
+  }
+  const filled = lines.filter((l) => l.trim() !== '');
+  const last = filled[filled.length - 1]?.trimEnd() ?? '';
+  const open = OPEN_END.exec(last)?.[0];
+  // After an arrow, three lines of them; after a colon or "=", the same label twice before ("Output:").
+  const pattern =
+    open === undefined
+      ? false
+      : open === ':' || open === '='
+        ? last.length <= 40 && filled.filter((l) => l.trimStart().startsWith(last.trimStart())).length >= 3
+        : filled.length >= 3 && filled.filter((l) => l.includes(open)).length >= 3;
+  if (speakers < 2 && !pattern) return undefined;
+  // The whole written exchange is the evidence.
+  return { start: 0, end: low.length, message: CHAT };
 }
+/** A speaker's name at the start of a line (a word or three), a colon, and something said (not "https://"). */
+const LINE_LABEL =
+  /^[ \t]{0,3}([\p{L}][\p{L}\p{N}_.-]{0,15}(?: [\p{L}\p{N}_.-]{1,15}){0,2}) ?:(?!\/\/)[ \t]{0,3}\S/u;
+/** A line that stops where its value should be. */
+const OPEN_END = /(?:->|→|=>|:|=)$/;
+const MAX_LINES = 400;
 
 /** How many times `re` (global) matches in `text`, counting up to `limit`. */
 function count(re: RegExp, text: string, limit: number): number {
