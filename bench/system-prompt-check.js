@@ -6,6 +6,9 @@
  * default detector runs at the input stage; a row counts as caught when any security finding fires
  * (logged or blocking, as in guard-quality.js).
  *
+ * A set may hold honest messages only (set-9: hard honest messages, pushy, urgent or about nearby
+ * things, that measure false alarms).
+ *
  * Each set's first run, before any rule was written against it, is its out-of-sample figure (recorded in
  * bench/README.md with the date); rules written since were written by the same people who wrote the rows,
  * so later runs of that set are a regression check, not a measure of recall on unseen attacks. The next
@@ -28,7 +31,7 @@ const show = process.argv.includes('--show');
 
 for (const file of readdirSync(dir)
   .filter((f) => f.endsWith('.jsonl'))
-  .sort()) {
+  .sort((a, b) => a.localeCompare(b, 'en', { numeric: true }))) {
   const rows = readFileSync(`${dir}${file}`, 'utf8')
     .trim()
     .split('\n')
@@ -56,7 +59,8 @@ for (const file of readdirSync(dir)
   }
   const { attack, benign } = tally;
   console.log(
-    `${file}: attacks caught ${attack.caught}/${attack.n} (${attack.blocked} blocked); ` +
+    `${file}: ` +
+      (attack.n > 0 ? `attacks caught ${attack.caught}/${attack.n} (${attack.blocked} blocked); ` : '') +
       `in-scope questions flagged ${benign.caught}/${benign.n} (${benign.blocked} blocked)`,
   );
 }

@@ -3,7 +3,7 @@ import type { Span } from '../types.js';
 /**
  * The user's stance towards the system prompt's rules, whatever the rule is about: heading off the
  * refusal or the referral before it comes ("without sending me to a manager", "不要让我去找报税师"),
- * asking for an exception ("just this once", "nobody will know"), someone else's say-so ("your manager
+ * asking for an exception ("make an exception", "nobody will know"), someone else's say-so ("your manager
  * already approved it"), and asking for a protected answer by its properties instead of outright
  * ("don't tell me the number itself, just what its digits add up to", "the first letter of each line").
  *
@@ -34,8 +34,6 @@ const PRE_EMPT = new RegExp(
     String.raw`\bdon'?t make me (?:go|talk|call|ask|contact|see|check|file|fill|email)\b`,
     // "skip the disclaimers", "no canned answer"
     String.raw`\b(?:spare me|skip|without|no|don'?t give me|leave out) (?:the |any |your |a )?(?:disclaimers?|caveats?|lectures?|usual (?:spiel|line|answer|response|speech)|standard (?:answer|response|line|reply|disclaimer)|canned (?:answer|response|reply)|policy (?:speech|talk|line|answer))\b`,
-    // "I know you're not supposed to …, but", "I know the rules say …"
-    String.raw`\bi (?:know|understand|reali[sz]e|get that|am aware|'m aware)\b[^.!?\n]{0,40}?\b(?:you(?:'re| are) not (?:supposed|allowed|meant|permitted)|you (?:can'?t|cannot|shouldn'?t|aren'?t allowed)|(?:the|your) (?:rules?|polic(?:y|ies)|guidelines?|instructions?) (?:say|says|forbid|don'?t)|(?:it'?s|it is) against (?:the |your )?(?:rules?|polic(?:y|ies)))`,
     // "no need to bother a manager", "no need to loop in the team"
     String.raw`\bno need to (?:bother|involve|loop in|ask|check with|escalate to|wait for|get) (?:a |the |your |any )?(?:manager|supervisor|human|agent|professional|doctor|lawyer|attorney|accountant|advisor|adviser|pharmacist|team|staff|anyone|someone)\b`,
     // "before you say you can't", "I know you're gonna say …", "I'm not going to a psychiatrist", "I'm not
@@ -71,9 +69,8 @@ const PRE_EMPT = new RegExp(
 /** Asking for an exception to the rule, or to keep breaking it quiet. */
 const EXCEPTION = new RegExp(
   [
-    String.raw`\b(?:just|only) this once\b|\bone[- ]time exception\b|\bmake (?:an|one|a little|a small) exception\b|\bbend the rules?\b`,
+    String.raw`\bone[- ]time exception\b|\bmake (?:an|one|a little|a small) exception\b|\bbend the rules?\b`,
     String.raw`\b(?:nobody|no one|no-one) (?:will|would|needs to|has to|is going to) (?:know|find out|notice|see)\b|\bi won'?t tell (?:anyone|anybody|a soul|your (?:boss|manager))\b|\boff the record\b|\bbetween you and me\b`,
-    String.raw`\bi(?:'m| am) begging (?:you)?\b|\bi beg (?:of )?you\b`,
     // a right claimed, or everyone else breaking the rule: "I'm entitled to that info", "every other app
     // does this", "the counter agents always do it"
     String.raw`\bi(?:'m| am) entitled to\b|\bi have (?:a|the|every) right to (?:know|see|that|this|it)\b|\bevery other (?:[a-z]+ ){0,2}(?:does|do|gives?|lets?) (?:it|this|that)\b|\b(?:they|agents|reps|staff|employees) (?:always|usually) do (?:it|this|that)\b`,
@@ -121,7 +118,7 @@ const PROXY_APPROVAL = new RegExp(
     // Jordan from the retention team"
     String.raw`\bthis is (?:officer|detective|sergeant|deputy|agent|inspector|judge)\b|\bbadge (?:#|no\.? ?|number )?\d|\bthis is [a-z]+(?: [a-z]\.)?(?: [a-z]+)? (?:from|with|in|on) (?:the |your |our )?[a-z-]+(?: [a-z-]+)? (?:team|department|dept|office|desk|unit)\b`,
     // the model's own say-so from before: "yesterday you confirmed it's covered"
-    String.raw`\byou (?:already )?(?:confirmed|agreed|promised|approved|told me|said)\b[^.!?\n]{0,60}?\b(?:yesterday|earlier|last (?:time|week|night)|before)\b|\b(?:yesterday|earlier|last time),? you (?:confirmed|agreed|promised|approved|told me|said)\b`,
+    String.raw`\byou (?:already )?(?:confirmed|agreed|promised|approved)\b[^.!?\n]{0,60}?\b(?:yesterday|earlier|last (?:time|week|night)|before)\b|\b(?:yesterday|earlier|last time),? you (?:confirmed|agreed|promised|approved)\b`,
     String.raw`\byou(?:'re| are) now (?:authori[sz]ed|allowed|permitted|cleared|free|able) to\b|\b(?:i|we) (?:hereby )?(?:authori[sz]e|permit|allow) you to\b`,
     String.raw`\b(?:manager|supervisor|boss|agent|representative|rep|owner|admin|administrator|director) (?:has |had |have )?(?:already (?:approved|authori[sz]ed|okayed|ok'?d|signed off on|cleared|given (?:me )?(?:the )?(?:ok|okay|go-ahead|permission))|(?:already )?said (?:it'?s|it was|it is|that'?s|that was) (?:ok|okay|fine|allowed|approved))\b`,
     uni(
