@@ -5,7 +5,13 @@ import { defaultDetectors } from '../core/guards/detectors/index.js';
 import { GuardSet, strongest } from '../core/guards/engine.js';
 import { defaultGuardSettings, parseGuardSettings } from '../core/guards/guard-settings.js';
 import { FirebreakError } from '../core/errors.js';
-import { findingOut, parseScanLine, scanItem, type ScanFormat } from '../core/guards/scan-input.js';
+import {
+  findingOut,
+  parseScanLine,
+  scanItem,
+  withoutBom,
+  type ScanFormat,
+} from '../core/guards/scan-input.js';
 import { stages, type GuardAction, type Stage } from '../core/guards/types.js';
 import { guardSetFor, rescanTraces } from '../ops/scan.js';
 import type { CliContext } from './control-commands.js';
@@ -110,8 +116,9 @@ export function registerScanCommand(program: Command, cli: CliContext): void {
       let worst: GuardAction | undefined;
       for await (const raw of createInterface({ input, crlfDelay: Infinity })) {
         n++;
+        const line = n === 1 ? withoutBom(raw) : raw;
         try {
-          const findings = scanItem(set, parseScanLine(raw, o.format, o.stage));
+          const findings = scanItem(set, parseScanLine(line, o.format, o.stage));
           if (findings.length > 0) {
             const w = strongest(findings);
             if (worst === undefined || rank[w] > rank[worst]) worst = w;

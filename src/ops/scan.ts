@@ -92,7 +92,9 @@ export async function rescanTraces(
       for (const f of findings) byDetector[f.detector] = (byDetector[f.detector] ?? 0) + 1;
       onResult({ trace, findings });
     }
-    onProgress(scanned, total);
+    // Only a page with traces moves the count: reporting after the empty page that ends an empty store
+    // (or a total that is a multiple of PAGE) would print the last report a second time.
+    if (rows.length > 0) onProgress(scanned, total);
     const last = rows.at(-1);
     if (rows.length < PAGE || !last) break;
     cursor = { ts: last.ts, id: last.id };

@@ -32,6 +32,18 @@ export interface ScanItem {
 
 export type ScanFormat = 'auto' | 'jsonl' | 'text';
 
+const BOM = '\uFEFF';
+
+/**
+ * The input's first line without a byte order mark. Windows editors and tools (Notepad, PowerShell,
+ * Excel's "CSV UTF-8") start UTF-8 files with one; it marks the encoding, is no part of the text, and
+ * would otherwise break the line's JSON or shift its spans by one. Only the input's first character is
+ * one: a U+FEFF anywhere else is a zero-width no-break space, text like any other.
+ */
+export function withoutBom(firstLine: string): string {
+  return firstLine.startsWith(BOM) ? firstLine.slice(1) : firstLine;
+}
+
 /**
  * One input line. `auto` reads a line that starts with `{` as JSON and anything else as plain text, so a
  * text file and a JSONL file both work without a flag. Throws a message (not a FirebreakError: the
@@ -46,6 +58,12 @@ export function parseScanLine(raw: string, format: ScanFormat, defaultStage: Sta
   try {
     value = JSON.parse(raw);
   } catch (e) {
+    // JSON.parse names the mark it stumbled on, and a byte order mark is invisible: say what it is. One
+    // starts a line inside the input when BOM-marked files are concatenated (`cat a.jsonl b.jsonl`).
+    if (/^[ \t]*\uFEFF/.test(raw))
+      throw new Error(
+        'not JSON: the line starts with a byte order mark (U+FEFF), dropped only at the start of the input',
+      );
     throw new Error(`not JSON: ${(e as Error).message}`);
   }
   const r = scanLineSchema.safeParse(value);
