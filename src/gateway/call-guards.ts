@@ -140,7 +140,10 @@ export class CallGuards {
     return this.set.runsAt('output') ? new OutputStreamGuard(this.set, this.context('output')) : undefined;
   }
 
-  /** Findings the stream guard made, to be recorded with the rest. */
+  /**
+   * Findings made outside the scans here (the stream guard; a tool-call policy that could not decide,
+   * policy-failures.ts), to be recorded and offered to detection with the rest.
+   */
   addFindings(findings: readonly Finding[]): void {
     this.findings.push(...findings);
   }

@@ -1,6 +1,7 @@
 import { withFields } from '../core/with-fields.js';
 import { randomBytes } from 'node:crypto';
 import type { ToolCall } from '../core/chat.js';
+import type { PolicyFailure } from '../core/policy/policy-failure.js';
 import type { ToolDecision } from '../core/policy/policy-settings.js';
 import { toolCallContext, type Taint, type ToolCallContext } from '../core/policy/tool-context.js';
 import { redactDeep, redactText } from '../core/redact.js';
@@ -10,6 +11,7 @@ import { argumentsHash, compilePolicy, failedPolicy, type ToolPolicyEngine } fro
 import type { PolicyVerdict } from '../core/policy/tool-context.js';
 import type { ApprovalStore } from '../store/port.js';
 import type { CallGuards } from './call-guards.js';
+import { PolicyFailureReporter } from './policy-failures.js';
 import type { RequestIdentity } from './request-identity.js';
 import type { PolicyDecider, ToolPolicyPort } from './tool-judge.js';
 
@@ -26,6 +28,8 @@ export interface ToolVerdict {
   /** The approval holding the call (pending), or the one that let it through. */
   readonly approvalId?: string;
   readonly error?: string;
+  /** Why the policy could not decide (then `error` says how): the call is denied, with a finding. */
+  readonly failure?: PolicyFailure;
 }
 
 export interface ToolPolicyInput {
@@ -55,6 +59,7 @@ const MAX_ENGINES = 64;
  */
 export class ToolPolicyGate implements ToolPolicyPort {
   private readonly engines = new Map<string, ToolPolicyEngine>();
+  private readonly failures: PolicyFailureReporter;
 
   constructor(
     private readonly deps: {
@@ -62,7 +67,9 @@ export class ToolPolicyGate implements ToolPolicyPort {
       readonly now: () => number;
       readonly log?: Log;
     },
-  ) {}
+  ) {
+    this.failures = new PolicyFailureReporter(deps);
+  }
 
   async decide(input: ToolPolicyInput): Promise<ToolVerdict[]> {
     const engine = this.engineFor(input.release);
@@ -77,8 +84,9 @@ export class ToolPolicyGate implements ToolPolicyPort {
     guards: CallGuards,
   ): PolicyDecider | undefined {
     if (!release || release.spec.policy.engine === 'none') return undefined;
-    return (calls) =>
-      this.decide({
+    const where = { release: `${release.app}@${release.version}`, traceId: identity.traceId };
+    return async (calls) => {
+      const verdicts = await this.decide({
         calls,
         release,
         app: principal.app,
@@ -89,6 +97,10 @@ export class ToolPolicyGate implements ToolPolicyPort {
         // Read when the calls come back: the conversation's taint is complete by then.
         taint: guards.taint(),
       });
+      // A deny because the policy could not decide is a finding too, so it reaches detection.
+      for (const v of verdicts) this.failures.report(v, guards, where);
+      return verdicts;
+    };
   }
 
   engineFor(release: Release | undefined): ToolPolicyEngine | undefined {
@@ -138,6 +150,7 @@ export class ToolPolicyGate implements ToolPolicyPort {
       reasons: v.reasons,
       engine: v.engine,
       ...(v.error !== undefined ? { error: v.error } : {}),
+      ...(v.failure !== undefined ? { failure: v.failure } : {}),
       ...over,
     });
     // Shadow mode records the decision only: nobody is asked to approve a call that runs anyway.
@@ -203,6 +216,7 @@ export class ToolPolicyGate implements ToolPolicyPort {
         enforced: 'deny',
         reasons: [...v.reasons, 'the call could not be held for approval, so it is denied'],
         error: `approval store: ${message}`,
+        failure: 'approval_store_failed',
       });
     }
   }

@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { FirebreakError } from '../core/errors.js';
-import { defaultDetectors } from '../core/guards/detectors/index.js';
+import { findingDetectorIds as detectorIds } from '../core/detection/finding-detectors.js';
 import { incidentClasses, type IncidentClass } from '../core/guards/types.js';
 import { parseReleaseName } from '../core/release.js';
 import { parseTimeSpec } from '../core/time-spec.js';
@@ -96,8 +96,6 @@ const schema = z.strictObject({
   class: free(32).optional(),
   status: free(16).optional(),
 });
-
-const detectorIds = defaultDetectors.map((d) => d.id);
 
 function invalid(path: string, message: string): FirebreakError {
   return new FirebreakError('validation_failed', `${path}: ${message}`, { path });

@@ -234,7 +234,7 @@ export function compileCedar(
     decision: 'deny',
     reasons,
     engine: 'cedar',
-    ...(error !== undefined ? { error } : {}),
+    ...(error !== undefined ? { error, failure: 'cedar_evaluation_error' as const } : {}),
   });
 
   /** The answer, or the deny it turns into when Cedar could not evaluate every policy. */

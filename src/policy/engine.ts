@@ -72,6 +72,7 @@ export function compilePolicy(settings: PolicySettings): ToolPolicyEngine {
           reasons: ['the policy engine failed'],
           engine,
           error: error instanceof Error ? error.message : String(error),
+          failure: 'engine_error',
         };
       }
       const enforced: ToolDecision = mode === 'shadow' ? 'allow' : d.decision;
@@ -100,6 +101,7 @@ export function failedPolicy(
         reasons: ['the release’s policy could not be compiled'],
         engine,
         error,
+        failure: 'policy_not_compiled',
       }),
   };
 }

@@ -1,5 +1,6 @@
 import { Pool } from 'undici';
 import { toolDecisions, type ToolDecision } from '../core/policy/policy-settings.js';
+import type { PolicyFailure } from '../core/policy/policy-failure.js';
 import type { PolicyDecision, ToolCallContext } from '../core/policy/tool-context.js';
 
 /**
@@ -50,11 +51,12 @@ export function opaEngine(settings: OpaSettings): OpaEngine {
   const prefix = base.pathname.replace(/\/+$/, '');
   const path = `${prefix}/v1/data/${settings.path}`;
   const where = `OPA at ${base.origin}${path}`;
-  const deny = (error: string): PolicyDecision => ({
+  const deny = (failure: PolicyFailure, error: string): PolicyDecision => ({
     decision: 'deny',
     reasons: ['the OPA policy gave no usable decision'],
     engine: 'opa',
     error,
+    failure,
   });
 
   return {
@@ -74,26 +76,33 @@ export function opaEngine(settings: OpaSettings): OpaEngine {
         const length = Number(res.headers['content-length'] ?? 0);
         if (length > MAX_BODY) {
           res.body.destroy();
-          return deny(`${where} answered ${length} bytes; more than ${MAX_BODY} is not a decision`);
+          return deny(
+            'opa_malformed',
+            `${where} answered ${length} bytes; more than ${MAX_BODY} is not a decision`,
+          );
         }
         text = await res.body.text();
       } catch (error) {
-        if (signal.aborted) return deny(`${where} did not answer within ${settings.timeoutMs} ms`);
+        if (signal.aborted)
+          return deny('opa_timeout', `${where} did not answer within ${settings.timeoutMs} ms`);
         const code = (error as { code?: unknown }).code;
         const message = error instanceof Error ? error.message : String(error);
         return deny(
+          'opa_unreachable',
           `cannot reach ${where}: ${typeof code === 'string' && !message.includes(code) ? `${code} ` : ''}${message}`,
         );
       }
-      if (status < 200 || status > 299) return deny(`${where} answered HTTP ${status}: ${excerpt(text)}`);
+      if (status < 200 || status > 299)
+        return deny('opa_http_error', `${where} answered HTTP ${status}: ${excerpt(text)}`);
       let body: unknown;
       try {
         body = JSON.parse(text);
       } catch {
-        return deny(`${where} answered something that is not JSON: ${excerpt(text)}`);
+        return deny('opa_malformed', `${where} answered something that is not JSON: ${excerpt(text)}`);
       }
       if (body === null || typeof body !== 'object' || !('result' in body))
         return deny(
+          'opa_undefined',
           `${where} returned no result: the decision is undefined for this input (check the path, and give the rule a default)`,
         );
       const result: unknown = body.result;
@@ -116,6 +125,7 @@ export function opaEngine(settings: OpaSettings): OpaEngine {
           };
       }
       return deny(
+        'opa_malformed',
         `${where} returned ${excerpt(JSON.stringify(result))}, which is not a decision ("allow", "deny", "require-approval", or {"decision", "reasons": [strings]})`,
       );
     },

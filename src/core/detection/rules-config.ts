@@ -1,11 +1,11 @@
 import { z } from 'zod';
-import { defaultDetectors } from '../guards/detectors/index.js';
 import { guardActions, incidentClasses, stages, type GuardAction, type Stage } from '../guards/types.js';
 import { severities, type IncidentClass, type Severity } from '../incidents/incident.js';
 import { signalSources, type SignalSource } from '../incidents/timeline.js';
 import { toolName } from '../release.js';
 import { parseDuration } from '../time-spec.js';
 import { parseWith } from '../validation.js';
+import { findingDetectorIds } from './finding-detectors.js';
 import { anomalyMetrics, defaultAnomalySettings, type AnomalyMetric } from './anomaly.js';
 import { groupFields, titleFields, type GroupField } from './signal-fields.js';
 
@@ -166,8 +166,6 @@ function oneOf<const T extends readonly [string, ...string[]]>(values: T, what: 
   });
 }
 
-const detectorIds = defaultDetectors.map((d) => d.id) as [string, ...string[]];
-
 /** `source: finding` or `source: [finding, feedback]`; a list of none is refused, as it could match nothing. */
 function oneOrMany<T extends z.ZodType>(item: T) {
   return z.preprocess(
@@ -204,7 +202,7 @@ const matchSchema = z
     source: oneOrMany(oneOf(signalSources, 'source')).optional(),
     app: oneOrMany(id).optional(),
     env: oneOrMany(id).optional(),
-    detector: oneOrMany(oneOf(detectorIds, 'detector')).optional(),
+    detector: oneOrMany(oneOf(findingDetectorIds, 'detector')).optional(),
     kind: oneOrMany(z.string().min(1)).optional(),
     class: oneOrMany(oneOf(incidentClasses, 'class')).optional(),
     stage: oneOrMany(oneOf(stages, 'stage')).optional(),

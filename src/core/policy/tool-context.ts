@@ -1,6 +1,7 @@
 import { canonicalJson } from '../canonical-json.js';
 import { releaseName, releaseTools, type Release, type ToolRisk } from '../release.js';
 import type { Taint } from '../guards/types.js';
+import type { PolicyFailure } from './policy-failure.js';
 import type { PolicyEngineName, ToolDecision } from './policy-settings.js';
 
 /**
@@ -47,6 +48,8 @@ export interface PolicyDecision {
   readonly engine: PolicyEngineName;
   /** Why the engine could not decide (evaluation error, OPA unreachable…): the decision is then deny. */
   readonly error?: string;
+  /** The kind of that failure, set whenever `error` is: what the `tool-policy` finding is called. */
+  readonly failure?: PolicyFailure;
 }
 
 /** The decision and what is done about it: in shadow mode a policy is recorded, never enforced. */

@@ -1,0 +1,68 @@
+import type { Finding } from '../guards/types.js';
+import type { ToolDecision } from './policy-settings.js';
+
+/**
+ * When the tool-call policy cannot decide, the call is denied (fail closed). A deny alone would leave
+ * a broken policy invisible: every tool call refused, and nothing reaching detection. So each such
+ * denial is also a finding of the `tool-policy` detector on the call (stage `tool_call`), which goes to
+ * the trace, the signal outbox and blast radius like any guard finding. Pure: the gateway adds it.
+ */
+export const TOOL_POLICY_DETECTOR = 'tool-policy';
+
+/** Why a policy could not decide: the finding's kind, and what a detection rule can match on. */
+export const policyFailures = [
+  'opa_unreachable',
+  'opa_timeout',
+  'opa_http_error',
+  'opa_undefined',
+  'opa_malformed',
+  'cedar_evaluation_error',
+  'engine_error',
+  'policy_not_compiled',
+  'approval_store_failed',
+] as const;
+export type PolicyFailure = (typeof policyFailures)[number];
+
+/**
+ * What failed, in words. Fixed per kind on purpose: the engine's own error (OPA's answer, a Cedar
+ * message, the server's address) stays on the tool decision, since a finding's message travels on to
+ * signals, incident titles and pages.
+ */
+const what: Record<PolicyFailure, string> = {
+  opa_unreachable: 'the OPA server could not be reached',
+  opa_timeout: 'the OPA server did not answer in time',
+  opa_http_error: 'the OPA server answered with an HTTP error',
+  opa_undefined: 'the OPA policy gave no result for this call (undefined decision)',
+  opa_malformed: 'the OPA policy answered something that is not a decision',
+  cedar_evaluation_error: 'the Cedar policy failed to evaluate for this call',
+  engine_error: 'the policy engine failed',
+  policy_not_compiled: 'the release’s policy could not be compiled on this replica',
+  approval_store_failed: 'the call could not be held for approval (the approval store failed)',
+};
+
+export function policyFailureFinding(args: {
+  readonly failure: PolicyFailure;
+  /** `cedar` or `opa`. */
+  readonly engine: string;
+  readonly tool: string;
+  /** What was done with the call: `deny` normally, `allow` when the policy runs in shadow mode. */
+  readonly enforced: ToolDecision;
+}): Finding {
+  const denied = args.enforced !== 'allow';
+  return {
+    detector: TOOL_POLICY_DETECTOR,
+    kind: args.failure,
+    class: 'security',
+    stage: 'tool_call',
+    // Shadow mode lets the call through whatever the policy says: recorded, not blocked.
+    action: denied ? 'block' : 'log',
+    score: 1,
+    // The control over what tools a model may use (excessive agency) is the thing that failed.
+    owasp: 'LLM06',
+    // The same location argument guards use, so a signal names the tool (containment can switch it off).
+    location: `tool_call[${args.tool}]`,
+    message: `tool-call policy (${args.engine}) failed: ${what[args.failure]}; ${
+      denied ? 'the call was denied (fail closed)' : 'shadow mode, so the call was let through'
+    }`,
+  };
+}
