@@ -195,7 +195,7 @@ function ensure(len: number, heads: number): void {
 const BASE64 = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/';
 
 /** Base64 to bytes without Buffer or atob (src/core stays free of platform APIs). */
-function decodeBase64(s: string): Int8Array {
+export function decodeBase64(s: string): Int8Array {
   const lookup = new Int16Array(128).fill(-1);
   for (let i = 0; i < BASE64.length; i++) lookup[BASE64.charCodeAt(i)] = i;
   let end = s.length;

@@ -13,6 +13,7 @@ import {
   type WordSpans,
 } from './system-constraints.js';
 import { leansOnRules } from './system-stance.js';
+import { ruleJudgeLogit } from './rule-judge.js';
 
 /**
  * The heuristic signals of the injection detectors (injection.ts) in one text: the phrases
@@ -42,6 +43,7 @@ export function signals(
   if (atInput && ctx.system && systemHasRules(ctx)) ruledSet.match(scan.tokens, done, matches);
   // Read before anything rescans (the tokens are views into the scanner's scratch buffers).
   const repeated = atInput ? repeatedRun(scan.tokens) : undefined;
+  const judged = atInput && ctx.system && systemHasRules(ctx) ? ruleJudgeLogit(scan.tokens) : undefined;
   const encoded = atInput ? mayBeEncoded(scan.tokens, text) : undefined;
   // Where the words start, for the forbidden-topic matcher: it then visits words, not characters.
   const words: WordSpans | undefined =
@@ -101,6 +103,15 @@ export function signals(
       const whole = { start: 0, end: text.length };
       out.push(...systemSignals(() => decoded, ctx, whole));
     }
+    // Last: a finding that names what the turn asks for wins a tie with the judge's.
+    if (judged !== undefined && judged >= 0)
+      out.push({
+        kind: 'rule_judge',
+        score: CONSTRAINT_SCORE,
+        message: `reads like an attempt to get past the system prompt's rules (rule judge ${(1 / (1 + Math.exp(-judged))).toFixed(2)})`,
+        start: 0,
+        end: text.length,
+      });
   }
   return out;
 }

@@ -43,7 +43,8 @@ const JAILBREAK = 2;
  * Findings about a question outside the system prompt's scope, rather than an attack on it; and "how do
  * I log in to the wifi?" when the prompt holds the wifi password, which an honest user asks too; and a
  * customer pressing for a refund the prompt leaves to a manager, which the model declines itself; and a
- * turn leaning on the rules ("just this once", "without sending me to a manager"), whatever it asks.
+ * turn leaning on the rules ("nobody will know", "without sending me to a manager"), whatever it asks, or
+ * that the rule judge (rule-judge.ts) reads as trying to get past them.
  */
 const scopeKinds: ReadonlySet<string> = new Set([
   'restricted_topic',
@@ -51,6 +52,7 @@ const scopeKinds: ReadonlySet<string> = new Set([
   'secret_access',
   'forbidden_action',
   'rule_pressure',
+  'rule_judge',
 ]);
 
 /** Classifier scores below this are not reported at all (they would only be noise in the trace). */

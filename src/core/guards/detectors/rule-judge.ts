@@ -1,0 +1,37 @@
+import { decodeBase64, type Tokens } from '../classifier.js';
+import { ruleJudgeModel } from '../model/rule-judge-model.js';
+import { judgeFeatures, RULE_JUDGE_BITS, type RuleJudgeSpec } from './rule-judge-features.js';
+
+/**
+ * The rule judge: a small logistic model of a user turn's words (rule-judge-features.ts), trained by
+ * scripts/train-rule-judge.mjs on the team's system-prompt checks, that reads whether a turn sent to an
+ * app with rules tries to get the model to break them. It reads the attempt's stance and shape, not the
+ * rule's subject, so it carries to rules no list names; how often it is right on a writer's attacks it
+ * never saw is in bench/README.md ("The rule judge"). Only consulted when the system prompt has rules
+ * (injection-signals.ts), and only ever recorded, not refused (injection.ts `scopeKinds`).
+ */
+
+interface Judge {
+  readonly weights: Int8Array;
+  readonly scale: number;
+  readonly bias: number;
+}
+let judge: Judge | undefined;
+
+/** Decoded on first use, like the injection classifier. */
+function load(spec: RuleJudgeSpec): Judge {
+  if (spec.bits !== RULE_JUDGE_BITS)
+    throw new Error(`rule judge model has 2^${spec.bits} buckets, the features 2^${RULE_JUDGE_BITS}`);
+  const weights = decodeBase64(spec.weights);
+  if (weights.length !== 1 << spec.bits) throw new Error(`rule judge model: ${weights.length} weights`);
+  return { weights, scale: spec.scale, bias: spec.bias };
+}
+
+/** The judge's logit for `tokens` (0 = its threshold). */
+export function ruleJudgeLogit(tokens: Tokens): number {
+  judge ??= load(ruleJudgeModel);
+  const f = judgeFeatures(tokens);
+  let s = 0;
+  for (const k of f) s += judge.weights[k] ?? 0;
+  return judge.bias + s * judge.scale;
+}
