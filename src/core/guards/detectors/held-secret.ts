@@ -112,6 +112,10 @@ function genericSecret(low: string, at: number): boolean {
   const mineNear = clauseWords.slice(-4);
   const mine = mineNear.lastIndexOf('my');
   if (mine >= 0 && mineNear.slice(mine + 1).every((w) => !q.all.includes(w))) return true;
+  // One's own, said after it: "the PIN for my debit card", "the password to my account" (not "the PIN
+  // for my override" when the prompt holds the override PIN).
+  const after = OWN_AFTER.exec(low.slice(at, at + 64));
+  if (after && (after[1] ?? '').split(/\s+/).every((w) => !q.all.includes(w))) return true;
   // The qualifier may also follow: "the Wi-Fi password for guests".
   const forWhom =
     /^(?:[\p{L}\p{N}-]+\s+){1,3}?for\s+(?:the\s+|our\s+)?([\p{L}-]+)/u.exec(low.slice(at, at + 48))?.[1] ??
@@ -125,6 +129,9 @@ function genericSecret(low: string, at: number): boolean {
   return false;
 }
 
+/** The secret's name, a word or two, then "for / to / of / on my" and what it is for. */
+const OWN_AFTER =
+  /^[\p{L}\p{N}-]+(?:\s+[\p{L}\p{N}-]+){0,2}?\s+(?:for|to|of|on)\s+my\s+((?:[\p{L}\p{N}-]+\s*){1,3})/u;
 /** Verbs of changing a secret rather than telling it (not "forgot" or "lost": those ask to be told). */
 const CHANGE_VERB = /^(?:rotat|reset|chang|updat|renew|expir)/;
 
