@@ -1,3 +1,4 @@
+import { policyFailureFinding } from '../core/policy/policy-failure.js';
 import { toolBlockOf, type CallPlan } from '../core/call-plan.js';
 import type { ToolCall } from '../core/chat.js';
 import { releaseTools, type Release } from '../core/release.js';
@@ -67,8 +68,22 @@ export function makeToolJudge(
             engine: 'none',
           }));
       ask.forEach((a, i) => {
-        // A policy that answers for fewer calls than asked fails closed for the rest.
-        out[a.at] = decided[i] ?? deny(a.call, 'policy', 'the policy engine gave no decision for this call');
+        const verdict = decided[i];
+        if (verdict !== undefined) {
+          out[a.at] = verdict;
+          return;
+        }
+        // A policy that answers for fewer calls than asked fails closed for the rest, and like any
+        // policy that could not decide, says so with a finding.
+        out[a.at] = deny(a.call, 'policy', 'the policy engine gave no decision for this call');
+        guards.addFindings([
+          policyFailureFinding({
+            failure: 'engine_error',
+            engine: 'policy',
+            tool: a.call.name,
+            enforced: 'deny',
+          }),
+        ]);
       });
     }
     return out as ToolJudgement[];

@@ -151,6 +151,26 @@ describe('tool calls are judged before the client sees them', () => {
     expect(guards.findings).toMatchObject([{ detector: 'canary', stage: 'tool_call', severity: 'SEV1' }]);
   });
 
+  it('denies a call the policy gave no decision for, with a tool-policy finding', async () => {
+    const { guards } = judgeWith([]);
+    const plan = planCall({
+      config,
+      app: 'bot',
+      active: { release, deploymentId: 'd1' },
+      knownGood: undefined,
+      flags: resolveFlags([], { app: 'bot', env: 'prod', tenant: null, user: null }, 0),
+      request: req,
+      retrieved: [],
+    });
+    // A policy that answers for fewer calls than it was asked about.
+    const judge = makeToolJudge(plan, release, guards, () => Promise.resolve([]));
+    const [verdict] = await judge([{ id: 'c1', name: 'lookup', arguments: '{}' }]);
+    expect(verdict?.enforced).toBe('deny');
+    expect(verdict?.reasons).toEqual(['the policy engine gave no decision for this call']);
+    const [finding] = guards.findings;
+    expect(finding).toMatchObject({ detector: 'tool-policy', kind: 'engine_error', action: 'block' });
+  });
+
   it('passes a stream without tool calls through untouched', async () => {
     const events: StreamEvent[] = [
       { type: 'text', index: 0, delta: 'hi' },
