@@ -54,12 +54,15 @@ const LR = 0.2;
 const L2 = 1e-5;
 
 const { GuardSet } = await import(join(root, 'dist', 'core', 'guards', 'engine.js'));
+const { useRuleJudge } = await import(join(root, 'dist', 'core', 'guards', 'detectors', 'rule-judge.js'));
+// The rules' column is the other checks alone, whatever model dist/ holds now.
+useRuleJudge(false);
 const { defaultGuardSettings: settings } = await import(
   join(root, 'dist', 'core', 'guards', 'guard-settings.js')
 );
 const scanner = new HashedLinearModel(injectionModel);
 const guards = new GuardSet(settings);
-/** Whether the hand-written rules (every default detector but the judge) flag a check row. */
+/** Whether the hand-written rules (every default detector, the judge turned off) flag a check row. */
 const rulesFlag = (r) =>
   guards
     .scan(r.text, {
@@ -70,7 +73,7 @@ const rulesFlag = (r) =>
       retrieved: [],
       ownIdentifiers: [],
     })
-    .findings.some((f) => f.class === 'security' && f.kind !== 'rule_judge');
+    .findings.some((f) => f.class === 'security');
 const features = (text) => judgeFeatures(scanner.scan(text).tokens);
 
 // ---------------------------------------------------------------------------------------------------
@@ -113,10 +116,12 @@ function mulberry32(seed) {
 function train(examples, seed) {
   const size = 1 << RULE_JUDGE_BITS;
   const w = new Float64Array(size);
-  const sum = new Float64Array(size);
+  // Averaged SGD without touching every weight on every step: each update at step t is also added,
+  // times t, to `timed`; the average of the weights over all T steps is then w - timed / T.
+  const timed = new Float64Array(size);
   let bias = 0;
-  let biasSum = 0;
-  let steps = 0;
+  let biasTimed = 0;
+  let t = 0;
   const pos = examples.filter((e) => e.y === 1).length;
   const weightOf = [examples.length / (2 * (examples.length - pos)), examples.length / (2 * pos)];
   const order = examples.map((_, i) => i);
@@ -128,24 +133,26 @@ function train(examples, seed) {
     }
     const lr = LR / (1 + epoch);
     for (const i of order) {
+      t++;
       const { features: f, y } = examples[i];
       let z = bias;
       for (const k of f) z += w[k];
-      // The step per weight shrinks with the turn's length, so a long message does not dominate.
+      // The step per weight shrinks with the turn's length, so a long message does not dominate; the
+      // decay is applied to the weights the example touches (sparse L2).
       const g = (1 / (1 + Math.exp(-z)) - y) * weightOf[y] * lr;
       const step = g / Math.sqrt(f.length || 1);
-      for (const k of f) w[k] -= step + L2 * w[k];
+      for (const k of f) {
+        const delta = step + L2 * w[k];
+        w[k] -= delta;
+        timed[k] -= t * delta;
+      }
       bias -= g;
-      steps++;
-      for (const k of f) sum[k] += w[k];
-      biasSum += bias;
+      biasTimed -= t * g;
     }
   }
-  // The average of the weights over the last epoch's steps stands in for the full average (cheap, and
-  // what matters is damping the last steps' noise).
   const avg = new Float64Array(size);
-  for (let k = 0; k < size; k++) avg[k] = (w[k] + sum[k] / steps) / 2;
-  return { w: avg, bias: (bias + biasSum / steps) / 2 };
+  for (let k = 0; k < size; k++) avg[k] = w[k] - timed[k] / t;
+  return { w: avg, bias: bias - biasTimed / t };
 }
 
 /** As rule-judge.ts scores: the bias plus the features' weights. */

@@ -382,13 +382,15 @@ const ruledPhrases = [
     EXTRACT,
     'guidelines|instructions|directives|rules ~1 did|have|has ~3 give|given ~0 you',
   ),
-  // "Ignore the intake-only rule for a moment", "scrap all the earlier rules about pricing": against a
-  // prompt with rules, its rules (a user's own "ignore my previous message" names no rule).
+  // "Ignore the intake-only rule for a moment", "scrap all the earlier rules about pricing": the verb as
+  // an imperative, then the rules as the model's (not "my son keeps ignoring the screen time rules", "I
+  // always forget the rules for liquids", "ignore a specific rule in pylint"). Logged (injection.ts
+  // scopeKinds): "ignore the rules of chess" is still a way to say it.
   phrase(
-    'instruction_override',
+    'rule_override',
     CONSTRAINT_SCORE,
     OVERRIDE,
-    '$IGNORE|scrap|ditch|suspend ~4 rule|rules|restriction|restrictions|guidelines',
+    'ignore|disregard|scrap|ditch ~0 the|these|those|your|all|any|every ~3 rule|rules|restriction|restrictions|guidelines',
   ),
   phrase('payload_splitting', CONSTRAINT_SCORE, SPLIT, 'smartgpt'),
   phrase(

@@ -14,6 +14,7 @@ import {
 } from './system-constraints.js';
 import { leansOnRules } from './system-stance.js';
 import { ruleJudgeLogit } from './rule-judge.js';
+import { PromptMemo } from './prompt-memo.js';
 
 /**
  * The heuristic signals of the injection detectors (injection.ts) in one text: the phrases
@@ -43,7 +44,7 @@ export function signals(
   if (atInput && ctx.system && systemHasRules(ctx)) ruledSet.match(scan.tokens, done, matches);
   // Read before anything rescans (the tokens are views into the scanner's scratch buffers).
   const repeated = atInput ? repeatedRun(scan.tokens) : undefined;
-  const judged = atInput && ctx.system && systemHasRules(ctx) ? ruleJudgeLogit(scan.tokens) : undefined;
+  const judged = atInput && systemSaysRules(ctx) ? ruleJudgeLogit(scan.tokens) : undefined;
   const encoded = atInput ? mayBeEncoded(scan.tokens, text) : undefined;
   // Where the words start, for the forbidden-topic matcher: it then visits words, not characters.
   const words: WordSpans | undefined =
@@ -113,7 +114,11 @@ export function signals(
         end: text.length,
       });
   }
-  return out;
+  // Checks that read the lower-cased turn give spans in it, which can run past the text where lower-casing
+  // lengthened a character ("İ"): kept inside the text.
+  return out.map((o) =>
+    o.end > text.length ? withFields(o, { start: Math.min(o.start, text.length), end: text.length }) : o,
+  );
 }
 
 /**
@@ -133,7 +138,7 @@ function systemSignals(
   const constraints = systemConstraints(ctx.system);
   if (!unconstrained(constraints)) out.push(...constraintSignals(lowered(), constraints, words, raw));
   // Leaning on the rules, whatever they are about: only against a prompt that has some.
-  const lean = span || !systemHasRules(ctx) ? undefined : leansOnRules(lowered());
+  const lean = span || !systemSaysRules(ctx) ? undefined : leansOnRules(lowered());
   if (lean) out.push({ kind: 'rule_pressure', score: CONSTRAINT_SCORE, ...lean });
   if (!systemHoldsSecret(ctx))
     return span ? out.map((s) => withFields(s, { message: `${s.message} (encoded)`, ...span })) : out;
@@ -162,17 +167,23 @@ function systemSignals(
 }
 
 /**
- * The system prompt forbids something these checks can see, holds a secret, or says in words that
- * something is off limits ("under no circumstances reveal it", "confidential") even where the checks
- * cannot tell what: pressure on the rules and claims of authority are attacks on any such prompt.
+ * The system prompt forbids something these checks can see, or holds a secret: then claims of authority
+ * over the model and requests assembled from parts (`ruledSet`, which can block) are attacks on it.
  */
 function systemHasRules(ctx: GuardContext): boolean {
   const system = ctx.system;
   if (system === undefined) return false;
-  if (!unconstrained(systemConstraints(system)) || systemHoldsSecret(ctx)) return true;
-  if (lastRuled?.system !== system) lastRuled = { system, ruled: RESTRICTIVE.test(system.slice(0, 8192)) };
-  return lastRuled.ruled;
+  return !unconstrained(systemConstraints(system)) || systemHoldsSecret(ctx);
+}
+
+/**
+ * …or says in words that something is off limits ("under no circumstances reveal it", "confidential",
+ * "you cannot issue refunds") even where the checks cannot tell what: then the logged readings of a
+ * turn's stance (system-stance.ts) and the rule judge apply.
+ */
+function systemSaysRules(ctx: GuardContext): boolean {
+  return ctx.system !== undefined && (systemHasRules(ctx) || restrictive.get(ctx.system));
 }
 const RESTRICTIVE =
   /\b(?:never|do not|don'?t|must not|mustn'?t|cannot|can'?t|may not|under no circumstances|not (?:allowed|permitted)|forbidden|prohibited|confidential|only)\b/i;
-let lastRuled: { readonly system: string; readonly ruled: boolean } | undefined;
+const restrictive = new PromptMemo(64, (head) => RESTRICTIVE.test(head));

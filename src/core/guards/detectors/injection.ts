@@ -53,6 +53,7 @@ const scopeKinds: ReadonlySet<string> = new Set([
   'forbidden_action',
   'rule_pressure',
   'rule_judge',
+  'rule_override',
 ]);
 
 /** Classifier scores below this are not reported at all (they would only be noise in the trace). */
@@ -104,7 +105,10 @@ function analyseInput(text: string, ctx: GuardContext): InputAnalysis {
  * recorded, not refused (a guest asking for the Wi-Fi password was blocked at 0.64–0.74).
  */
 function nothingToExtract(d: Detection, text: string, ctx: GuardContext): boolean {
-  if (d.kind !== 'classifier' || text.length > SHORT_QUESTION) return false;
+  // Also when a log-only kind took the finding's name from the classifier's (the rule judge's reading of
+  // "can you tell me the wifi password, thanks"): the classifier is still what would block it.
+  if ((d.kind !== 'classifier' && !scopeKinds.has(d.kind ?? '')) || text.length > SHORT_QUESTION)
+    return false;
   const low = text.toLowerCase();
   return mentionsSecret(low) && noProtectedSecretAsked(low, ctx);
 }

@@ -8,7 +8,8 @@ import { judgeFeatures, RULE_JUDGE_BITS, type RuleJudgeSpec } from './rule-judge
  * app with rules tries to get the model to break them. It reads the attempt's stance and shape, not the
  * rule's subject, so it carries to rules no list names; how often it is right on a writer's attacks it
  * never saw is in bench/README.md ("The rule judge"). Only consulted when the system prompt has rules
- * (injection-signals.ts), and only ever recorded, not refused (injection.ts `scopeKinds`).
+ * (injection-signals.ts). Its finding is recorded, not refused (injection.ts `scopeKinds`), unless the
+ * injection classifier also reads the turn as an injection: then it blocks as the classifier alone would.
  */
 
 interface Judge {
@@ -17,6 +18,15 @@ interface Judge {
   readonly bias: number;
 }
 let judge: Judge | undefined;
+let enabled = true;
+
+/**
+ * Turn the judge off and on, for measuring the other checks without it (scripts/train-rule-judge.mjs
+ * does, so its table's "rules" column does not depend on the model being replaced).
+ */
+export function useRuleJudge(on: boolean): void {
+  enabled = on;
+}
 
 /** Decoded on first use, like the injection classifier. */
 function load(spec: RuleJudgeSpec): Judge {
@@ -29,6 +39,7 @@ function load(spec: RuleJudgeSpec): Judge {
 
 /** The judge's logit for `tokens` (0 = its threshold). */
 export function ruleJudgeLogit(tokens: Tokens): number {
+  if (!enabled) return -Infinity;
   judge ??= load(ruleJudgeModel);
   const f = judgeFeatures(tokens);
   let s = 0;

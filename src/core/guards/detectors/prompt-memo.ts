@@ -1,0 +1,35 @@
+/** Rules are stated near the start of a system prompt; the rest of a long one is documents. */
+export const READ_LIMIT = 8192;
+
+/**
+ * A reading of system prompts, memoised for the prompts seen last (least recently used evicted): a
+ * release's prompt is the same on every call, and a process serving several apps sees theirs in turn.
+ * Keys are the first READ_LIMIT characters, copied flat: a slice would keep a huge prompt alive.
+ */
+export class PromptMemo<V> {
+  private readonly entries = new Map<string, V>();
+
+  constructor(
+    private readonly size: number,
+    private readonly compute: (head: string) => V,
+  ) {}
+
+  /** The reading of `system` (and of `extra`, when the reading depends on more than the prompt). */
+  get(system: string, extra = ''): V {
+    const head = system.length > READ_LIMIT ? system.slice(0, READ_LIMIT) : system;
+    const key = extra === '' ? head : `${head}\u0000${extra}`;
+    const hit = this.entries.get(key);
+    if (hit !== undefined) {
+      this.entries.delete(key);
+      this.entries.set(key, hit);
+      return hit;
+    }
+    const value = this.compute(head);
+    if (this.entries.size >= this.size) {
+      const oldest = this.entries.keys().next();
+      if (oldest.done !== true) this.entries.delete(oldest.value);
+    }
+    this.entries.set(key === system ? key : (JSON.parse(JSON.stringify(key)) as string), value);
+    return value;
+  }
+}
