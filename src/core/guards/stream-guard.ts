@@ -1,6 +1,6 @@
 import type { GuardSet } from './engine.js';
 import { redactSpans } from './engine.js';
-import type { Finding, GuardContext } from './types.js';
+import type { Finding, GuardContext, Span } from './types.js';
 import { withFields } from '../with-fields.js';
 
 /**
@@ -8,13 +8,21 @@ import { withFields } from '../with-fields.js';
  * last WINDOW characters before it (so a match split across chunks is seen whole), and only text that can
  * no longer turn into a blocking or redacting match is released to the client: detectors that act on
  * output say, through `pendingFrom`, from where the tail could still grow into one of their matches (a
- * trailing digit run, a canary's first letters). Ordinary words are released at once, which keeps the
- * added time to first token near zero; a violation found in held text stops the stream before that text
- * is sent (fail closed).
+ * trailing digit run, a canary's first letters, the first letters of a key prefix, a word that may be an
+ * address's local part). Ordinary words are released at once, or a chunk later where they could begin
+ * such a match, which keeps the added time to first token near zero; a violation found in held text
+ * stops the stream before that text is sent, and a redaction is applied to held text as it is released
+ * (a match that reaches the end of the text is held whole until it cannot grow any more).
+ *
+ * Fail closed: a redaction or block whose match starts in text already released (a hold-back that
+ * missed it) can no longer be kept from the client whole, so the stream stops there, as for a block,
+ * rather than send the rest of it.
  *
  * Work per delta is bounded by WINDOW + the delta + what is held, so a long answer costs linear time.
  */
 const WINDOW = 256;
+/** The longest redaction held whole while it grows (past a detector's own hold-back: 1 100 for keys). */
+const MAX_GROWING = 4096;
 
 export interface StreamGuardStep {
   /** Text that may be sent now (already redacted). */
@@ -30,7 +38,8 @@ interface ChoiceState {
   /** How much of `text` has been released (or judged) so far. */
   sent: number;
   readonly seen: Set<string>;
-  readonly redactions: Finding[];
+  /** Redactions found in text not yet released (applied, and dropped, as it is released). */
+  redactions: Finding[];
   blocked: Finding | undefined;
 }
 
@@ -79,47 +88,83 @@ export class OutputStreamGuard {
   private step(s: ChoiceState, final: boolean): StreamGuardStep {
     const from = Math.max(0, s.sent - WINDOW);
     const tail = s.text.slice(from);
-    let release = s.text.length;
+    const n = s.text.length;
+    let release = n;
     if (!final)
       for (const h of this.holders)
         release = Math.min(release, from + (h.detector.pendingFrom?.(tail, this.ctx) ?? tail.length));
     if (release <= s.sent && !final) return { emit: '', findings: [], blocked: undefined };
 
     const fresh: Finding[] = [];
+    const accept = (f: Finding): void => {
+      s.seen.add(keyOf(f));
+      fresh.push(f);
+      this.findings.push(f);
+      if (f.action === 'redact' && f.span) s.redactions.push(f);
+    };
+    /** Complete matches that act on the text, judged once the release point is settled. */
+    const acting: Finding[] = [];
+    let stop: Finding | undefined;
     for (const f of this.guards.scan(tail, this.ctx).findings) {
       const abs = f.span
         ? withFields(f, { span: { start: f.span.start + from, end: f.span.end + from } })
         : f;
-      const key = `${abs.detector}:${abs.kind ?? ''}:${abs.span ? `${abs.span.start}-${abs.span.end}` : ''}`;
       // Text already released was judged when it was released (a match cut by the window start is a
       // truncated repeat of one found then).
-      if (s.seen.has(key) || (abs.span && abs.span.end <= s.sent)) continue;
-      // A match still growing past what we release is judged when it is complete.
-      if (abs.span && abs.span.end > release && abs.action !== 'log') {
-        release = Math.min(release, Math.max(s.sent, abs.span.start));
+      if (s.seen.has(keyOf(abs)) || (abs.span && abs.span.end <= s.sent)) continue;
+      if (abs.action === 'log' || !abs.span) {
+        accept(abs);
         continue;
       }
-      s.seen.add(key);
-      fresh.push(abs);
-      this.findings.push(abs);
-      if (abs.action === 'redact' && abs.span) s.redactions.push(abs);
+      // A redaction that reaches the end of the text may still grow (`bob@corp.co` → `.com`, a longer
+      // password): judged, whole, when more text has come. One that grows past MAX_GROWING (formats
+      // without an upper length) and that no hold-back keeps stops the stream instead, so held text, and
+      // the work per delta, stay bounded.
+      if (abs.action === 'redact' && !final && abs.span.end >= n) {
+        if (n - abs.span.start > MAX_GROWING && release > abs.span.start)
+          stop ??= failClosed(abs, 'it was still growing');
+        else release = Math.min(release, Math.max(s.sent, abs.span.start));
+        continue;
+      }
+      // Part of the match already went out, so it can no longer be cut out: stop the stream rather than
+      // send the rest of it (fail closed). The hold-back is meant to make this unreachable.
+      if (abs.span.start < s.sent) {
+        stop ??= abs.action === 'block' ? abs : failClosed(abs, 'its start had already been streamed');
+        continue;
+      }
+      acting.push(abs);
     }
-    const block = fresh.find((f) => f.action === 'block');
+    // A match that runs past the release point is held whole; holding it may cut another one in two,
+    // so this settles (each pass only moves the release point back, to a match's start).
+    for (let moved = true; moved;) {
+      moved = false;
+      for (const f of acting) {
+        const span = f.span as Span;
+        if (span.start < release && span.end > release) {
+          release = Math.max(s.sent, span.start);
+          moved = true;
+        }
+      }
+    }
+    for (const f of acting) if ((f.span as Span).end <= release) accept(f);
+    if (stop) accept(stop);
+    const block = stop ?? fresh.find((f) => f.action === 'block');
     if (block) {
       s.blocked = block;
       // Release what precedes the violation when it was found inside held text; nothing after it.
       const cut = block.span ? Math.max(s.sent, Math.min(release, block.span.start)) : s.sent;
-      const emit = this.redacted(s, cut);
-      s.sent = cut;
-      return { emit, findings: fresh, blocked: block };
+      return { emit: this.releaseTo(s, cut), findings: fresh, blocked: block };
     }
-    const emit = this.redacted(s, release);
-    s.sent = Math.max(s.sent, release);
-    return { emit, findings: fresh, blocked: undefined };
+    return { emit: this.releaseTo(s, release), findings: fresh, blocked: undefined };
   }
 
-  /** text[sent, to) with the redact findings that fall in it applied. */
-  private redacted(s: ChoiceState, to: number): string {
+  /**
+   * Releases text[sent, to) with the redactions that fall in it applied. A redaction that `to` would cut
+   * in two (a block found inside it) stops the release at its start: no part of a redacted value is sent.
+   */
+  private releaseTo(s: ChoiceState, to: number): string {
+    s.redactions = s.redactions.filter((f) => (f.span?.end ?? 0) > s.sent);
+    for (const f of s.redactions) if (f.span && f.span.start < to && f.span.end > to) to = f.span.start;
     if (to <= s.sent) return '';
     const part = s.text.slice(s.sent, to);
     const inPart = s.redactions
@@ -127,6 +172,18 @@ export class OutputStreamGuard {
       .map((f) =>
         withFields(f, { span: { start: (f.span?.start ?? 0) - s.sent, end: (f.span?.end ?? 0) - s.sent } }),
       );
+    s.sent = to;
     return inPart.length === 0 ? part : redactSpans(part, inPart);
   }
+}
+
+const keyOf = (f: Finding): string =>
+  `${f.detector}:${f.kind ?? ''}:${f.span ? `${f.span.start}-${f.span.end}` : ''}`;
+
+/** A redaction that can no longer be made whole becomes a block; `why` says why, for the trace. */
+function failClosed(f: Finding, why: string): Finding {
+  return withFields(f, {
+    action: 'block' as const,
+    message: `${f.message}; ${why}, so the answer was stopped`,
+  });
 }

@@ -23,8 +23,9 @@ import { findEmails } from './pii-email.js';
  * name orders and documents too). Default action `log`: the finding opens an incident without cutting
  * answers on a heuristic. Redacting a streamed address would need every trailing word held back (any
  * word may turn out to be an address's local part), which the time-to-first-token budget does not allow,
- * so this detector has no `pendingFrom`: `block` stops a stream when the address is seen, `redact` applies
- * to text not yet released.
+ * so this detector has no `pendingFrom`: `block` stops a stream when the address is seen, and `redact`
+ * on a stream fails closed (the stream guard ends it with `output_blocked` rather than send part of an
+ * address it can no longer redact whole).
  */
 const ROLE_MAILBOXES = new Set(
   (

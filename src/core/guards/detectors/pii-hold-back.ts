@@ -1,6 +1,7 @@
 import { isLocalChar } from './pii-email.js';
 import { IBAN_LENGTH } from './pii-financial-ids.js';
 import { isDigit } from './pii-match.js';
+import { findPii } from './pii.js';
 
 /**
  * Streaming hold-back for the `pii` and `financial-id` detectors: where a match at the end of streamed
@@ -11,7 +12,11 @@ import { isDigit } from './pii-match.js';
  * Where a trailing run of digits, spaces and dashes starts, limited to the last 19 digits on group
  * boundaries (no card is longer), or `text.length` when the text does not end in one.
  */
-function trailingDigitRun(text: string, maxDigits: number): number {
+function trailingDigitRun(
+  text: string,
+  maxDigits: number,
+  isSeparator: (c: number) => boolean = (c) => c === 32 || c === 45,
+): number {
   let i = text.length;
   let digits = 0;
   let from = text.length;
@@ -21,7 +26,7 @@ function trailingDigitRun(text: string, maxDigits: number): number {
       if (++digits > maxDigits) break;
       i--;
       if (!isDigit(text.charCodeAt(i - 1))) from = i;
-    } else if (c === 32 || c === 45) i--;
+    } else if (isSeparator(c)) i--;
     else break;
   }
   // A digit group glued to a letter (`w0`, `v2`) cannot start a number (they need a word boundary):
@@ -30,7 +35,7 @@ function trailingDigitRun(text: string, maxDigits: number): number {
   if (from < text.length && from > 0 && (before | 32) >= 97 && (before | 32) <= 122) {
     let j = from;
     while (j < text.length && isDigit(text.charCodeAt(j))) j++;
-    while (j < text.length && (text.charCodeAt(j) === 32 || text.charCodeAt(j) === 45)) j++;
+    while (j < text.length && isSeparator(text.charCodeAt(j))) j++;
     from = j;
   }
   return from;
@@ -64,27 +69,68 @@ export function financialPendingFrom(text: string): number {
 const IPV6_IN_PROGRESS = /(?<![\w:])[0-9A-Fa-f]{0,4}(?::[0-9A-Fa-f]{0,4}){1,7}$/;
 const STREET_IN_PROGRESS = /(?:^|[\s,>])\d{1,6}[A-Za-z]?(?:[ \t]+\p{Lu}[\p{L}\p{M}.'’-]{0,30}){0,4}[ \t]?$/u;
 
+/** A phone extension being written after the number (`x12`, ` ext. 4`, `#`): the number is held with it. */
+const EXTENSION_IN_PROGRESS = /(?<=\d) ?(?:x|e|ex|ext\.?|#) ?\d{0,5}$/i;
+/** What may stand between an address's parts: spaces, a comma, up to two line breaks (findAddresses' SEPARATOR). */
+const ADDRESS_GAP = /^[ \t]*(?:,[ \t]*)?(?:\r?\n[ \t>?]*(?:\r?\n[ \t>?]*)?)?$/;
+
 /**
- * For streamed output, the `pii` hold-back (only used when a release makes `pii` redact or block): a
- * trailing phone-like digit run (with `+` and `(`), an e-mail address from its `@` on (the local part
- * before it is released: holding every word that could become one would hold all text), an IPv6 address
- * in progress, and a house number followed by up to four capitalised words (`90 Whitchurch` may become
- * `90 Whitchurch Road`; `2019 people` is not held).
+ * An address found whole so far, followed only by what separates its parts (`90 Whitchurch Road,`): a
+ * place, a unit or a postcode may still be added to it (`, Cardiff CF14 3NB`), so it is held. A part
+ * being written is in the match already (findAddresses reads a place at the end of the text as ended).
+ */
+function addressPendingFrom(text: string): number {
+  const found = findPii(text, ['address']);
+  const last = found[found.length - 1];
+  return last && text.length - last.end <= 8 && ADDRESS_GAP.test(text.slice(last.end))
+    ? last.start
+    : text.length;
+}
+
+/** Parentheses and dots separate a phone's groups too (`(415) 555.2671`). */
+const isPhoneSeparator = (c: number): boolean => c === 32 || c === 45 || c === 46 || c === 40 || c === 41;
+
+/** Where the local part of an address whose `@` is at `at` (or is still to come) starts. */
+function localPartStart(text: string, at: number): number {
+  let s = at;
+  while (s > 0 && at - s < 64 && isLocalChar(text.charCodeAt(s - 1))) s--;
+  // Leading dots are not part of an address (findEmails skips them).
+  while (s < at && text.charCodeAt(s) === 46) s++;
+  return s;
+}
+
+/**
+ * For streamed output, the `pii` hold-back (only used when a release makes `pii` redact or block), so no
+ * part of an address or number is sent before it can be redacted whole:
+ *  - a trailing run of the characters an e-mail's local part is made of (the last 64 of them): any word
+ *    may be followed by `@`, and a chunk may end anywhere in `bob.smith`; held only until the next
+ *    character shows it is not, so prose still streams, a word behind;
+ *  - an address from its local part on while its `@` and domain are being written;
+ *  - a trailing phone-like digit run (digits with spaces, dashes, dots and parentheses, a `+` or `(`
+ *    before it, an extension being written after it); a dotted IPv4 address is a local-part run;
+ *  - an IPv6 address in progress;
+ *  - a house number followed by up to four capitalised words (`90 Whitchurch` may become
+ *    `90 Whitchurch Road`; `2019 people` is not held).
  */
 export function piiPendingFrom(text: string): number {
-  const tail = text.slice(Math.max(0, text.length - 300));
-  const offset = text.length - tail.length;
-  let from = trailingDigitRun(text, 15);
-  if (from < text.length) {
+  const n = text.length;
+  const tail = text.slice(Math.max(0, n - 300));
+  const offset = n - tail.length;
+  const ext = EXTENSION_IN_PROGRESS.exec(text.slice(Math.max(0, n - 12)));
+  const numberEnd = ext ? n - ext[0].length : n;
+  let from = trailingDigitRun(text.slice(0, numberEnd), 15, isPhoneSeparator);
+  if (from < numberEnd) {
     let i = from;
     while (i > 0 && /[+(]/.test(text[i - 1] ?? '') && from - i < 2) i--;
     from = i;
-  }
+  } else from = /[+(]$/.test(text) ? n - 1 : n;
+  from = Math.min(from, localPartStart(text, n));
   const at = tail.lastIndexOf('@');
   if (at > 0 && isLocalChar(tail.charCodeAt(at - 1)) && /^[A-Za-z0-9.-]*$/.test(tail.slice(at + 1)))
-    from = Math.min(from, offset + at);
+    from = Math.min(from, localPartStart(text, offset + at));
   const v6 = tail.includes(':') ? IPV6_IN_PROGRESS.exec(tail) : null;
   if (v6) from = Math.min(from, offset + v6.index);
+  from = Math.min(from, addressPendingFrom(text));
   const street = STREET_IN_PROGRESS.exec(tail.slice(Math.max(0, tail.length - 120)));
   if (street) {
     const at = offset + Math.max(0, tail.length - 120) + street.index;

@@ -4,7 +4,8 @@ import { financialPendingFrom, piiPendingFrom } from './pii-hold-back.js';
 import type { PiiKind } from './pii-match.js';
 import { findPii } from './pii.js';
 import { secretRules } from './secret-rules.js';
-import { findSecrets, secretPendingFrom } from './secrets.js';
+import { secretPendingFrom } from './secret-hold-back.js';
+import { findSecrets } from './secrets.js';
 
 /**
  * The privacy detectors (OWASP LLM02, sensitive information disclosure). The framework gives a detector
@@ -18,7 +19,9 @@ import { findSecrets, secretPendingFrom } from './secrets.js';
  *    numbers from the model provider adds those stages (with `action: redact`).
  *  - `pii` (e-mail, phone, IP address, street address): contact data that many apps handle legitimately.
  *    Default `log` at every stage, so findings are visible in traces and incidents without changing
- *    answers; a release can raise it to `redact`. Phone and address scores are heuristic (0.5–0.95).
+ *    answers; a release can raise it to `redact` (a streamed answer then holds each trailing word until
+ *    the next chunk: any word may be an address's local part). Phone and address scores are heuristic
+ *    (0.5–0.95).
  *  - `secrets` (provider keys, private keys, JWTs, URL passwords, `password=` assignments). Default
  *    `redact` at every stage: at input the credential is not sent to the model provider, in output and
  *    tool arguments it is cut out before it leaves (streams hold a token back while it could still be one),
