@@ -104,6 +104,12 @@ export function signals(
       const whole = { start: 0, end: text.length };
       out.push(...systemSignals(() => decoded, ctx, whole));
     }
+    // Leaning on the rules, whatever they are about, against a prompt that has some. Read only when
+    // nothing else fired and the classifier does not read an injection: a finding is made then anyway,
+    // and the dozen patterns are most of this detector's cost on a long turn.
+    const quiet = out.length === 0 && (scan.heads[0]?.probability ?? 0) < 0.5;
+    const lean = quiet && systemSaysRules(ctx) ? leansOnRules(low()) : undefined;
+    if (lean) out.push({ kind: 'rule_pressure', score: CONSTRAINT_SCORE, ...lean });
     // Last: a finding that names what the turn asks for wins a tie with the judge's.
     if (judged !== undefined && judged >= 0)
       out.push({
@@ -137,9 +143,6 @@ function systemSignals(
   const out: Signal[] = [];
   const constraints = systemConstraints(ctx.system);
   if (!unconstrained(constraints)) out.push(...constraintSignals(lowered(), constraints, words, raw));
-  // Leaning on the rules, whatever they are about: only against a prompt that has some.
-  const lean = span || !systemSaysRules(ctx) ? undefined : leansOnRules(lowered());
-  if (lean) out.push({ kind: 'rule_pressure', score: CONSTRAINT_SCORE, ...lean });
   if (!systemHoldsSecret(ctx))
     return span ? out.map((s) => withFields(s, { message: `${s.message} (encoded)`, ...span })) : out;
   // A request naming a password-like secret when the system prompt holds one: the classic extraction,

@@ -8,6 +8,8 @@ export const READ_LIMIT = 8192;
  */
 export class PromptMemo<V> {
   private readonly entries = new Map<string, V>();
+  /** The last prompt asked about: one turn asks several times, and building the key costs a copy. */
+  private last: { readonly system: string; readonly extra: string; readonly value: V } | undefined;
 
   constructor(
     private readonly size: number,
@@ -16,6 +18,14 @@ export class PromptMemo<V> {
 
   /** The reading of `system` (and of `extra`, when the reading depends on more than the prompt). */
   get(system: string, extra = ''): V {
+    const last = this.last;
+    if (last !== undefined && last.system === system && last.extra === extra) return last.value;
+    const value = this.lookUp(system, extra);
+    this.last = { system, extra, value };
+    return value;
+  }
+
+  private lookUp(system: string, extra: string): V {
     const head = system.length > READ_LIMIT ? system.slice(0, READ_LIMIT) : system;
     const key = extra === '' ? head : `${head}\u0000${extra}`;
     const hit = this.entries.get(key);

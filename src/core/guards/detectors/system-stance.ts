@@ -18,14 +18,35 @@ import type { Span } from '../types.js';
  */
 
 /**
- * `\b` in a JavaScript pattern knows only ASCII letters ("aprobó\b" never matches): in patterns of other
- * languages it stands for "not between two letters", which is a word boundary next to a letter.
+ * `\b` in a JavaScript pattern knows only ASCII letters ("aprobó\b" never matches). In patterns of other
+ * languages a `\b` that ends a word becomes "no letter follows", one before a non-ASCII letter "no letter
+ * precedes"; one before an ASCII letter or a group stays `\b`, which keeps the pattern's fast scan for
+ * its first letters (an alternation of look-arounds at every position cost 10–17 µs per 2 KB turn).
  */
 const uni = (pattern: string): string =>
-  pattern.replaceAll('\\b', String.raw`(?:(?<![\p{L}\p{N}])|(?![\p{L}\p{N}]))`);
+  pattern.replace(/\\b(?=(.?))/gs, (_, next: string) =>
+    /[a-z(]/.test(next)
+      ? '\\b'
+      : /[^\u0000-\u007f]/.test(next)
+        ? String.raw`(?<![\p{L}\p{N}])`
+        : String.raw`(?![\p{L}\p{N}])`,
+  );
+
+/**
+ * A cue in English (no Unicode flag: the fastest scan) and in other languages, read only when the turn
+ * is not plainly English (`foreign`): on a 2 KB turn the other languages' patterns cost most of the time.
+ */
+interface Cue {
+  readonly en: RegExp;
+  readonly intl: RegExp;
+}
+const cue = (en: readonly string[], intl: readonly string[]): Cue => ({
+  en: new RegExp(en.join('|')),
+  intl: new RegExp(intl.join('|'), 'u'),
+});
 
 /** Heading off the refusal, the referral or the disclaimer. */
-const PRE_EMPT = new RegExp(
+const PRE_EMPT = cue(
   [
     // "without sending me to a manager", "don't refer me to your pharmacist"
     String.raw`\b(?:without|no|don'?t|do not|never) (?:sending|referring|redirecting|pointing|directing|transferring|forwarding|send|refer|redirect|point|direct|transfer|forward) me (?:back |over |on )?to\b`,
@@ -42,6 +63,8 @@ const PRE_EMPT = new RegExp(
     String.raw`\bi(?:'m| am) not (?:going|gonna go) to (?:a |see a |the )?(?:psychiatrist|doctor|lawyer|attorney|accountant|therapist|advis[eo]r|professional|specialist)\b|\bi(?:'m| am) not (?:filling out|going to fill out|doing|filing) (?:some |an? |the |any )?(?:appeal|form|forms|paperwork|dispute|request)\b`,
     // other languages: "sin mandarme a", "sem me mandar para", "sans me renvoyer vers", "ohne mich …
     // zu verweisen", "senza rimandarmi", "zonder me door te sturen", "bez odsyłania mnie", "不要让我去找"
+  ],
+  [
     uni(
       String.raw`\bsin (?:mandarme|enviarme|remitirme|derivarme|pasarme|redirigirme)\b|\bno me (?:mandes|mande|envíes|envíe|remitas|remita|derives|derive|pases|pase) (?:a|con|al)\b`,
     ),
@@ -62,12 +85,11 @@ const PRE_EMPT = new RegExp(
     uni(String.raw`\bbez (?:odsyłania|odsylania|przekierowania|kierowania) mnie\b|\bnie odsyłaj mnie\b`),
     uni(String.raw`\bне (?:отправляйте|отправляй|посылайте|перенаправляйте) меня\b`),
     '不要让我去找|别让我去找|不要叫我去找|别叫我去找|不要让我去问|别让我去问|不要让我找|别让我找',
-  ].join('|'),
-  'u',
+  ],
 );
 
 /** Asking for an exception to the rule, or to keep breaking it quiet. */
-const EXCEPTION = new RegExp(
+const EXCEPTION = cue(
   [
     String.raw`\bone[- ]time exception\b|\bmake (?:an|one|a little|a small) exception\b|\bbend the rules?\b`,
     String.raw`\b(?:nobody|no one|no-one) (?:will|would|needs to|has to|is going to) (?:know|find out|notice|see)\b|\bi won'?t tell (?:anyone|anybody|a soul|your (?:boss|manager))\b|\boff the record\b|\bbetween you and me\b`,
@@ -77,6 +99,8 @@ const EXCEPTION = new RegExp(
     // a reward for the model, or the rule made the villain: "I'll tip you $50", "over a formality"
     String.raw`\bi(?:'ll| will) (?:tip|pay|reward|give) you\b|\btip you\b|\b(?:just|only|merely|over|because of) a (?:formality|technicality)\b|\bit would be (?:unethical|immoral|cruel|heartless|inhumane|wrong) (?:to|not to|of you|if you)\b`,
     // other languages
+  ],
+  [
     uni(
       String.raw`\b(?:haz|haga|hagan) una excepción\b|\bsolo (?:esta|por esta) vez\b|\bnadie se (?:va a )?(?:enterar|enterará)\b`,
     ),
@@ -103,15 +127,14 @@ const EXCEPTION = new RegExp(
       String.raw`\bсделайте исключение\b|\bсделай исключение\b|\bтолько (?:в этот|один) раз\b|\bникто не узнает\b`,
     ),
     '破例|就这一次|只此一次|没人会知道|没有人会知道|例外として|今回だけ|誰にも言いません|誰にもバレない',
-  ].join('|'),
-  'u',
+  ],
 );
 
 /**
  * Someone else's say-so ("your manager already approved it", "the agent said it was fine"), or the
  * user's own ("you are now authorized to negotiate").
  */
-const PROXY_APPROVAL = new RegExp(
+const PROXY_APPROVAL = cue(
   [
     String.raw`\btold me (?:on [a-z]+ )?to (?:just )?ask you\b|\bsaid (?:i|we) (?:could|should|can) (?:just )?ask you\b`,
     // someone official, or one of the company's own: "this is Officer Ramirez, badge 4471", "this is
@@ -121,6 +144,8 @@ const PROXY_APPROVAL = new RegExp(
     String.raw`\byou (?:already )?(?:confirmed|agreed|promised|approved)\b[^.!?\n]{0,60}?\b(?:yesterday|earlier|last (?:time|week|night)|before)\b|\b(?:yesterday|earlier|last time),? you (?:confirmed|agreed|promised|approved)\b`,
     String.raw`\byou(?:'re| are) now (?:authori[sz]ed|allowed|permitted|cleared|free|able) to\b|\b(?:i|we) (?:hereby )?(?:authori[sz]e|permit|allow) you to\b`,
     String.raw`\b(?:manager|supervisor|boss|agent|representative|rep|owner|admin|administrator|director) (?:has |had |have )?(?:already (?:approved|authori[sz]ed|okayed|ok'?d|signed off on|cleared|given (?:me )?(?:the )?(?:ok|okay|go-ahead|permission))|(?:already )?said (?:it'?s|it was|it is|that'?s|that was) (?:ok|okay|fine|allowed|approved))\b`,
+  ],
+  [
     uni(
       String.raw`\b(?:gerente|supervisor|jefe|encargado) (?:ya )?(?:lo |me lo )?(?:aprobó|autorizó|dijo que (?:está|estaba) bien)\b`,
     ),
@@ -134,8 +159,7 @@ const PROXY_APPROVAL = new RegExp(
     uni(
       String.raw`\b(?:responsable|directeur|manager|gérant) (?:l'a |a )?(?:déjà )?(?:approuvé|autorisé|validé)\b`,
     ),
-  ].join('|'),
-  'u',
+  ],
 );
 
 /** A protected answer asked for by its properties, or on condition that it is not said outright. */
@@ -157,7 +181,6 @@ const SIDEWAYS = new RegExp(
     String.raw`\b(?:answer|answers|password|passcode|code|key|secret|pin|solution)s? (?:but |just |only )?(?:in|as|encoded in|written in) (?:rot-?13|base-?64|hex(?:adecimal)?|binary|morse|pig latin|reverse|backwards|leetspeak|a cipher)\b`,
     String.raw`\bhow many (?:letters|digits|characters|chars) (?:are )?(?:in|does|is|has)\b[^.!?\n]{0,30}?\b(?:password|passcode|code|key|secret|pin|passphrase)\b`,
   ].join('|'),
-  'u',
 );
 
 /** A story, a game or a hypothetical: a frame that says the answer will not count. */
@@ -191,7 +214,7 @@ const ACT_ON_PARTS =
 const DECODE_AND_ACT =
   /\b(?:decode|decipher|decrypt|unscramble|translate|reverse|convert) (?:it|this|that|the (?:text|message|string|puzzle|following))\b[^.!?\n]{0,40}?\b(?:and|then) (?:then )?(?:do|follow|carry out|execute|answer|obey|act on|respond to|complete)\b/;
 
-const CUES: readonly { readonly re: RegExp; readonly message: string }[] = [
+const CUES: readonly { readonly re: RegExp | Cue; readonly message: string }[] = [
   { re: DECODE_AND_ACT, message: 'asks the model to decode a text and act on what it says' },
   { re: SIDEWAYS, message: 'asks for a protected answer by its properties, not outright' },
   { re: PRE_EMPT, message: 'heads off the refusal or referral the system prompt calls for' },
@@ -201,8 +224,9 @@ const CUES: readonly { readonly re: RegExp; readonly message: string }[] = [
 
 /** Where `low` (a lower-cased user turn) leans on the system prompt's rules, and how; undefined if not. */
 export function leansOnRules(low: string): Lean | undefined {
+  const foreign = !plainEnglish(low);
   for (const { re, message } of CUES) {
-    const m = re.exec(low);
+    const m = re instanceof RegExp ? re.exec(low) : (re.en.exec(low) ?? (foreign ? re.intl.exec(low) : null));
     if (m) return lean(m, message);
   }
   const real = REAL_INSIDE.exec(low);
@@ -217,6 +241,22 @@ export function leansOnRules(low: string): Lean | undefined {
 }
 
 type Lean = Span & { readonly message: string };
+
+/**
+ * The turn is in English and nothing else: no letters beyond ASCII (curly quotes and emoji allowed),
+ * and at least two of the words English turns are made of and other languages written in Latin letters
+ * rarely have. Then the other languages' cues are not read.
+ */
+function plainEnglish(low: string): boolean {
+  if (OTHER_LETTERS.test(low)) return false;
+  ENGLISH_WORDS.lastIndex = 0;
+  return ENGLISH_WORDS.test(low) && ENGLISH_WORDS.test(low);
+}
+/** Accented Latin, Greek, Cyrillic, Hebrew, Arabic, Indic, Thai, Hangul, kana and CJK letters. */
+const OTHER_LETTERS =
+  /[\u00c0-\u024f\u0370-\u052f\u0590-\u06ff\u0900-\u0dff\u0e00-\u0eff\u1100-\u11ff\u3040-\u30ff\u3400-\u9fff\uac00-\ud7af]/;
+const ENGLISH_WORDS =
+  /\b(?:the|and|you|your|with|that|this|what|have|are|for|can|my|it|please|how|would|could)\b/g;
 const CHAT = 'writes a conversation or a pattern for the model to continue';
 const lean = (m: RegExpExecArray, message: string): Lean => ({
   start: m.index,
