@@ -104,11 +104,15 @@ export function signals(
       const whole = { start: 0, end: text.length };
       out.push(...systemSignals(() => decoded, ctx, whole));
     }
-    // Leaning on the rules, whatever they are about, against a prompt that has some. Read only when
-    // nothing else fired and the classifier does not read an injection: a finding is made then anyway,
-    // and the dozen patterns are most of this detector's cost on a long turn.
-    const quiet = out.length === 0 && (scan.heads[0]?.probability ?? 0) < 0.5;
-    const lean = quiet && systemSaysRules(ctx) ? leansOnRules(low()) : undefined;
+    // Leaning on the rules, whatever they are about, against a prompt that has some. A cascade, as the
+    // dozen patterns are most of this detector's cost on a long turn: read only when nothing else fired
+    // and the classifier reads no injection (a finding is made then anyway), and when the rule judge does
+    // not all but rule the turn out (logit -5, probability 0.007: a gate at -3 lost "answer without
+    // sending me to a tax professional", at -3.6). On the twelve system-prompt sets it lost no catch;
+    // the input stage's p99 per 2 KB went from 0.51 to 0.38–0.44 ms.
+    const quiet =
+      out.length === 0 && (scan.heads[0]?.probability ?? 0) < 0.5 && (judged ?? -Infinity) >= JUDGE_GATE;
+    const lean = quiet ? leansOnRules(low()) : undefined;
     if (lean) out.push({ kind: 'rule_pressure', score: CONSTRAINT_SCORE, ...lean });
     // Last: a finding that names what the turn asks for wins a tie with the judge's.
     if (judged !== undefined && judged >= 0)
@@ -187,6 +191,8 @@ function systemHasRules(ctx: GuardContext): boolean {
 function systemSaysRules(ctx: GuardContext): boolean {
   return ctx.system !== undefined && (systemHasRules(ctx) || restrictive.get(ctx.system));
 }
+/** The rule judge's logit below which a turn is not read for leaning on the rules (probability 0.007). */
+const JUDGE_GATE = -5;
 const RESTRICTIVE =
   /\b(?:never|do not|don'?t|must not|mustn'?t|cannot|can'?t|may not|under no circumstances|not (?:allowed|permitted)|forbidden|prohibited|confidential|only)\b/i;
 const restrictive = new PromptMemo(64, (head) => RESTRICTIVE.test(head));
