@@ -27,7 +27,7 @@ const uni = (pattern: string): string =>
   pattern.replace(/\\b(?=(.?))/gs, (_, next: string) =>
     /[a-z(]/.test(next)
       ? '\\b'
-      : /[^\u0000-\u007f]/.test(next)
+      : next.charCodeAt(0) > 127
         ? String.raw`(?<![\p{L}\p{N}])`
         : String.raw`(?![\p{L}\p{N}])`,
   );
@@ -248,13 +248,20 @@ type Lean = Span & { readonly message: string };
  * rarely have. Then the other languages' cues are not read.
  */
 function plainEnglish(low: string): boolean {
-  if (OTHER_LETTERS.test(low)) return false;
+  if (otherLetters(low)) return false;
   ENGLISH_WORDS.lastIndex = 0;
   return ENGLISH_WORDS.test(low) && ENGLISH_WORDS.test(low);
 }
-/** Accented Latin, Greek, Cyrillic, Hebrew, Arabic, Indic, Thai, Hangul, kana and CJK letters. */
-const OTHER_LETTERS =
-  /[\u00c0-\u024f\u0370-\u052f\u0590-\u06ff\u0900-\u0dff\u0e00-\u0eff\u1100-\u11ff\u3040-\u30ff\u3400-\u9fff\uac00-\ud7af]/;
+/** Whether `low` holds accented Latin, Greek, Cyrillic, Hebrew, Arabic, Indic, Thai, Hangul, kana or CJK. */
+function otherLetters(low: string): boolean {
+  for (let i = 0; i < low.length; i++) {
+    const c = low.charCodeAt(i);
+    if (c < 0xc0) continue;
+    if (c <= 0x24f || (c >= 0x370 && c <= 0xeff) || (c >= 0x1100 && c <= 0x11ff)) return true;
+    if ((c >= 0x3040 && c <= 0x9fff) || (c >= 0xac00 && c <= 0xd7af)) return true;
+  }
+  return false;
+}
 const ENGLISH_WORDS =
   /\b(?:the|and|you|your|with|that|this|what|have|are|for|can|my|it|please|how|would|could)\b/g;
 const CHAT = 'writes a conversation or a pattern for the model to continue';
