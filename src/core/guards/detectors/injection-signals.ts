@@ -13,7 +13,7 @@ import {
   type WordSpans,
 } from './system-constraints.js';
 import { leansOnRules } from './system-stance.js';
-import { ruleJudgeLogit } from './rule-judge.js';
+import { ruleJudgeLogit, ruleJudgeReports } from './rule-judge.js';
 import { PromptMemo } from './prompt-memo.js';
 
 /**
@@ -115,7 +115,7 @@ export function signals(
     const lean = quiet ? leansOnRules(low()) : undefined;
     if (lean) out.push({ kind: 'rule_pressure', score: CONSTRAINT_SCORE, ...lean });
     // Last: a finding that names what the turn asks for wins a tie with the judge's.
-    if (judged !== undefined && judged >= 0)
+    if (judged !== undefined && judged >= 0 && ruleJudgeReports())
       out.push({
         kind: 'rule_judge',
         score: CONSTRAINT_SCORE,

@@ -21,12 +21,14 @@ let judge: Judge | undefined;
 let enabled = true;
 
 /**
- * Turn the judge off and on, for measuring the other checks without it (scripts/train-rule-judge.mjs
- * does, so its table's "rules" column does not depend on the model being replaced).
+ * Turn the judge's finding off and on, for measuring the other checks without it
+ * (scripts/train-rule-judge.mjs does, so its table's "rules" column does not depend on the model being
+ * replaced). Its score is still computed: the stance cues wait for it (injection-signals.ts).
  */
 export function useRuleJudge(on: boolean): void {
   enabled = on;
 }
+export const ruleJudgeReports = (): boolean => enabled;
 
 /** Decoded on first use, like the injection classifier. */
 function load(spec: RuleJudgeSpec): Judge {
@@ -39,7 +41,6 @@ function load(spec: RuleJudgeSpec): Judge {
 
 /** The judge's logit for `tokens` (0 = its threshold). */
 export function ruleJudgeLogit(tokens: Tokens): number {
-  if (!enabled) return -Infinity;
   judge ??= load(ruleJudgeModel);
   const f = judgeFeatures(tokens);
   let s = 0;
