@@ -226,9 +226,9 @@ function read(text: string, canaries: readonly string[]): HeldSecret {
 
 /** What a system prompt holds, for the canaries of the call (they are part of the key). */
 export function heldSecretOf(system: string, canaries: readonly string[]): HeldSecret {
-  readingCanaries = canaries;
-  return memo.get(system, canaries.length === 0 ? '' : canaries.join('\u0001'));
+  return memo.get(system, canaries.join(CANARY_SEPARATOR));
 }
-/** The canaries of the reading being computed (part of the memo's key, so a hit is always for them). */
-let readingCanaries: readonly string[] = [];
-const memo = new PromptMemo(64, (head) => read(head, readingCanaries));
+const CANARY_SEPARATOR = '\u0001';
+const memo = new PromptMemo(64, (head, canaries) =>
+  read(head, canaries === '' ? [] : canaries.split(CANARY_SEPARATOR)),
+);

@@ -13,7 +13,8 @@ export class PromptMemo<V> {
 
   constructor(
     private readonly size: number,
-    private readonly compute: (head: string) => V,
+    /** `head`: the prompt's first READ_LIMIT characters; `extra` as passed to `get`. */
+    private readonly compute: (head: string, extra: string) => V,
   ) {}
 
   /** The reading of `system` (and of `extra`, when the reading depends on more than the prompt). */
@@ -34,7 +35,7 @@ export class PromptMemo<V> {
       this.entries.set(key, hit);
       return hit;
     }
-    const value = this.compute(head);
+    const value = this.compute(head, extra);
     if (this.entries.size >= this.size) {
       const oldest = this.entries.keys().next();
       if (oldest.done !== true) this.entries.delete(oldest.value);

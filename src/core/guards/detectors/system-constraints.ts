@@ -1,3 +1,4 @@
+import { PromptMemo, READ_LIMIT } from './prompt-memo.js';
 import { withFields } from '../../with-fields.js';
 import { forbiddenActions } from './system-actions.js';
 import { offScopeSubjects } from './system-scope.js';
@@ -166,7 +167,7 @@ function read(system: string): SystemConstraints {
     for (const n of system.matchAll(/\bname is ((?:[A-Z][\p{L}'-]+ ?){1,3})/gu))
       for (const w of words(n[1] ?? '')) if (w.length >= 3) subjects.add(w);
     // The people its records name: "Customer record on file: Maria Lopez, phone …", "Employee: Jane Doe".
-    for (const n of system.slice(0, 8192).matchAll(RECORD_NAME))
+    for (const n of system.slice(0, READ_LIMIT).matchAll(RECORD_NAME))
       for (const w of words(n[1] ?? '')) if (w.length >= 3) subjects.add(w);
     privacy = { subjects: [...subjects].slice(0, 64) };
   }
@@ -280,37 +281,16 @@ function shortAnswer(low: string): boolean {
   return m !== null && !NOT_SHORT.test(low.slice(Math.max(0, m.index - 32), m.index));
 }
 
-/** Constraints of the prompts read last, least recently used first (evicted one at a time). */
-const cache = new Map<string, { readonly key: string; readonly constraints: SystemConstraints }>();
-const CACHE_SIZE = 64;
-/** How much of a system prompt is read for constraints, in characters. */
-const READ_LIMIT = 8192;
-
 /** A person's name right after a record's label and a colon ("Customer record on file: Maria Lopez"). */
 const RECORD_NAME =
   /\b(?:record|records|profile|file|customer|client|patient|employee|staff|student|member|user|contact|name)\b[^.:\n]{0,24}:\s*([A-Z][\p{L}'’-]+ [A-Z][\p{L}'’-]+)/gu;
 
-/** The constraints of a system prompt; memoised (a release's prompt is the same on every call). */
+/**
+ * The constraints of a system prompt; memoised (a release's prompt is the same on every call). Rules are
+ * stated near the start: reading a huge prompt (documents pasted into it) whole would cost milliseconds
+ * on every call whose prompt differs (prompt-memo.ts reads its first READ_LIMIT characters).
+ */
 export function systemConstraints(system: string): SystemConstraints {
-  // Rules are stated near the start; reading a huge prompt (documents pasted into it) whole would cost
-  // milliseconds on every call whose prompt differs, and keeping it as a key would hold its memory.
-  const head = system.length > READ_LIMIT ? system.slice(0, READ_LIMIT) : system;
-  const hit = cache.get(head);
-  if (hit) {
-    // Most recently used last (the oldest entry is the first in the map's order), under the key it was
-    // stored with.
-    cache.delete(hit.key);
-    cache.set(hit.key, hit);
-    return hit.constraints;
-  }
-  const constraints = read(head);
-  if (cache.size >= CACHE_SIZE) {
-    const oldest = cache.keys().next();
-    if (oldest.done !== true) cache.delete(oldest.value);
-  }
-  // A slice shares its parent's memory in V8, so the key is a flat copy: a 5 MB prompt must not stay
-  // alive as the key of its first 8 KB (JSON.parse builds a new string).
-  const key = head === system ? head : (JSON.parse(JSON.stringify(head)) as string);
-  cache.set(key, { key, constraints });
-  return constraints;
+  return memo.get(system);
 }
+const memo = new PromptMemo(64, (head) => read(head));
