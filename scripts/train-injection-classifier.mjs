@@ -31,6 +31,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Buffer } from 'node:buffer';
 import { partOfKey, readJsonl, readmeDocuments, splitDetectionRows, splitPiiRows } from './dataset-split.mjs';
+import { rng, shuffle } from './seeded-random.mjs';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const OUT = join(here, '..', 'src', 'core', 'guards', 'model', 'injection-model.ts');
@@ -234,28 +235,6 @@ function featurise(text) {
       end: b >= n ? text.length : map[b],
     })),
   );
-}
-
-// ---------------------------------------------------------------------------------------------------
-// Seeded PRNG (mulberry32) for shuffling.
-
-function rng(seed) {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
-function shuffle(xs, next) {
-  for (let i = xs.length - 1; i > 0; i--) {
-    const j = Math.floor(next() * (i + 1));
-    [xs[i], xs[j]] = [xs[j], xs[i]];
-  }
-  return xs;
 }
 
 // ---------------------------------------------------------------------------------------------------

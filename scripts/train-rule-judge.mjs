@@ -30,6 +30,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Buffer } from 'node:buffer';
 import { readJsonl, splitDetectionRows } from './dataset-split.mjs';
+import { rng, shuffle } from './seeded-random.mjs';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const root = join(here, '..');
@@ -102,17 +103,6 @@ for (const { row, part } of splitDetectionRows(readJsonl('detection-dev.jsonl'))
 // ---------------------------------------------------------------------------------------------------
 // Logistic regression with averaged SGD; examples weighted so attacks and honest rows count alike.
 
-function mulberry32(seed) {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
 function train(examples, seed) {
   const size = 1 << RULE_JUDGE_BITS;
   const w = new Float64Array(size);
@@ -125,12 +115,9 @@ function train(examples, seed) {
   const pos = examples.filter((e) => e.y === 1).length;
   const weightOf = [examples.length / (2 * (examples.length - pos)), examples.length / (2 * pos)];
   const order = examples.map((_, i) => i);
-  const next = mulberry32(seed);
+  const next = rng(seed);
   for (let epoch = 0; epoch < EPOCHS; epoch++) {
-    for (let i = order.length - 1; i > 0; i--) {
-      const j = Math.floor(next() * (i + 1));
-      [order[i], order[j]] = [order[j], order[i]];
-    }
+    shuffle(order, next);
     const lr = LR / (1 + epoch);
     for (const i of order) {
       t++;
