@@ -1,4 +1,3 @@
-import { spawn } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir, userInfo } from 'node:os';
 import { join } from 'node:path';
@@ -10,24 +9,13 @@ import {
   startFirebreak,
   type Running,
 } from '../support/harness.js';
+import { runCli } from '../support/cli.js';
 
 /**
  * `firebreak apply | release | deploy | rollback | deployments | flag | audit` as users run them: the
  * built bin in child processes, in-process on a SQLite file, then against a running server with --server,
  * which must print the same thing.
  */
-const BIN = join(import.meta.dirname, '../../bin/firebreak.js');
-
-function run(args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve) => {
-    const p = spawn(process.execPath, [BIN, ...args], { env: { ...process.env, FIREBREAK_TOKEN: '' } });
-    let stdout = '';
-    let stderr = '';
-    p.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
-    p.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-    p.on('close', (code) => resolve({ code, stdout, stderr }));
-  });
-}
 
 const config = (temperature: number, rules: string) => `
 server: { logLevel: silent }
@@ -63,7 +51,7 @@ describe('firebreak control-plane commands', () => {
   const me = `cli:${userInfo().username}`;
   const write = (temperature: number, rules: string) =>
     writeFileSync(file, `${config(temperature, rules)}\ndatabase: { url: '${dbUrl}' }\n`);
-  const fb = (...args: string[]) => run([...args, '--config', file]);
+  const fb = (...args: string[]) => runCli([...args, '--config', file]);
 
   beforeAll(() => {
     dir = mkdtempSync(join(tmpdir(), 'firebreak-cli-control-'));
@@ -73,7 +61,7 @@ describe('firebreak control-plane commands', () => {
   });
 
   it('lists the new commands in its help', async () => {
-    const r = await run(['--help']);
+    const r = await runCli(['--help']);
     for (const cmd of ['apply', 'release', 'deploy', 'rollback', 'deployments', 'flag', 'audit'])
       expect(r.stdout).toContain(cmd);
   });
@@ -264,7 +252,7 @@ describe('firebreak control-plane commands', () => {
   describe('remote, with --server', () => {
     let server: Running;
     const remote = (token: string, ...args: string[]) =>
-      run([...args, '--server', server.url, '--token', token]);
+      runCli([...args, '--server', server.url, '--token', token]);
 
     beforeAll(async () => {
       server = await startFirebreak({ store: { url: dbUrl }, yaml: config(0.7, 'Be brief.') });
@@ -354,7 +342,7 @@ describe('firebreak control-plane commands', () => {
         0,
         'audit log intact: 12 entries, chain and head verified\n',
       ]);
-      const noToken = await run(['audit', 'verify', '--server', server.url]);
+      const noToken = await runCli(['audit', 'verify', '--server', server.url]);
       expect(noToken.stderr).toContain('--server needs an API token');
     });
   });

@@ -1,7 +1,5 @@
 import Anthropic from '@anthropic-ai/sdk';
-import { spawn } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
-import { createServer, type IncomingMessage, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -17,6 +15,8 @@ import { openStore } from '../../src/store/open-store.js';
 import type { Store } from '../../src/store/port.js';
 import { GATEWAY_KEY, VIEWER_TOKEN, deployRelease, testConfigYaml } from '../support/harness.js';
 import { freshDatabaseUrl, storeKinds } from '../support/stores.js';
+import { runCli } from '../support/cli.js';
+import { closedPort, readBody, startLoopback } from '../support/loopback.js';
 
 /**
  * Issue 4, "bad input to the policy layer … at run time denies the call (fail closed) with a finding"
@@ -83,15 +83,9 @@ interface FakeOpa {
   close(): Promise<void>;
 }
 
-async function readBody(req: IncomingMessage): Promise<string> {
-  let text = '';
-  for await (const chunk of req) text += (chunk as Buffer).toString();
-  return text;
-}
-
 /** OPA's data API for a few fixed documents, one per way of failing (and one that decides). */
 async function startOpa(): Promise<FakeOpa> {
-  const server: Server = createServer((req, res) => {
+  const server = await startLoopback((req, res) => {
     void (async () => {
       const input = (JSON.parse(await readBody(req)) as { input: { tool: { name: string } } }).input;
       const send = (status: number, body: string) => {
@@ -119,34 +113,7 @@ async function startOpa(): Promise<FakeOpa> {
       }
     })();
   });
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-  const { port } = server.address() as AddressInfo;
-  return {
-    url: `http://127.0.0.1:${port}`,
-    close: () => new Promise<void>((r) => server.close(() => r())),
-  };
-}
-
-/** A loopback port nothing listens on. */
-async function closedPort(): Promise<number> {
-  const s = createServer();
-  await new Promise<void>((r) => s.listen(0, '127.0.0.1', r));
-  const { port } = s.address() as AddressInfo;
-  await new Promise<void>((r) => s.close(() => r()));
-  return port;
-}
-
-const BIN = join(import.meta.dirname, '../../bin/firebreak.js');
-
-function cli(args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve) => {
-    const p = spawn(process.execPath, [BIN, ...args], { env: { ...process.env, FIREBREAK_TOKEN: '' } });
-    let stdout = '';
-    let stderr = '';
-    p.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
-    p.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-    p.on('close', (code) => resolve({ code, stdout, stderr }));
-  });
+  return server;
 }
 
 interface Reply {
@@ -290,7 +257,7 @@ describe.each(storeKinds)('tool-call policy failures are findings (%s)', (kind) 
     // The reproduction of the review: `firebreak trace show <id> --json` on the same database.
     const file = join(mkdtempSync(join(tmpdir(), 'firebreak-policy-failures-')), 'firebreak.yaml');
     writeFileSync(file, `${yaml()}\ndatabase: { url: '${store.url}' }\n`);
-    const shown = await cli(['trace', 'show', traceId, '--json', '--config', file]);
+    const shown = await runCli(['trace', 'show', traceId, '--json', '--config', file]);
     expect(shown.code, shown.stderr).toBe(0);
     const detail = JSON.parse(shown.stdout) as { calls: TraceRecord[] };
     expect(detail.calls[0]?.body.findings).toEqual([policyFinding('opa_unreachable', 'get_weather')]);

@@ -1,7 +1,4 @@
-import { spawn } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
-import { createServer, type IncomingMessage, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -15,6 +12,8 @@ import {
   type Running,
 } from '../support/harness.js';
 import { storeKinds } from '../support/stores.js';
+import { runCli } from '../support/cli.js';
+import { closedPort, readBody, startLoopback } from '../support/loopback.js';
 
 /**
  * Tool-call policy (issue 4) over real HTTP on both stores: Cedar and OPA decisions through
@@ -103,15 +102,9 @@ interface FakeOpa {
   close(): Promise<void>;
 }
 
-async function readBody(req: IncomingMessage): Promise<string> {
-  let text = '';
-  for await (const chunk of req) text += (chunk as Buffer).toString();
-  return text;
-}
-
 async function startOpa(): Promise<FakeOpa> {
   const inputs: unknown[] = [];
-  const server: Server = createServer((req, res) => {
+  const server = await startLoopback((req, res) => {
     void (async () => {
       const text = await readBody(req);
       const send = (status: number, body: unknown) => {
@@ -152,35 +145,7 @@ async function startOpa(): Promise<FakeOpa> {
       }
     })();
   });
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-  const { port } = server.address() as AddressInfo;
-  return {
-    url: `http://127.0.0.1:${port}`,
-    inputs,
-    close: () => new Promise<void>((r) => server.close(() => r())),
-  };
-}
-
-/** A loopback port nothing listens on. */
-async function closedPort(): Promise<number> {
-  const s = createServer();
-  await new Promise<void>((r) => s.listen(0, '127.0.0.1', r));
-  const { port } = s.address() as AddressInfo;
-  await new Promise<void>((r) => s.close(() => r()));
-  return port;
-}
-
-const BIN = join(import.meta.dirname, '../../bin/firebreak.js');
-
-function cli(args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve) => {
-    const p = spawn(process.execPath, [BIN, ...args], { env: { ...process.env, FIREBREAK_TOKEN: '' } });
-    let stdout = '';
-    let stderr = '';
-    p.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
-    p.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-    p.on('close', (code) => resolve({ code, stdout, stderr }));
-  });
+  return { ...server, inputs };
 }
 
 describe.each(storeKinds)('tool-call policy (%s)', (kind) => {
@@ -679,7 +644,7 @@ describe.each(storeKinds)('tool-call policy (%s)', (kind) => {
     ] as string;
     const remote = ['--server', fb.url, '--token'];
 
-    const list = await cli([
+    const list = await runCli([
       'approvals',
       'list',
       '--status',
@@ -694,13 +659,13 @@ describe.each(storeKinds)('tool-call policy (%s)', (kind) => {
     expect((JSON.parse(list.stdout) as { data: { id: string }[] }).data.map((x) => x.id)).toEqual(
       expect.arrayContaining([a, b]),
     );
-    const human = await cli(['approvals', 'list', '--status', 'pending', ...remote, VIEWER_TOKEN]);
+    const human = await runCli(['approvals', 'list', '--status', 'pending', ...remote, VIEWER_TOKEN]);
     expect(human.stdout).toMatch(new RegExp(`^${a}\\s+pending\\s+support-bot/prod\\s+issue_refund`, 'm'));
 
-    const refused = await cli(['approvals', 'approve', a, '--reason', 'ok', ...remote, VIEWER_TOKEN]);
+    const refused = await runCli(['approvals', 'approve', a, '--reason', 'ok', ...remote, VIEWER_TOKEN]);
     expect(refused.code).toBe(1);
     expect(refused.stderr).toContain('403 forbidden: this needs role responder or above');
-    const approved = await cli([
+    const approved = await runCli([
       'approvals',
       'approve',
       a,
@@ -713,7 +678,7 @@ describe.each(storeKinds)('tool-call policy (%s)', (kind) => {
     expect(approved.stdout.trim()).toBe(
       `approval ${a} approved by token:test-responder: issue_refund @ support-bot/prod`,
     );
-    const show = await cli(['approvals', 'show', a, ...remote, VIEWER_TOKEN]);
+    const show = await runCli(['approvals', 'show', a, ...remote, VIEWER_TOKEN]);
     expect(show.stdout).toContain(`approval ${a}  approved`);
     expect(show.stdout).toContain('decided by token:test-responder');
 
@@ -721,10 +686,10 @@ describe.each(storeKinds)('tool-call policy (%s)', (kind) => {
     const dir = mkdtempSync(join(tmpdir(), 'firebreak-approvals-'));
     const file = join(dir, 'firebreak.yaml');
     writeFileSync(file, `${yaml()}\ndatabase: { url: '${fb.store.url}' }\n`);
-    const denied = await cli(['approvals', 'deny', b, '--reason', 'not this one', '--config', file]);
+    const denied = await runCli(['approvals', 'deny', b, '--reason', 'not this one', '--config', file]);
     expect(denied.code, denied.stderr).toBe(0);
     expect(denied.stdout).toContain(`approval ${b} denied by cli:`);
-    const again = await cli(['approvals', 'deny', b, '--reason', 'twice', '--config', file]);
+    const again = await runCli(['approvals', 'deny', b, '--reason', 'twice', '--config', file]);
     expect(again.code).toBe(1);
     expect(again.stderr).toContain(`firebreak: approval ${b} was already denied`);
   });
