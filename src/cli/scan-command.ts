@@ -1,5 +1,4 @@
 import { createReadStream } from 'node:fs';
-import { createInterface } from 'node:readline';
 import { Option, type Command } from 'commander';
 import { defaultDetectors } from '../core/guards/detectors/index.js';
 import { GuardSet, strongest } from '../core/guards/engine.js';
@@ -13,10 +12,12 @@ import {
   type ScanFormat,
 } from '../core/guards/scan-input.js';
 import { stages, type GuardAction, type Stage } from '../core/guards/types.js';
+import { toolPolicyDetector } from '../core/policy/policy-failure.js';
 import { guardSetFor, rescanTraces } from '../ops/scan.js';
 import type { CliContext } from './control-commands.js';
 import { remoteOptions } from './options.js';
 import { apiGet } from './remote.js';
+import { textLines } from './text-input.js';
 
 interface ScanOpts {
   config?: string;
@@ -45,15 +46,18 @@ export function registerScanCommand(program: Command, cli: CliContext): void {
     .description('list the detectors: class, stages, default action and threshold, OWASP LLM id')
     .option('--json', 'print JSON')
     .action((o: { json?: boolean }) => {
-      const rows = defaultDetectors.map((d) => ({
-        id: d.id,
-        class: d.class,
-        stages: d.stages,
-        action: d.defaultAction,
-        threshold: d.defaultThreshold,
-        owasp: d.owasp ?? null,
-        description: d.description,
-      }));
+      const rows = [
+        ...defaultDetectors.map((d) => ({
+          id: d.id,
+          class: d.class,
+          stages: d.stages,
+          action: d.defaultAction,
+          threshold: d.defaultThreshold,
+          owasp: d.owasp ?? null,
+          description: d.description,
+        })),
+        toolPolicyDetector,
+      ];
       if (o.json) return cli.print(JSON.stringify(rows, null, 2));
       const w = Math.max(...rows.map((r) => r.id.length));
       cli.print(
@@ -76,6 +80,7 @@ export function registerScanCommand(program: Command, cli: CliContext): void {
       .description(
         'run the guards over text, or over stored traces with --traces, and print findings as JSONL',
       ),
+    { json: false },
   )
     .option(
       '--release <app@N>',
@@ -114,7 +119,7 @@ export function registerScanCommand(program: Command, cli: CliContext): void {
       let n = 0;
       let bad = 0;
       let worst: GuardAction | undefined;
-      for await (const raw of createInterface({ input, crlfDelay: Infinity })) {
+      for await (const raw of textLines(input)) {
         n++;
         const line = n === 1 ? withoutBom(raw) : raw;
         try {

@@ -1,6 +1,7 @@
 import type { ErrorCode } from './errors.js';
 import type { RetrievedDocument, ToolCall } from './chat.js';
 import type { Finding, Taint } from './guards/types.js';
+import type { PolicyFailure } from './policy/policy-failure.js';
 import type { ToolDecision } from './policy/policy-settings.js';
 
 /** One request through the gateway, as recorded. Content lives in `body`; the columns are what we filter by. */
@@ -48,6 +49,8 @@ export interface TraceNotes {
     readonly reasons: readonly string[];
     readonly approvalId?: string;
     readonly error?: string;
+    /** Why the policy could not decide (the `tool-policy` finding's kind), with `error`. */
+    readonly failure?: PolicyFailure;
   }[];
   /** Untrusted content in the conversation (retrieved documents, tool results) and what fired on it. */
   readonly taint?: Taint;

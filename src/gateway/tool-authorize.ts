@@ -139,6 +139,7 @@ export async function runToolAuthorize(
     engine: verdict.engine,
     ...(verdict.approvalId !== undefined ? { approval_id: verdict.approvalId } : {}),
     ...(verdict.error !== undefined ? { error: verdict.error } : {}),
+    ...(verdict.failure !== undefined ? { failure: verdict.failure } : {}),
     ...(guards.findings.length > 0 ? { findings: guards.findings.map(findingView) } : {}),
   };
   const overheadMs = trace.overheadMs();

@@ -1,5 +1,6 @@
 import type { ChatResponse, Choice, StreamEvent, ToolCall } from '../core/chat.js';
 import { withFields } from '../core/with-fields.js';
+import type { PolicyFailure } from '../core/policy/policy-failure.js';
 import type { ToolDecision } from '../core/policy/policy-settings.js';
 import type { CallGuards } from './call-guards.js';
 import type { CallTrace } from './call-trace.js';
@@ -22,6 +23,8 @@ export interface ToolJudgement {
   readonly engine: string;
   readonly approvalId?: string;
   readonly error?: string;
+  /** Why a policy could not decide (the `tool-policy` finding's kind); the call is then denied. */
+  readonly failure?: PolicyFailure;
 }
 
 export type ToolJudge = (calls: readonly ToolCall[]) => Promise<readonly ToolJudgement[]>;
@@ -133,6 +136,7 @@ export function noteGuards(
     reasons: j.reasons,
     ...(j.approvalId !== undefined ? { approvalId: j.approvalId } : {}),
     ...(j.error !== undefined ? { error: j.error } : {}),
+    ...(j.failure !== undefined ? { failure: j.failure } : {}),
   }));
   const blocked = judgements.filter((j) => j.enforced !== 'allow').map((j) => j.call);
   if (blocked.length > 0) trace.notes.blockedToolCalls = blocked;

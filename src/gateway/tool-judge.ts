@@ -1,3 +1,4 @@
+import { withFields } from '../core/with-fields.js';
 import { policyFailureFinding } from '../core/policy/policy-failure.js';
 import { toolBlockOf, type CallPlan } from '../core/call-plan.js';
 import type { ToolCall } from '../core/chat.js';
@@ -75,7 +76,9 @@ export function makeToolJudge(
         }
         // A policy that answers for fewer calls than asked fails closed for the rest, and like any
         // policy that could not decide, says so with a finding.
-        out[a.at] = deny(a.call, 'policy', 'the policy engine gave no decision for this call');
+        out[a.at] = withFields(deny(a.call, 'policy', 'the policy engine gave no decision for this call'), {
+          failure: 'engine_error' as const,
+        });
         guards.addFindings([
           policyFailureFinding({
             failure: 'engine_error',

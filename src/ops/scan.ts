@@ -94,7 +94,9 @@ export async function rescanTraces(
     }
     // Only a page with traces moves the count: reporting after the empty page that ends an empty store
     // (or a total that is a multiple of PAGE) would print the last report a second time.
-    if (rows.length > 0) onProgress(scanned, total);
+    // Traces recorded while the scan runs can fall inside the window: the total grows rather than the
+    // display passing 100%.
+    if (rows.length > 0) onProgress(scanned, Math.max(total, scanned));
     const last = rows.at(-1);
     if (rows.length < PAGE || !last) break;
     cursor = { ts: last.ts, id: last.id };

@@ -145,6 +145,47 @@ describe('firebreak scan', () => {
       },
     ]);
   });
+
+  it('reads UTF-16 files by their byte order mark, and JSON lines led by a no-break space', async () => {
+    const rows = `${JSON.stringify({ text: CARD, stage: 'output' })}\r\nplain text, ünïcödé\r\n`;
+    const le = join(dir, 'utf16le.jsonl');
+    // What PowerShell's `>` writes: UTF-16 little endian with its mark, CRLF line ends.
+    writeFileSync(le, Buffer.concat([Buffer.from([0xff, 0xfe]), Buffer.from(rows, 'utf16le')]));
+    const be = join(dir, 'utf16be.jsonl');
+    writeFileSync(be, Buffer.concat([Buffer.from([0xfe, 0xff]), Buffer.from(rows, 'utf16le').swap16()]));
+    for (const file of [le, be]) {
+      const r = await run(['scan', file]);
+      expect(r.code, r.stderr).toBe(0);
+      expect(lines(r.stdout).map((l) => findingsOf(l).map((f) => [f.detector, f.span]))).toEqual([
+        [['financial-id', [5, 24]]],
+        [],
+      ]);
+    }
+
+    // A line copied from a web page: a no-break space before the JSON is read as JSON, not as text.
+    const nbsp = await run(['scan'], `\u00a0${JSON.stringify({ text: CARD, stage: 'output' })}\n`);
+    expect(nbsp.code, nbsp.stderr).toBe(0);
+    expect(findingsOf(lines(nbsp.stdout)[0]).map((f) => f.detector)).toEqual(['financial-id']);
+  });
+
+  it('scan offers no --json (its output is JSONL already); `guards --json` lists every detector and tool-policy', async () => {
+    const json = await run(['scan', '--json'], 'hi\n');
+    expect(json.code).toBe(2);
+    expect(json.stderr).toContain("unknown option '--json'");
+
+    const g = await run(['guards', '--json']);
+    expect(g.code, g.stderr).toBe(0);
+    const listed = JSON.parse(g.stdout) as { id: string; class: string; stages: string[]; action: string }[];
+    expect(listed.map((d) => d.id)).toEqual(expect.arrayContaining(['prompt-injection', 'pii', 'canary']));
+    expect(listed.at(-1)).toMatchObject({
+      id: 'tool-policy',
+      class: 'security',
+      stages: ['tool_call'],
+      action: 'block',
+    });
+    const text = await run(['guards']);
+    expect(text.stdout).toMatch(/^tool-policy +security +block/m);
+  });
 });
 
 /** A retrieved document that tells the model what to do: indirect injection, blocked by default. */

@@ -226,7 +226,12 @@ describe.each(storeKinds)('tool-call policy failures are findings (%s)', (kind) 
     const release = await deploy(opaSpec('firebreak/tools/decision', { url: `http://127.0.0.1:${port}` }));
     const traceId = `opa-down-${kind}`;
     const r = await authorize({ tool: 'get_weather', arguments: {} }, traceId);
-    expect(r.body).toMatchObject({ decision: 'deny', enforced: 'deny', engine: 'opa' });
+    expect(r.body).toMatchObject({
+      decision: 'deny',
+      enforced: 'deny',
+      engine: 'opa',
+      failure: 'opa_unreachable',
+    });
     expect(r.body['error']).toMatch(/cannot reach OPA at .*ECONNREFUSED/);
     // The agent sees the finding too (as it sees argument guards' findings).
     expect(r.body['findings']).toEqual([
@@ -243,8 +248,9 @@ describe.each(storeKinds)('tool-call policy failures are findings (%s)', (kind) 
 
     const trace = await traceOf(traceId);
     expect(trace.status).toBe('blocked');
+    // The decision says which failure it was, so `trace show` and an export need not join the finding.
     expect(trace.body.toolDecisions).toMatchObject([
-      { name: 'get_weather', decision: 'deny', engine: 'opa' },
+      { name: 'get_weather', decision: 'deny', engine: 'opa', failure: 'opa_unreachable' },
     ]);
     expect(trace.body.findings).toEqual([policyFinding('opa_unreachable', 'get_weather')]);
     const [finding] = policyFindings(trace);

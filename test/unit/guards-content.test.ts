@@ -194,6 +194,10 @@ describe('facts', () => {
     expect(() => settings({ detectors: { toxicty: { enabled: false } } })).toThrow(
       /unknown detector .{0,2}toxicty/,
     );
+    // tool-policy is a detector id (rules and blast radius take it) but has no settings: say so.
+    expect(() => settings({ detectors: { 'tool-policy': { action: 'log' } } })).toThrow(
+      /"tool-policy" has no settings: a tool-call policy that cannot decide always denies/,
+    );
   });
 
   it('never throws on a bad pattern at run time: invalid, without a group, or with nested quantifiers yield nothing', () => {

@@ -2,6 +2,7 @@ import { z } from 'zod';
 import { defaultDetectors } from './detectors/index.js';
 import { factPatternProblem } from './detectors/integrity.js';
 import { guardActions, stages, type GuardSettings } from './types.js';
+import { TOOL_POLICY_DETECTOR } from '../policy/policy-failure.js';
 
 /**
  * The `guards:` block of a release spec. Every detector is on with its own defaults; a release only
@@ -70,7 +71,10 @@ export const guardSettingsSchema = z
         ctx.addIssue({
           code: 'custom',
           path: ['detectors', id],
-          message: `unknown detector "${id}" (firebreak guards lists them: ${[...known].join(', ')})`,
+          message:
+            id === TOOL_POLICY_DETECTOR
+              ? `"${id}" has no settings: a tool-call policy that cannot decide always denies the call (set the policy's mode to shadow to only log)`
+              : `unknown detector "${id}" (firebreak guards lists them: ${[...known].join(', ')})`,
         });
     g.facts.forEach((f, i) => {
       const problem = factPatternProblem(f.pattern);

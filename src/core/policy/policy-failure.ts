@@ -9,6 +9,21 @@ import type { ToolDecision } from './policy-settings.js';
  */
 export const TOOL_POLICY_DETECTOR = 'tool-policy';
 
+/**
+ * How `firebreak guards` lists it beside the guards' detectors. It has no settings: a policy that cannot
+ * decide always denies (its `log` in shadow mode follows the policy's mode, not a detector setting).
+ */
+export const toolPolicyDetector = {
+  id: TOOL_POLICY_DETECTOR,
+  class: 'security',
+  stages: ['tool_call'],
+  action: 'block',
+  threshold: 1,
+  owasp: 'LLM06',
+  description:
+    'a tool-call policy that could not decide (OPA down or undefined, a Cedar error…): the call is denied; always on, no settings',
+} as const;
+
 /** Why a policy could not decide: the finding's kind, and what a detection rule can match on. */
 export const policyFailures = [
   'opa_unreachable',
