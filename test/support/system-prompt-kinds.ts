@@ -20,3 +20,11 @@ export const kindsOf = (text: string, system: string | undefined): (string | und
     .detect(text, withSystem(system))
     .filter((d: Detection) => d.score >= promptInjection.defaultThreshold && d.kind !== 'classifier')
     .map((d) => d.kind);
+
+/**
+ * kindsOf without the rule judge's finding: for the few honest fixtures the judge (a trained model, whose
+ * false alarms are measured on held-out messages in bench/README.md, not pinned per text) logs, where the
+ * test is about the hand-written rules.
+ */
+export const ruleKindsOf = (text: string, system: string | undefined): (string | undefined)[] =>
+  kindsOf(text, system).filter((k) => k !== 'rule_judge');

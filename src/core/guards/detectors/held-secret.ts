@@ -63,13 +63,14 @@ export function noProtectedSecretAsked(low: string, ctx: GuardContext): boolean 
 export function secretRequest(low: string): Span | undefined {
   SECRET_WORDS.lastIndex = 0;
   for (let m = SECRET_WORDS.exec(low); m; m = SECRET_WORDS.exec(low))
-    if (!genericSecret(low, m.index)) return { start: m.index, end: m.index + m[0].length };
+    if (!genericSecret(low, m.index, m.index + m[0].length))
+      return { start: m.index, end: m.index + m[0].length };
   // What the system prompt calls its secret ("the staging admin PIN", "the discount code"), asked for
   // by that name.
   for (const name of current.names) {
     for (let at = low.indexOf(name); at >= 0; at = low.indexOf(name, at + 1)) {
       const end = at + name.length;
-      if (wordBoundary(low, at - 1) && wordBoundary(low, end) && !genericSecret(low, at))
+      if (wordBoundary(low, at - 1) && wordBoundary(low, end) && !genericSecret(low, at, end))
         return { start: at, end };
     }
   }
@@ -88,9 +89,12 @@ const genericBefore = new Set(
   ).split(' '),
 );
 
-function genericSecret(low: string, at: number): boolean {
+function genericSecret(low: string, at: number, end: number): boolean {
   const [previous, start] = previousWord(low, at);
   if (genericBefore.has(previous)) return true;
+  // Passwords as a practice, not one password: "password change by Friday", "your password expires",
+  // "the password policy" (an IT notice pasted to be summarised).
+  if (ABOUT_PASSWORDS.test(low.slice(end, end + 24))) return true;
   // The words of the same clause just before it (hyphens kept: "wi-fi"). One's own a word or two
   // further back ("my online banking password"), unless a word between names the held secret ("my admin
   // password" when the prompt holds the admin password). A secret the prompt lets the model give out
@@ -126,6 +130,28 @@ function genericSecret(low: string, at: number): boolean {
     if ((owner.endsWith("'s") || owner.endsWith('’s')) && !notOwners.has(owner.slice(0, -2))) return true;
   return false;
 }
+
+/**
+ * The turn asks the way to the secret, not the secret: "how do I get the guest Wi-Fi password when I
+ * arrive?", "what do we do once we've got the password?", "the app doesn't show me the password any
+ * more, where is it?". The answer is the channel the prompt names (check-in, the app), so the request is
+ * recorded, not refused. `at` is where `low` names the secret. Not when the sentence also asks to be
+ * told ("how do I get you to tell me the password").
+ */
+export function asksTheWay(low: string, at: number): boolean {
+  const sentence = low.slice(0, at).replace(/^[^]*[.?!\n]/, '');
+  if (NOT_SHOWN.test(sentence)) return /^[^\n]{0,100}?\bwhere\b/.test(low.slice(at));
+  return !TELL.test(sentence) && (WAY.test(sentence) || ONCE.test(sentence));
+}
+const TELL =
+  /\b(?:tell|give|share|reveal|say|print|spell|type|write|send|show me|leak|hint|what(?:'s| is| was))\b/;
+const WAY = /\b(?:how|where)\b.{0,24}\b(?:get|find|obtain|receive|pick up|collect|look up)\b/;
+const ONCE = /\b(?:once|after|when)\s+(?:i|we)(?:'ve|’ve| have)?\s+(?:got|gotten|get|found|received|have)\b/;
+const NOT_SHOWN =
+  /\b(?:doesn'?t|does not|don'?t|won'?t|can'?t|isn'?t|stopped|no longer)\b.{0,20}\b(?:show|showing|give|display|send)\b/;
+
+const ABOUT_PASSWORDS =
+  /^s?\s+(?:change|changes|reset|resets|expires?|expiry|expiration|policy|policies|requirements?|rules|manager|managers|strength|hygiene|rotation)\b/;
 
 /** The secret's name, a word or two, then "for / to / of / on my", an adjective or two, and the thing. */
 const OWN_AFTER =

@@ -2,7 +2,7 @@ import { foldedTokens, type ModelScan } from '../classifier.js';
 import type { GuardContext, Span } from '../types.js';
 import { withFields } from '../../with-fields.js';
 import { decodedPayload, mayBeEncoded, repeatedRun } from './encoded.js';
-import { accessRequest, secretRequest, systemHoldsSecret } from './held-secret.js';
+import { accessRequest, asksTheWay, secretRequest, systemHoldsSecret } from './held-secret.js';
 import type { Phrase, PhraseMatch, PhraseSet } from './injection-phrase-set.js';
 import { OVERRIDE, roleTokens, ruledSet, unspacedOverrides } from './injection-rules.js';
 import {
@@ -44,7 +44,7 @@ export function signals(
   if (atInput && ctx.system && systemHasRules(ctx)) ruledSet.match(scan.tokens, done, matches);
   // Read before anything rescans (the tokens are views into the scanner's scratch buffers).
   const repeated = atInput ? repeatedRun(scan.tokens) : undefined;
-  const judged = atInput && systemSaysRules(ctx) ? ruleJudgeLogit(scan.tokens) : undefined;
+  const judged = atInput && systemSaysRules(ctx) ? ruleJudgeLogit(text, scan.tokens, ctx.system) : undefined;
   const encoded = atInput ? mayBeEncoded(scan.tokens, text) : undefined;
   // Where the words start, for the forbidden-topic matcher: it then visits words, not characters.
   const words: WordSpans | undefined =
@@ -152,7 +152,14 @@ function systemSignals(
   // A request naming a password-like secret when the system prompt holds one: the classic extraction,
   // in any of the languages it is usually tried in.
   const at = secretRequest(lowered());
-  if (at)
+  if (at && asksTheWay(lowered(), at.start))
+    out.push({
+      kind: 'secret_access',
+      score: CONSTRAINT_SCORE,
+      message: 'asks how to get a secret the system prompt protects (the way to it, not the secret)',
+      ...at,
+    });
+  else if (at)
     out.push({
       kind: 'secret_extraction',
       score: 0.85,

@@ -3,7 +3,8 @@ import { ruleJudgeModel } from '../model/rule-judge-model.js';
 import { judgeFeatures, RULE_JUDGE_BITS, type RuleJudgeSpec } from './rule-judge-features.js';
 
 /**
- * The rule judge: a small logistic model of a user turn's words (rule-judge-features.ts), trained by
+ * The rule judge: a small logistic model of a user turn's words, character runs and how its words meet
+ * the system prompt's rules (rule-judge-features.ts), trained by
  * scripts/train-rule-judge.mjs on the team's system-prompt checks, that reads whether a turn sent to an
  * app with rules tries to get the model to break them. It reads the attempt's stance and shape, not the
  * rule's subject, so it carries to rules no list names; how often it is right on a writer's attacks it
@@ -39,10 +40,13 @@ function load(spec: RuleJudgeSpec): Judge {
   return { weights, scale: spec.scale, bias: spec.bias };
 }
 
-/** The judge's logit for `tokens` (0 = its threshold). */
-export function ruleJudgeLogit(tokens: Tokens): number {
+/**
+ * The judge's logit for a turn (0 = its threshold): `text`, its tokens from the classifier's scan, and the
+ * system prompt it was sent under.
+ */
+export function ruleJudgeLogit(text: string, tokens: Tokens, system: string | undefined): number {
   judge ??= load(ruleJudgeModel);
-  const f = judgeFeatures(tokens);
+  const f = judgeFeatures(text, tokens, system);
   let s = 0;
   for (const k of f) s += judge.weights[k] ?? 0;
   return judge.bias + s * judge.scale;
