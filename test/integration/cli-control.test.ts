@@ -278,7 +278,8 @@ describe('firebreak control-plane commands', () => {
         expect(viaServer.stdout, args.join(' ')).toBe(local.stdout);
         expect(viaServer.code, args.join(' ')).toBe(0);
       }
-    });
+      // Eighteen CLI processes, one after another: about 1–1.5 s each on a 2-core machine.
+    }, 90_000);
 
     it('makes changes as the token, and is refused by role', async () => {
       const denied = await remote(
