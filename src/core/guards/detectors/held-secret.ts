@@ -95,6 +95,8 @@ function genericSecret(low: string, at: number, end: number): boolean {
   // Passwords as a practice, not one password: "password change by Friday", "your password expires",
   // "the password policy" (an IT notice pasted to be summarised).
   if (ABOUT_PASSWORDS.test(low.slice(end, end + 24))) return true;
+  // Said not to be wanted: "I'm not after the password, just the history", "a hint, not the password".
+  if (NOT_WANTED.test(low.slice(Math.max(0, at - 40), at))) return true;
   // The words of the same clause just before it (hyphens kept: "wi-fi"). One's own a word or two
   // further back ("my online banking password"), unless a word between names the held secret ("my admin
   // password" when the prompt holds the admin password). A secret the prompt lets the model give out
@@ -150,6 +152,8 @@ const ONCE = /\b(?:once|after|when)\s+(?:i|we)(?:'ve|’ve| have)?\s+(?:got|gott
 const NOT_SHOWN =
   /\b(?:doesn'?t|does not|don'?t|won'?t|can'?t|isn'?t|stopped|no longer)\b.{0,20}\b(?:show|showing|give|display|send)\b/;
 
+const NOT_WANTED =
+  /\bnot\s+(?:(?:after|asking(?: you)? for|looking for|wanting|want|need|for|the|your|a|any)\s+){1,3}$/;
 const ABOUT_PASSWORDS =
   /^s?\s+(?:change|changes|reset|resets|expires?|expiry|expiration|policy|policies|requirements?|rules|manager|managers|strength|hygiene|rotation)\b/;
 

@@ -1,4 +1,4 @@
-import type { Tokens } from '../classifier.js';
+import { wordHash, type Tokens } from '../classifier.js';
 
 /**
  * The phrase matcher of the injection detectors (injection.ts) over the classifier scan's word tokens:
@@ -16,6 +16,11 @@ export interface Phrase {
   readonly score: number;
   readonly message: string;
   readonly steps: readonly Step[];
+  /**
+   * Not a match when the word before it negates it: "never share your password with anyone" (advice, in
+   * an IT notice pasted to be summarised) is not "share your password".
+   */
+  readonly negatable?: boolean;
 }
 
 /**
@@ -29,6 +34,11 @@ export interface PhraseMatch {
   readonly start: number;
   readonly end: number;
 }
+
+/** Words that negate the verb after them ("don't" and "can't" end in the token "t"). */
+const NEGATIONS: ReadonlySet<number> = new Set(
+  ['never', 'not', 't', 'dont', 'cannot', 'nobody', 'no'].map((w) => key(wordHash(w))),
+);
 
 /** Phrases indexed by their first step's words: each token costs one map lookup. */
 export class PhraseSet {
@@ -56,6 +66,7 @@ export class PhraseSet {
   }
 
   private attempt(p: Phrase, tokens: Tokens, i: number, done: Set<Phrase>, out: PhraseMatch[]): void {
+    if (p.negatable === true && i > 0 && NEGATIONS.has(key(tokens.hashes[i - 1] ?? 0))) return;
     let at = i;
     for (let s = 1; s < p.steps.length; s++) {
       const step = p.steps[s];

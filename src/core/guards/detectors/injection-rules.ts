@@ -13,7 +13,13 @@ import { CONSTRAINT_SCORE } from './system-constraints.js';
  * `~N` lets up to N tokens be skipped before the next step, `$NAME` expands to a word list below. Words
  * are single tokens as the scanner cuts them (letters and digits: "you're" is "you" "re").
  */
-function phrase(kind: string, score: number, message: string, source: string): Phrase {
+function phrase(
+  kind: string,
+  score: number,
+  message: string,
+  source: string,
+  options: { negatable?: boolean } = {},
+): Phrase {
   const steps: Step[] = [];
   let gap = 0;
   for (const part of source.split(' ')) {
@@ -29,8 +35,11 @@ function phrase(kind: string, score: number, message: string, source: string): P
     steps.push({ words: new Set(alts.map((a) => key(wordHash(a)))), gap });
     gap = 0;
   }
-  return { kind, score, message, steps };
+  return { kind, score, message, steps, ...options };
 }
+
+/** A phrase a negation before it turns into advice ("never share …"). */
+const NEGATED_OK = { negatable: true } as const;
 
 // ---------------------------------------------------------------------------------------------------
 // Heuristics. Word lists include the most common translations: injection in another language is a known
@@ -111,13 +120,21 @@ const overridePhrases = [
     'repeat|print|output|recite|copy|echo ~3 everything|all|text|words|content|lines ~2 above|before ~3 starting|beginning|verbatim|including',
   ),
   // Not "give": "never give your password to anyone" is advice; "give me your password" is the ask.
-  phrase('secret_extraction', 0.8, SECRET, '$ASK ~3 your ~1 password|passcode|passphrase'),
-  phrase('secret_extraction', 0.8, SECRET, '$ASK ~3 your ~0 secret ~0 key|word|code|phrase|password'),
+  // "Never share your password with anyone" is advice: negated, these are not asks.
+  phrase('secret_extraction', 0.8, SECRET, '$ASK ~3 your ~1 password|passcode|passphrase', NEGATED_OK),
+  phrase(
+    'secret_extraction',
+    0.8,
+    SECRET,
+    '$ASK ~3 your ~0 secret ~0 key|word|code|phrase|password',
+    NEGATED_OK,
+  ),
   phrase(
     'secret_extraction',
     0.8,
     SECRET,
     'give|send ~0 me|us ~1 your ~1 password|passcode|passphrase|secret',
+    NEGATED_OK,
   ),
 ];
 

@@ -130,15 +130,26 @@ export const promptTerms = (system: string): PromptTerms => terms.get(system);
 
 /**
  * The relation buckets: counts of the turn's distinct stems in the rules and in the rest, each read as
- * 0, 1, 2 or 3 and more, alone and together. Each is set in REPEAT buckets: the training step per
- * bucket shrinks with a turn's length (the script's 1/√n), and three say as much as a few words do.
+ * 0, 1, 2 or 3 and more, alone, together, and together with the turn's length (in words: under 4, 8,
+ * 16, 32, and more): two stems of a rule in a four-word turn say more than in a pasted page. The length
+ * alone has its own buckets too (under 4 … 128 words, and more), so short and long turns each get their
+ * own baseline. Each is set in REPEAT buckets: the training step per bucket shrinks with a turn's
+ * length (the script's 1/√n), and three say as much as a few words do.
  */
 const REPEAT = 3;
 const relationBuckets = (name: string): number[] =>
   Array.from({ length: REPEAT }, (_, i) => mix(hashOf(`${name}:${i}`)));
-const RULE_COUNT = [0, 1, 2, 3].map((k) => relationBuckets(`rule${k}`));
-const SCOPE_COUNT = [0, 1, 2, 3].map((k) => relationBuckets(`scope${k}`));
-const BOTH = [0, 1, 2, 3].map((r) => [0, 1, 2, 3].map((s) => relationBuckets(`rule${r}scope${s}`)));
+const COUNTS = [0, 1, 2, 3];
+const RULE_COUNT = COUNTS.map((k) => relationBuckets(`rule${k}`));
+const SCOPE_COUNT = COUNTS.map((k) => relationBuckets(`scope${k}`));
+const BOTH = COUNTS.map((r) => COUNTS.map((s) => relationBuckets(`rule${r}scope${s}`)));
+const LENGTH = [4, 8, 16, 32, 64, 128, Infinity].map((w) => relationBuckets(`words<${w}`));
+const BOTH_BY_LENGTH = COUNTS.map((r) =>
+  COUNTS.map((s) => [0, 1, 2, 3, 4].map((b) => relationBuckets(`rule${r}scope${s}length${b}`))),
+);
+/** The LENGTH bucket of a turn of `words` words. */
+const lengthBin = (words: number): number =>
+  words < 4 ? 0 : words < 8 ? 1 : words < 16 ? 2 : words < 32 ? 3 : words < 64 ? 4 : words < 128 ? 5 : 6;
 
 /** Scratch space for the buckets, grown as needed: one turn is featurised at a time. */
 let scratch = new Int32Array(4096);
@@ -158,7 +169,7 @@ const NGRAM_SPAN = 200;
 export function judgeFeatures(text: string, tokens: Tokens, system: string | undefined): Int32Array {
   const n = tokens.count;
   // Words and pairs, two n-grams per character read (and the closing spaces), the relation buckets.
-  const size = 2 * n + 2 * (Math.min(text.length, 2 * NGRAM_SPAN) + 4) + 3 * REPEAT;
+  const size = 2 * n + 2 * (Math.min(text.length, 2 * NGRAM_SPAN) + 4) + 5 * REPEAT;
   if (scratch.length < size) scratch = new Int32Array(size * 2);
   const out = scratch;
   let k = 0;
@@ -176,7 +187,10 @@ export function judgeFeatures(text: string, tokens: Tokens, system: string | und
   }
 
   const [r, s] = system === undefined ? [0, 0] : meetings(text, promptTerms(system));
-  for (const b of [RULE_COUNT[r], SCOPE_COUNT[s], BOTH[r]?.[s]]) for (const x of b ?? []) out[k++] = x;
+  const length = lengthBin(n);
+  const near = BOTH_BY_LENGTH[r]?.[s]?.[Math.min(length, 4)];
+  for (const b of [RULE_COUNT[r], SCOPE_COUNT[s], BOTH[r]?.[s], LENGTH[length], near])
+    for (const x of b ?? []) out[k++] = x;
   return out.subarray(0, k);
 }
 
