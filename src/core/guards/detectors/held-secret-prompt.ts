@@ -46,15 +46,29 @@ const NOTHING_HELD: HeldSecret = { holds: false, owners: [], names: [], qualifie
  * or "token" is not a secret's name: "error code E1234", "airport code JFK", "postal code 94107" are
  * information.
  */
+const INFORMATION_CODES =
+  'error|airport|postal|zip|area|country|status|source|qr|bar|tracking|reference|booking|order|invoice|' +
+  'colou?r|dress|style|language|currency|tax|sort|swift|routing|diagnosis|icd|product|item|sku|region|' +
+  'time|zone|exit|response|return|http|course|class|module|function|program|sample|example';
 const SECRET_NOUN =
   String.raw`(?:pass(?:word|code|phrase)|pin(?: code| number)?|` +
   String.raw`(?:secret|access|discount|promo|promotion|coupon|voucher|staff|employee|door|gate|alarm|disarm|safe|vault|` +
   String.raw`verification|admin|master|license|licence|activation|unlock|override|bypass|entry|maintenance)[ -](?:code|key|word|number|pin)|` +
   String.raw`(?:api|secret|access|private|master|license|licence|product)[ -]key|` +
   String.raw`(?:access|auth|api|bearer|session|deploy|deployment|service|refresh|admin|bot)[ -]token|` +
-  String.raw`(?:padlock|lock|safe|vault) combination|(?:pass|safe|magic|trigger|code)[ -]?word)`;
+  String.raw`(?:padlock|lock|safe|vault) combination|(?:pass|safe|magic|trigger|code)[ -]?word|` +
+  // Any named code or voucher ("escalation code", "waiver code", "goodwill voucher", "staff promo"):
+  // held only where its value looks made up and its sentence or a neighbour says to keep it.
+  // Codes that are information, never a secret, are left out ("error code", "airport code").
+  String.raw`(?!(?:${INFORMATION_CODES})[ -])[a-z][a-z-]{2,24}[ -](?:code|voucher|coupon)|` +
+  String.raw`(?:staff|employee|internal|partner|vip)[ -]promo)`;
 const UNQUOTED_SECRET = new RegExp(
   String.raw`\b((?:[a-z][a-z-]{1,20} ){0,2}${SECRET_NOUN})(?:(?: (?:for|of|to) (?:the |our |this )?[a-z][a-z -]{0,30}?)?(?: \([^)\n]{1,48}\))?(?: (?:is|was)|\s*[:=,]))? ([^\s"'“”‘’\`,;]{3,64})`,
+  'gi',
+);
+/** A value in parentheses right after the name: "the supervisor override PIN (4471-BC) is for agents only". */
+const PAREN_SECRET = new RegExp(
+  String.raw`\b((?:[a-z][a-z-]{1,20} ){0,2}${SECRET_NOUN}) \(([^\s()]{3,64})\)`,
   'gi',
 );
 /** A secret's value in number words: "the disarm code is six zero two nine". */
@@ -75,10 +89,11 @@ const QUOTED_LATER = new RegExp(
 const PROTECTED =
   /\b(?:never|not|no|n['’]t|must not|keep|only)\b[^.]{0,60}?\b(?:reveal|disclos|share|give|tell|expos|repeat|say|print|leak|confidential|secret|private|learn|hint|speak|mention)/i;
 /** A label on the secret's own line or sentence: "Confidential: payroll admin login -> …". */
-const LABELLED = /\b(?:confidential|internal only|for your reference only|do not disclose)\b/i;
+const LABELLED =
+  /\b(?:confidential|internal(?: [a-z]+){0,2} only|(?:staff|agents?|employees?) only|for your reference only|do not disclose)\b/i;
 const ARTICLES = new Set(['the', 'a', 'an', 'our', 'my', 'your', 'this', 'its', 'their']);
 /** Words a secret's name can follow that are not part of it ("unlocks it with the admin code …"). */
-const LEAD_WORDS = new Set('with for of to by is use uses using and or enter type'.split(' '));
+const LEAD_WORDS = new Set('with for of to by is use uses using and or enter type only'.split(' '));
 /** Heads distinctive enough to stand for the secret alone ("what's the PIN?"); "code", "key", "token" are not. */
 const DISTINCT_HEADS = new Set(['pin', 'passcode', 'password', 'passphrase']);
 
@@ -140,7 +155,7 @@ const kept = (text: string, at: number): boolean => {
 function unquotedSecrets(text: string): { readonly names: readonly string[]; readonly held: boolean } {
   const names = new Set<string>();
   const found = [
-    ...[...text.matchAll(UNQUOTED_SECRET)].filter((m) => madeUp(m[2] ?? '')),
+    ...[...text.matchAll(UNQUOTED_SECRET), ...text.matchAll(PAREN_SECRET)].filter((m) => madeUp(m[2] ?? '')),
     ...text.matchAll(SPOKEN_SECRET),
   ].filter((m) => kept(text, m.index));
   for (const m of found) {
