@@ -1,9 +1,11 @@
 import Anthropic from '@anthropic-ai/sdk';
+import Database from 'better-sqlite3';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import OpenAI from 'openai';
+import pg from 'pg';
 import pino from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Finding } from '../../src/core/guards/types.js';
@@ -97,6 +99,8 @@ async function startOpa(): Promise<FakeOpa> {
           return input.tool.name === 'get_weather'
             ? send(200, JSON.stringify({ result: 'allow' }))
             : send(200, JSON.stringify({ result: { decision: 'deny', reasons: ['no mail today'] } }));
+        case '/v1/data/firebreak/hold/decision':
+          return send(200, JSON.stringify({ result: 'require-approval' }));
         case '/v1/data/firebreak/slow/decision':
           await new Promise((r) => setTimeout(r, 400));
           return send(200, JSON.stringify({ result: 'allow' }));
@@ -131,6 +135,26 @@ interface LogLine {
   notLoggedSince?: number;
 }
 
+/** Renames a table of the store at `url` over a connection of its own (the store's stays open). */
+async function renameTable(url: string, from: string, to: string): Promise<void> {
+  if (url.startsWith('sqlite:')) {
+    const db = new Database(url.slice('sqlite:'.length));
+    try {
+      db.exec(`ALTER TABLE ${from} RENAME TO ${to}`);
+    } finally {
+      db.close();
+    }
+    return;
+  }
+  const client = new pg.Client({ connectionString: url });
+  await client.connect();
+  try {
+    await client.query(`ALTER TABLE ${from} RENAME TO ${to}`);
+  } finally {
+    await client.end();
+  }
+}
+
 /** The finding every policy failure adds, for the kind and tool given. */
 const policyFinding = (kind: string, tool: string, action: 'block' | 'log' = 'block') =>
   expect.objectContaining({
@@ -152,9 +176,12 @@ describe.each(storeKinds)('tool-call policy failures are findings (%s)', (kind) 
   let clock = Date.now();
   const logs: LogLine[] = [];
 
+  let dbUrl: string;
+
   beforeAll(async () => {
     opa = await startOpa();
-    store = await openStore(await freshDatabaseUrl(kind));
+    dbUrl = await freshDatabaseUrl(kind);
+    store = await openStore(dbUrl);
     const logger = pino(
       { level: 'warn' },
       { write: (line: string) => void logs.push(JSON.parse(line) as LogLine) },
@@ -330,6 +357,33 @@ describe.each(storeKinds)('tool-call policy failures are findings (%s)', (kind) 
     });
     expect(policyFindings(await traceOf(allowed.traceId))).toEqual([]);
     expect(policyFindings(await traceOf(denied.traceId))).toEqual([]);
+  });
+
+  it('the approval store failing: a call to be held is denied (fail closed) with an approval_store_failed finding', async () => {
+    await deploy(opaSpec('firebreak/hold/decision'));
+    // A real fault in the real store: the approvals table is moved away under the running gateway, so
+    // recording the hold fails as a lost table or a broken disk would.
+    await renameTable(dbUrl, 'approvals', 'approvals_away');
+    try {
+      const r = await authorize({ tool: 'send_email', arguments: { to: 'bob@example.com' } });
+      expect(r.body).toMatchObject({
+        decision: 'require-approval',
+        enforced: 'deny',
+        engine: 'opa',
+        failure: 'approval_store_failed',
+      });
+      expect(r.body['error']).toMatch(/^approval store: /);
+      expect(r.body['reasons']).toContain('the call could not be held for approval, so it is denied');
+      const trace = await traceOf(r.traceId);
+      expect(trace.status).toBe('blocked');
+      expect(policyFindings(trace)).toEqual([policyFinding('approval_store_failed', 'send_email')]);
+    } finally {
+      await renameTable(dbUrl, 'approvals_away', 'approvals');
+    }
+    // With the table back the same call is held, with no finding.
+    const held = await authorize({ tool: 'send_email', arguments: { to: 'bob@example.com' } });
+    expect(held.body).toMatchObject({ decision: 'require-approval', enforced: 'require-approval' });
+    expect(policyFindings(await traceOf(held.traceId))).toEqual([]);
   });
 
   it('shadow mode: OPA down lets the call through, and the finding is recorded as log', async () => {
