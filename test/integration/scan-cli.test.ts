@@ -162,10 +162,30 @@ describe('firebreak scan', () => {
       ]);
     }
 
-    // A line copied from a web page: a no-break space before the JSON is read as JSON, not as text.
-    const nbsp = await run(['scan'], `\u00a0${JSON.stringify({ text: CARD, stage: 'output' })}\n`);
-    expect(nbsp.code, nbsp.stderr).toBe(0);
-    expect(findingsOf(lines(nbsp.stdout)[0]).map((f) => f.detector)).toEqual(['financial-id']);
+    // A line copied from a web page: a no-break space before or after the JSON is read as JSON, not as
+    // text; so are a form feed and a line separator.
+    const spaced = await run(
+      ['scan'],
+      [
+        `\u00a0${JSON.stringify({ text: CARD, stage: 'output' })}\u00a0`,
+        `\f${JSON.stringify({ text: CARD, stage: 'output' })}\u2028`,
+      ].join('\n'),
+    );
+    expect(spaced.code, spaced.stderr).toBe(0);
+    expect(lines(spaced.stdout).map((l) => findingsOf(l).map((f) => f.detector))).toEqual([
+      ['financial-id'],
+      ['financial-id'],
+    ]);
+
+    // A UTF-16 file that starts with two marks: one is dropped, the second is the line's first character.
+    const twice = join(dir, 'utf16-two-marks.jsonl');
+    writeFileSync(
+      twice,
+      Buffer.concat([Buffer.from([0xff, 0xfe]), Buffer.from(`${BOM}{"text":"a"}\n`, 'utf16le')]),
+    );
+    const marks = await run(['scan', twice]);
+    expect(marks.code).toBe(1);
+    expect(lines(marks.stdout)[0]?.['error']).toMatch(/byte order mark/);
   });
 
   it('scan offers no --json (its output is JSONL already); `guards --json` lists every detector and tool-policy', async () => {

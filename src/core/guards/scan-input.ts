@@ -33,7 +33,8 @@ export interface ScanItem {
 export type ScanFormat = 'auto' | 'jsonl' | 'text';
 
 const BOM = '\uFEFF';
-const LEADING_SPACE = /^[\p{Zs}\t]+/u;
+const LEADING_SPACE = /^[\p{Zs}\t\v\f\u2028\u2029]+/u;
+const TRAILING_SPACE = /[\p{Zs}\t\v\f\u2028\u2029]+$/u;
 
 /**
  * The input's first line without a byte order mark. Windows editors and tools (Notepad, PowerShell,
@@ -57,10 +58,10 @@ export function parseScanLine(raw: string, format: ScanFormat, defaultStage: Sta
   if (raw.trim() === '') return { text: '', stage: defaultStage, canaries: [] };
   let value: unknown;
   try {
-    // JSON's own white space is only space, tab and line ends; a line led by a no-break or other Unicode
-    // space (a copy from a web page or a word processor) is still the JSON it looks like. U+FEFF is not
-    // a space: it keeps its own message below.
-    value = JSON.parse(raw.replace(LEADING_SPACE, ''));
+    // JSON's own white space is only space, tab and line ends; a line led or ended by a no-break or
+    // other Unicode space (a copy from a web page or a word processor) is still the JSON it looks like.
+    // U+FEFF is not a space: it keeps its own message below.
+    value = JSON.parse(raw.replace(LEADING_SPACE, '').replace(TRAILING_SPACE, ''));
   } catch (e) {
     // JSON.parse names the mark it stumbled on, and a byte order mark is invisible: say what it is. One
     // starts a line inside the input when BOM-marked files are concatenated (`cat a.jsonl b.jsonl`).

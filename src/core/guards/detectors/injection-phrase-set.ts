@@ -35,10 +35,27 @@ export interface PhraseMatch {
   readonly end: number;
 }
 
-/** Words that negate the verb after them ("don't" and "can't" end in the token "t"). */
-const NEGATIONS: ReadonlySet<number> = new Set(
-  ['never', 'not', 't', 'dont', 'cannot', 'nobody', 'no'].map((w) => key(wordHash(w))),
-);
+const hashOf = (w: string): number => key(wordHash(w));
+const NEVER = new Set(['never', 'dont'].map(hashOf));
+const NOT = hashOf('not');
+const WHY = hashOf('why');
+/** "don't", "doesn't", "didn't" are two tokens each: the word and "t". */
+const T = hashOf('t');
+const DO_FORMS = new Set(['don', 'doesn', 'didn'].map(hashOf));
+
+/**
+ * Token `i` is negated by the word right before it, in the same clause (nothing but one space or an
+ * apostrophe between them: "No, share …" and "if you can't, send …" are not): "never", "not" (not "why
+ * not"), "don't", "doesn't", "didn't".
+ */
+function negated(tokens: Tokens, i: number): boolean {
+  const adjacent = (j: number): boolean => (tokens.starts[j + 1] ?? 0) - (tokens.ends[j] ?? 0) <= 1;
+  if (i < 1 || !adjacent(i - 1)) return false;
+  const previous = key(tokens.hashes[i - 1] ?? 0);
+  if (NEVER.has(previous)) return true;
+  if (previous === NOT) return !(i >= 2 && key(tokens.hashes[i - 2] ?? 0) === WHY);
+  return previous === T && i >= 2 && adjacent(i - 2) && DO_FORMS.has(key(tokens.hashes[i - 2] ?? 0));
+}
 
 /** Phrases indexed by their first step's words: each token costs one map lookup. */
 export class PhraseSet {
@@ -66,7 +83,7 @@ export class PhraseSet {
   }
 
   private attempt(p: Phrase, tokens: Tokens, i: number, done: Set<Phrase>, out: PhraseMatch[]): void {
-    if (p.negatable === true && i > 0 && NEGATIONS.has(key(tokens.hashes[i - 1] ?? 0))) return;
+    if (p.negatable === true && negated(tokens, i)) return;
     let at = i;
     for (let s = 1; s < p.steps.length; s++) {
       const step = p.steps[s];

@@ -116,11 +116,14 @@ export interface PromptTerms {
 const terms = new PromptMemo<PromptTerms>(64, (head) => {
   const rule = new Set<number>();
   const scope = new Set<number>();
-  for (const sentence of head.split(/(?<=[.!?])\s+|\n+/))
+  for (const sentence of head.split(/(?<=[.!?])\s+|\n+/)) {
+    // Once per sentence, not per word: a long prompt without sentence breaks stays linear.
+    const into = RULE_SENTENCE.test(sentence) ? rule : scope;
     eachStem(sentence, (s) => {
-      (RULE_SENTENCE.test(sentence) ? rule : scope).add(s);
+      into.add(s);
       return false;
     });
+  }
   for (const s of rule) scope.delete(s);
   return { rule, scope };
 });
