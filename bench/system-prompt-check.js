@@ -14,7 +14,7 @@
  * so later runs of that set are a regression check, not a measure of recall on unseen attacks. The next
  * honest figure needs a new set.
  *
- * Usage: npm run build && node bench/system-prompt-check.js [--show]
+ * Usage: npm run build && node bench/system-prompt-check.js [--show] [--held-back]
  */
 import { readdirSync, readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
@@ -26,7 +26,14 @@ const { GuardSet } = await import(new URL('core/guards/engine.js', dist).href).c
 const { defaultGuardSettings: settings } = await import(new URL('core/guards/guard-settings.js', dist).href);
 
 const guards = new GuardSet(settings);
-const dir = fileURLToPath(new URL('system-prompt-checks/', import.meta.url));
+// `--held-back`: the sets in system-prompt-checks/held-back/, kept out of both training scripts until a
+// build has been measured on them (the final build's out-of-sample figure).
+const dir = fileURLToPath(
+  new URL(
+    process.argv.includes('--held-back') ? 'system-prompt-checks/held-back/' : 'system-prompt-checks/',
+    import.meta.url,
+  ),
+);
 const show = process.argv.includes('--show');
 
 for (const file of readdirSync(dir)
