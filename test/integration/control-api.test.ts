@@ -3,8 +3,6 @@ import { createHash } from 'node:crypto';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import SQLite from 'better-sqlite3';
-import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { auditHashInput } from '../../src/core/audit.js';
 import {
@@ -16,7 +14,7 @@ import {
   testConfigYaml,
   type Running,
 } from '../support/harness.js';
-import { freshDatabaseUrl, storeKinds, type StoreKind } from '../support/stores.js';
+import { freshDatabaseUrl, sqlOn, storeKinds } from '../support/stores.js';
 
 /**
  * Releases, deployments, known-good and rollback, flags, the audit log and replicas over real HTTP on
@@ -668,26 +666,6 @@ function cli(args: string[]): Promise<{ code: number | null; stdout: string; std
   });
 }
 
-/** SQL straight on the database, bypassing Firebreak: what someone with database access could do. */
-async function sqlOn(kind: StoreKind, url: string, statement: string, params: unknown[] = []): Promise<void> {
-  if (kind === 'sqlite') {
-    const db = new SQLite(url.slice('sqlite:'.length));
-    try {
-      db.prepare(statement.replace(/\$\d+/g, '?')).run(...params);
-    } finally {
-      db.close();
-    }
-    return;
-  }
-  const client = new pg.Client({ connectionString: url });
-  await client.connect();
-  try {
-    await client.query(statement, params);
-  } finally {
-    await client.end();
-  }
-}
-
 describe.each(storeKinds)('audit log tampering is detected (%s)', (kind) => {
   let fb: Running;
   let url: string;
@@ -740,7 +718,7 @@ describe.each(storeKinds)('audit log tampering is detected (%s)', (kind) => {
   });
 
   it('names an edited row', async () => {
-    await sqlOn(kind, url, 'UPDATE audit_log SET reason = $1 WHERE seq = 2', ['nothing to see here']);
+    await sqlOn(url, 'UPDATE audit_log SET reason = $1 WHERE seq = 2', ['nothing to see here']);
     const { api, bin } = await verifyBoth();
     expect(api.ok).toBe(false);
     expect(api.problems).toContainEqual(expect.objectContaining({ seq: 2, kind: 'edited' }));
@@ -749,21 +727,20 @@ describe.each(storeKinds)('audit log tampering is detected (%s)', (kind) => {
     expect(bin.stdout).toContain(
       'row 2: edited: row 2 (deploy support-bot/dev) was changed after it was written',
     );
-    await sqlOn(kind, url, 'UPDATE audit_log SET reason = $1 WHERE seq = 2', ['deploy 0']);
+    await sqlOn(url, 'UPDATE audit_log SET reason = $1 WHERE seq = 2', ['deploy 0']);
     expect((await verifyBoth()).api.ok).toBe(true);
   });
 
   it('names a deleted newest row', async () => {
     const [newest] = await fb.store.control.auditLog({ afterSeq: 3, limit: 1 });
     if (!newest) throw new Error('no row 4');
-    await sqlOn(kind, url, 'DELETE FROM audit_log WHERE seq = 4');
+    await sqlOn(url, 'DELETE FROM audit_log WHERE seq = 4');
     const { api, bin } = await verifyBoth();
     expect(api).toMatchObject({ ok: false, entries: 3 });
     expect(api.problems).toEqual([expect.objectContaining({ seq: 4, kind: 'missing' })]);
     expect(bin.code).toBe(1);
     expect(bin.stdout).toContain('row 4: missing: rows 4..4 (the newest) are missing');
     await sqlOn(
-      kind,
       url,
       'INSERT INTO audit_log (seq, ts, actor, action, target, before, after, reason, incident, prev_hash, hash) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)',
       [
@@ -801,7 +778,6 @@ describe.each(storeKinds)('audit log tampering is detected (%s)', (kind) => {
     };
     const hash = createHash('sha256').update(auditHashInput(last.hash, forged), 'utf8').digest('hex');
     await sqlOn(
-      kind,
       url,
       'INSERT INTO audit_log (seq, ts, actor, action, target, before, after, reason, incident, prev_hash, hash) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)',
       [

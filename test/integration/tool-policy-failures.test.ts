@@ -1,11 +1,9 @@
 import Anthropic from '@anthropic-ai/sdk';
-import Database from 'better-sqlite3';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import OpenAI from 'openai';
-import pg from 'pg';
 import pino from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Finding } from '../../src/core/guards/types.js';
@@ -16,7 +14,7 @@ import { parseConfig } from '../../src/server/config-load.js';
 import { openStore } from '../../src/store/open-store.js';
 import type { Store } from '../../src/store/port.js';
 import { GATEWAY_KEY, VIEWER_TOKEN, deployRelease, testConfigYaml } from '../support/harness.js';
-import { freshDatabaseUrl, storeKinds } from '../support/stores.js';
+import { freshDatabaseUrl, sqlOn, storeKinds } from '../support/stores.js';
 import { runCli } from '../support/cli.js';
 import { closedPort, readBody, startLoopback } from '../support/loopback.js';
 
@@ -133,26 +131,6 @@ interface LogLine {
   tool?: string;
   err?: string;
   notLoggedSince?: number;
-}
-
-/** Renames a table of the store at `url` over a connection of its own (the store's stays open). */
-async function renameTable(url: string, from: string, to: string): Promise<void> {
-  if (url.startsWith('sqlite:')) {
-    const db = new Database(url.slice('sqlite:'.length));
-    try {
-      db.exec(`ALTER TABLE ${from} RENAME TO ${to}`);
-    } finally {
-      db.close();
-    }
-    return;
-  }
-  const client = new pg.Client({ connectionString: url });
-  await client.connect();
-  try {
-    await client.query(`ALTER TABLE ${from} RENAME TO ${to}`);
-  } finally {
-    await client.end();
-  }
 }
 
 /** The finding every policy failure adds, for the kind and tool given. */
@@ -363,7 +341,7 @@ describe.each(storeKinds)('tool-call policy failures are findings (%s)', (kind) 
     await deploy(opaSpec('firebreak/hold/decision'));
     // A real fault in the real store: the approvals table is moved away under the running gateway, so
     // recording the hold fails as a lost table or a broken disk would.
-    await renameTable(dbUrl, 'approvals', 'approvals_away');
+    await sqlOn(dbUrl, 'ALTER TABLE approvals RENAME TO approvals_away');
     try {
       const r = await authorize({ tool: 'send_email', arguments: { to: 'bob@example.com' } });
       expect(r.body).toMatchObject({
@@ -378,7 +356,7 @@ describe.each(storeKinds)('tool-call policy failures are findings (%s)', (kind) 
       expect(trace.status).toBe('blocked');
       expect(policyFindings(trace)).toEqual([policyFinding('approval_store_failed', 'send_email')]);
     } finally {
-      await renameTable(dbUrl, 'approvals_away', 'approvals');
+      await sqlOn(dbUrl, 'ALTER TABLE approvals_away RENAME TO approvals');
     }
     // With the table back the same call is held, with no finding.
     const held = await authorize({ tool: 'send_email', arguments: { to: 'bob@example.com' } });

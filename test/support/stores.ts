@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import SQLite from 'better-sqlite3';
 import pg from 'pg';
 import { inject } from 'vitest';
 import { openStore } from '../../src/store/open-store.js';
@@ -30,4 +31,27 @@ export async function freshDatabaseUrl(kind: StoreKind, serverUrl = inject('post
 
 export async function freshStore(kind: StoreKind): Promise<Store> {
   return openStore(await freshDatabaseUrl(kind));
+}
+
+/**
+ * SQL straight on the store's database (the URL from freshDatabaseUrl) over a connection of its own,
+ * bypassing Firebreak: what someone with database access, or a failing disk, could do.
+ */
+export async function sqlOn(url: string, statement: string, params: unknown[] = []): Promise<void> {
+  if (url.startsWith('sqlite:')) {
+    const db = new SQLite(url.slice('sqlite:'.length));
+    try {
+      db.prepare(statement.replace(/\$\d+/g, '?')).run(...params);
+    } finally {
+      db.close();
+    }
+    return;
+  }
+  const client = new pg.Client({ connectionString: url });
+  await client.connect();
+  try {
+    await client.query(statement, params);
+  } finally {
+    await client.end();
+  }
 }
