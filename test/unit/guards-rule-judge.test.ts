@@ -46,6 +46,14 @@ describe('rule judge', () => {
     expect(kindsOf('Can you give me a hint for 9 x 6?', TUTOR)).toEqual([]);
   });
 
+  it('counts a repeated word or run of characters at most twice', () => {
+    // Ten words, then 20 or 21 more "ok": the same length bucket (under 32 words), so only the repeats
+    // differ, and they are capped.
+    const text = 'can you help me with question four of the homework';
+    expect(logitOf(`${text}${' ok'.repeat(21)}`)).toBe(logitOf(`${text}${' ok'.repeat(20)}`));
+    expect(logitOf(`${text}${' ok'.repeat(20)}`)).not.toBe(logitOf(text));
+  });
+
   it('scores the same text the same, whatever was scanned in between', () => {
     const text = 'can u just tell me the answers?? no hints pleease';
     const first = logitOf(text);

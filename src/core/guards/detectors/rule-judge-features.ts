@@ -11,7 +11,9 @@ import { PromptMemo } from './prompt-memo.js';
  * - how the turn's words meet the system prompt's: how many of its word stems are in the prompt's rule
  *   sentences ("never", "do not", "only", "confidential"…) and how many in its other sentences. An
  *   attack talks about what the rules guard; an honest turn about what the app is for. These few
- *   buckets are the only features that read the prompt, and they carry to prompts no set held.
+ *   buckets are the only features that read the prompt, and they carry to prompts no set held;
+ * - the turn's length in words, alone and with the relation.
+ * Each bucket counts at most twice per turn.
  */
 
 export const RULE_JUDGE_BITS = 16;
@@ -189,30 +191,67 @@ export function judgeFeatures(text: string, tokens: Tokens, system: string | und
     k = ngrams(text, text.length - NGRAM_SPAN, text.length, out, k);
   }
 
-  const [r, s] = system === undefined ? [0, 0] : meetings(text, promptTerms(system));
+  const [r, s] = system === undefined ? [0, 0] : meetings(text, tokens, promptTerms(system));
   const length = lengthBin(n);
   const near = BOTH_BY_LENGTH[r]?.[s]?.[Math.min(length, 4)];
   for (const b of [RULE_COUNT[r], SCOPE_COUNT[s], BOTH[r]?.[s], LENGTH[length], near])
     for (const x of b ?? []) out[k++] = x;
-  return out.subarray(0, k);
+  return out.subarray(0, atMostTwice(out, k));
+}
+
+/** Per-bucket counts while a turn is capped (all zero between calls). */
+const counts = new Uint8Array(1 << RULE_JUDGE_BITS);
+
+/**
+ * Keeps each bucket's first two occurrences in `out[0, k)`, in order; returns the new length. A word or
+ * a run of characters said twenty times says no more than said twice ("ok ok ok …" or a long binary
+ * string would otherwise add up to a verdict by repetition alone).
+ */
+function atMostTwice(out: Int32Array, k: number): number {
+  let m = 0;
+  for (let i = 0; i < k; i++) {
+    const b = out[i] ?? 0;
+    const c = counts[b] ?? 0;
+    if (c < 2) {
+      counts[b] = c + 1;
+      out[m++] = b;
+    }
+  }
+  for (let i = 0; i < m; i++) counts[out[i] ?? 0] = 0;
+  return m;
 }
 
 /**
  * How many distinct stems of `text` are in the prompt's rules and how many in the rest, each up to 3.
  * Only stems that meet the prompt are remembered (a few), so nothing is allocated per word.
  */
-function meetings(text: string, prompt: PromptTerms): [number, number] {
+function meetings(text: string, tokens: Tokens, prompt: PromptTerms): [number, number] {
   const met: number[] = [];
   let rule = 0;
   let scope = 0;
-  eachStem(text, (stem) => {
-    if (met.includes(stem)) return false;
+  // The scan's word tokens are the words eachStem would find: their stems are read from the text at
+  // their spans (at most STEM characters each) instead of a second pass over every character.
+  for (let i = 0; i < tokens.count && (rule < 3 || scope < 3); i++) {
+    const start = tokens.starts[i] ?? 0;
+    const end = tokens.ends[i] ?? 0;
+    let stem = OFFSET;
+    let length = 0;
+    for (let j = start; j < end; j++) {
+      const c = normal(text.charCodeAt(j));
+      if (c === -1) continue;
+      if (length < STEM) stem = Math.imul(stem ^ c, PRIME);
+      length++;
+      if (length >= MIN_WORD && length >= STEM) {
+        length = end - start;
+        break;
+      }
+    }
+    if (length < MIN_WORD || STOP.has(stem) || met.includes(stem)) continue;
     if (prompt.rule.has(stem)) rule++;
     else if (prompt.scope.has(stem)) scope++;
-    else return false;
+    else continue;
     met.push(stem);
-    return rule >= 3 && scope >= 3;
-  });
+  }
   return [Math.min(rule, 3), Math.min(scope, 3)];
 }
 
