@@ -68,11 +68,8 @@ function normal(code: number): number {
 /** Stems no turn is counted for (filled below). */
 const STOP = new Set<number>();
 
-/**
- * Calls `visit` with the stem hash of each word of `text` of at least MIN_WORD characters (not a
- * function word), until it returns true.
- */
-function eachStem(text: string, visit: (stem: number) => boolean): void {
+/** Calls `visit` with the stem hash of each word of `text` of at least MIN_WORD characters (not a function word). */
+function eachStem(text: string, visit: (stem: number) => void): void {
   let stem = OFFSET;
   let length = 0;
   for (let i = 0; i <= text.length; i++) {
@@ -83,7 +80,7 @@ function eachStem(text: string, visit: (stem: number) => boolean): void {
       length++;
       continue;
     }
-    if (length >= MIN_WORD && !STOP.has(stem) && visit(stem)) return;
+    if (length >= MIN_WORD && !STOP.has(stem)) visit(stem);
     stem = OFFSET;
     length = 0;
   }
@@ -91,10 +88,7 @@ function eachStem(text: string, visit: (stem: number) => boolean): void {
 
 function stemsOf(text: string): Set<number> {
   const out = new Set<number>();
-  eachStem(text, (s) => {
-    out.add(s);
-    return false;
-  });
+  eachStem(text, (s) => out.add(s));
   return out;
 }
 
@@ -121,10 +115,7 @@ const terms = new PromptMemo<PromptTerms>(64, (head) => {
   for (const sentence of head.split(/(?<=[.!?])\s+|\n+/)) {
     // Once per sentence, not per word: a long prompt without sentence breaks stays linear.
     const into = RULE_SENTENCE.test(sentence) ? rule : scope;
-    eachStem(sentence, (s) => {
-      into.add(s);
-      return false;
-    });
+    eachStem(sentence, (s) => into.add(s));
   }
   for (const s of rule) scope.delete(s);
   return { rule, scope };
