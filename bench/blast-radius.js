@@ -37,6 +37,7 @@ import { createInterface } from 'node:readline';
 import { clearTimeout, setTimeout } from 'node:timers';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { log, positive } from './env-options.js';
+import { rng } from '../scripts/seeded-random.mjs';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const root = join(here, '..');
@@ -70,18 +71,8 @@ const median = (xs) => {
 };
 
 // ---------------------------------------------------------------------------------------------------
-// The data: deterministic (mulberry32), so two passes produce the same traces.
-
-function mulberry32(seed) {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+// The data: deterministic (a seeded mulberry32, scripts/seeded-random.mjs), so two passes produce the
+// same traces.
 
 function picker(table) {
   const total = table.reduce((s, r) => s + r.at(-1), 0);
@@ -264,7 +255,7 @@ function makeTrace(r, i, n, start) {
 
 /** Batches of traces, the same for every call with the same seed. */
 function* traceBatches(n, start, size, seed = 42) {
-  const r = mulberry32(seed);
+  const r = rng(seed);
   for (let i = 0; i < n; i += size) {
     const batch = [];
     for (let j = i; j < Math.min(n, i + size); j++) batch.push(makeTrace(r, j, n, start));
@@ -275,7 +266,7 @@ function* traceBatches(n, start, size, seed = 42) {
 function mapBatch(batch) {
   const rows = batch.map(toRow);
   const marks = [];
-  for (const t of batch) for (const m of marksOf(t)) marks.push(m);
+  for (const t of batch) for (const m of marksOf(t, t.body)) marks.push(m);
   return { rows, marks };
 }
 

@@ -1,5 +1,6 @@
-// Seeded randomness for the training scripts (train-injection-classifier.mjs, train-rule-judge.mjs): the
-// same seed gives the same sequence on every machine, so two runs write byte-identical models.
+// Seeded randomness, the one implementation: the training scripts (train-injection-classifier.mjs,
+// train-rule-judge.mjs: two runs write byte-identical models), bench/blast-radius.js and the tests'
+// generated cases (types in seeded-random.d.mts). The same seed gives the same sequence on every machine.
 
 /** A mulberry32 generator: a function returning numbers in [0, 1). */
 export function rng(seed) {

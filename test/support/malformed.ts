@@ -1,20 +1,13 @@
+import { rng as prng } from '../../scripts/seeded-random.mjs';
+
 /**
  * Deterministic generators of malformed request bodies and query strings, for the bad-input suite.
  * Every generated case is invalid by construction; `fields` names the top-level fields that were broken,
  * so a test can check that the error points at one of them.
  */
 
-/** mulberry32: a small seeded PRNG, so a failing case can be reproduced from its index. */
-export function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+/** A seeded generator (mulberry32), so a failing case can be reproduced from its index. */
+export { prng };
 
 export interface Rng {
   int(n: number): number;

@@ -42,6 +42,7 @@ import {
   type Signal,
   type TraceContext,
 } from '../../src/core/detection/signal.js';
+import { rng } from '../../scripts/seeded-random.mjs';
 
 const SEC = 1000;
 const MIN = 60 * SEC;
@@ -1157,18 +1158,6 @@ describe('deciding what a signal does', () => {
 // ---------------------------------------------------------------------------------------------------------
 // Anomalies
 // ---------------------------------------------------------------------------------------------------------
-/** mulberry32: a seeded generator, so the synthetic series are the same on every run. */
-function random(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
 /** A Poisson count (Knuth), the natural noise of "events per interval". */
 function poisson(lambda: number, rnd: () => number): number {
   const limit = Math.exp(-lambda);
@@ -1195,7 +1184,7 @@ function run(series: readonly Interval[], settings: AnomalySettings = defaultAno
 
 /** Error rate per request: `rate` of `volume` requests, Poisson noise. */
 function errorSeries(length: number, rate: (i: number) => number, volume: (i: number) => number, seed = 7) {
-  const rnd = random(seed);
+  const rnd = rng(seed);
   return Array.from({ length }, (_, i): Interval => {
     const v = volume(i);
     return { value: poisson(rate(i) * v, rnd) / v, volume: v };
