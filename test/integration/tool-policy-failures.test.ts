@@ -16,7 +16,8 @@ import type { Store } from '../../src/store/port.js';
 import { GATEWAY_KEY, VIEWER_TOKEN, deployRelease, testConfigYaml } from '../support/harness.js';
 import { freshDatabaseUrl, sqlOn, storeKinds } from '../support/stores.js';
 import { runCli } from '../support/cli.js';
-import { closedPort, readBody, startLoopback } from '../support/loopback.js';
+import { readBody, startLoopback } from '../support/loopback.js';
+import { closedPort } from '../support/upstream.js';
 
 /**
  * Issue 4, "bad input to the policy layer … at run time denies the call (fail closed) with a finding"

@@ -13,7 +13,8 @@ import {
 } from '../support/harness.js';
 import { storeKinds } from '../support/stores.js';
 import { runCli } from '../support/cli.js';
-import { closedPort, readBody, startLoopback } from '../support/loopback.js';
+import { readBody, startLoopback } from '../support/loopback.js';
+import { closedPort } from '../support/upstream.js';
 
 /**
  * Tool-call policy (issue 4) over real HTTP on both stores: Cedar and OPA decisions through

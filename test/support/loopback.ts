@@ -25,12 +25,3 @@ export async function readBody(req: IncomingMessage): Promise<string> {
   for await (const chunk of req) text += (chunk as Buffer).toString();
   return text;
 }
-
-/** A loopback port nothing listens on. */
-export async function closedPort(): Promise<number> {
-  const s = createServer();
-  await new Promise<void>((r) => s.listen(0, '127.0.0.1', r));
-  const { port } = s.address() as AddressInfo;
-  await new Promise<void>((r) => s.close(() => r()));
-  return port;
-}
