@@ -16,8 +16,7 @@
  *
  * Usage: npm run build && node bench/system-prompt-check.js [--show] [--held-back]
  */
-import { readdirSync, readFileSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
+import { readCheckSets } from '../scripts/dataset-split.mjs';
 
 const dist = new URL('../dist/', import.meta.url);
 const { GuardSet } = await import(new URL('core/guards/engine.js', dist).href).catch((error) => {
@@ -26,23 +25,11 @@ const { GuardSet } = await import(new URL('core/guards/engine.js', dist).href).c
 const { defaultGuardSettings: settings } = await import(new URL('core/guards/guard-settings.js', dist).href);
 
 const guards = new GuardSet(settings);
-// `--held-back`: the sets in system-prompt-checks/held-back/, kept out of both training scripts until a
-// build has been measured on them (the final build's out-of-sample figure).
-const dir = fileURLToPath(
-  new URL(
-    process.argv.includes('--held-back') ? 'system-prompt-checks/held-back/' : 'system-prompt-checks/',
-    import.meta.url,
-  ),
-);
 const show = process.argv.includes('--show');
 
-for (const file of readdirSync(dir)
-  .filter((f) => f.endsWith('.jsonl'))
-  .sort((a, b) => a.localeCompare(b, 'en', { numeric: true }))) {
-  const rows = readFileSync(`${dir}${file}`, 'utf8')
-    .trim()
-    .split('\n')
-    .map((line) => JSON.parse(line));
+// `--held-back`: the sets in system-prompt-checks/held-back/, kept out of both training scripts until a
+// build has been measured on them (the final build's out-of-sample figure).
+for (const { name, rows } of readCheckSets({ heldBack: process.argv.includes('--held-back') })) {
   const tally = { attack: { n: 0, caught: 0, blocked: 0 }, benign: { n: 0, caught: 0, blocked: 0 } };
   for (const row of rows) {
     const findings = guards
@@ -66,7 +53,7 @@ for (const file of readdirSync(dir)
   }
   const { attack, benign } = tally;
   console.log(
-    `${file}: ` +
+    `${name}.jsonl: ` +
       (attack.n > 0 ? `attacks caught ${attack.caught}/${attack.n} (${attack.blocked} blocked); ` : '') +
       `in-scope questions flagged ${benign.caught}/${benign.n} (${benign.blocked} blocked)`,
   );

@@ -25,6 +25,25 @@ export const HELD_OUT_SHARE = 0.3;
 /** Changing the salt reshuffles every split: do it only with a note in bench/README.md. */
 const SALT = 'firebreak-guards-v1';
 
+/**
+ * The team's system-prompt check sets (bench/system-prompt-checks/set-N.jsonl; with `heldBack`, the
+ * sets in its held-back/ folder, which no training script reads): `[{ name: 'set-N', rows }]` in
+ * numeric order, so every reader, and every machine, sees the rows in one order.
+ */
+export function readCheckSets({ heldBack = false } = {}) {
+  const dir = join(here, '..', 'bench', 'system-prompt-checks', ...(heldBack ? ['held-back'] : []));
+  return readdirSync(dir)
+    .filter((f) => /^set-\d+\.jsonl$/.test(f))
+    .sort((a, b) => a.localeCompare(b, 'en', { numeric: true }))
+    .map((f) => ({
+      name: f.slice(0, -'.jsonl'.length),
+      rows: readFileSync(join(dir, f), 'utf8')
+        .trim()
+        .split('\n')
+        .map((line) => JSON.parse(line)),
+    }));
+}
+
 export function readJsonl(file) {
   return readFileSync(join(datasetDir, file), 'utf8')
     .split('\n')

@@ -26,11 +26,18 @@
 // DEVELOPMENT part only; the final model is trained on the whole development part, its bias shifted so
 // that the chosen threshold is probability 0.5, and measured once on the HELD-OUT part.
 import { createHash } from 'node:crypto';
-import { mkdirSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Buffer } from 'node:buffer';
-import { partOfKey, readJsonl, readmeDocuments, splitDetectionRows, splitPiiRows } from './dataset-split.mjs';
+import {
+  partOfKey,
+  readCheckSets,
+  readJsonl,
+  readmeDocuments,
+  splitDetectionRows,
+  splitPiiRows,
+} from './dataset-split.mjs';
 import { rng, shuffle } from './seeded-random.mjs';
 
 const here = dirname(fileURLToPath(import.meta.url));
@@ -527,14 +534,12 @@ for (const s of pii)
 // prompts a user types: without them the direct head blocked 5–7% of such messages. Attacks there are
 // attacks only against their own system prompt, so they are not positives here (that is the rule
 // judge's job, scripts/train-rule-judge.mjs). Grouped by set for the folds, like a writer.
-const CHECKS = join(here, '..', 'bench', 'system-prompt-checks');
-for (const file of readdirSync(CHECKS).filter((f) => /^set-\d+\.jsonl$/.test(f)))
-  for (const line of readFileSync(join(CHECKS, file), 'utf8').trim().split('\n')) {
-    const row = JSON.parse(line);
+for (const { name, rows } of readCheckSets())
+  for (const row of rows) {
     if (row.label !== 'benign') continue;
-    const group = `checks:${file}`;
+    const group = `checks:${name}.jsonl`;
     items.push({
-      id: `${file}:${row.text.slice(0, 40)}`,
+      id: `${name}.jsonl:${row.text.slice(0, 40)}`,
       kind: 'benign',
       label: 'benign',
       stage: 'input',

@@ -26,17 +26,16 @@
 // set in turn, so every figure is a writer's attacks the model never saw. The threshold is chosen on
 // those out-of-set scores (at most TARGET_FP of the honest check messages and of the dataset's benign
 // development prompts) and folded into the bias, so probability 0.5 is the operating point.
-import { mkdirSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Buffer } from 'node:buffer';
-import { readJsonl, splitDetectionRows } from './dataset-split.mjs';
+import { readCheckSets, readJsonl, splitDetectionRows } from './dataset-split.mjs';
 import { rng, shuffle } from './seeded-random.mjs';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const root = join(here, '..');
 const OUT = join(root, 'src', 'core', 'guards', 'model', 'rule-judge-model.ts');
-const CHECKS = join(root, 'bench', 'system-prompt-checks');
 const DRY_RUN = process.argv.includes('--dry-run');
 
 const { HashedLinearModel } = await import(join(root, 'dist', 'core', 'guards', 'classifier.js')).catch(
@@ -83,19 +82,15 @@ const features = (text, system) => judgeFeatures(text, scanner.scan(text).tokens
 // Rows: { features, y, group } where group is the check set ('set-N') or 'dataset'.
 
 const rows = [];
-const setNames = readdirSync(CHECKS)
-  .filter((f) => /^set-\d+\.jsonl$/.test(f))
-  .sort((a, b) => a.localeCompare(b, 'en', { numeric: true }));
-for (const file of setNames)
-  for (const line of readFileSync(join(CHECKS, file), 'utf8').trim().split('\n')) {
-    const r = JSON.parse(line);
+const checkSets = readCheckSets();
+for (const { name, rows: setRows } of checkSets)
+  for (const r of setRows)
     rows.push({
       features: features(r.text, r.system),
       y: r.label === 'attack' ? 1 : 0,
-      group: file.slice(0, -6),
+      group: name,
       rules: rulesFlag(r),
     });
-  }
 for (const { row, part } of splitDetectionRows(readJsonl('detection-dev.jsonl'))) {
   if (part !== 'dev' || row.stage !== 'input') continue;
   if (row.kind === 'prompt_injection')
@@ -156,7 +151,7 @@ const logit = (m, f) => {
 // ---------------------------------------------------------------------------------------------------
 // Leave one check set out.
 
-const groups = setNames.map((f) => f.slice(0, -6));
+const groups = checkSets.map((c) => c.name);
 const outOfSet = new Map();
 for (const [gi, g] of groups.entries()) {
   const model = train(
