@@ -163,6 +163,13 @@ export class OutputStreamGuard {
    * in two (a block found inside it) stops the release at its start: no part of a redacted value is sent.
    */
   private releaseTo(s: ChoiceState, to: number): string {
+    // Most deltas of most answers have no redaction pending: the text goes out as it is.
+    if (s.redactions.length === 0) {
+      if (to <= s.sent) return '';
+      const plain = s.text.slice(s.sent, to);
+      s.sent = to;
+      return plain;
+    }
     s.redactions = s.redactions.filter((f) => (f.span?.end ?? 0) > s.sent);
     for (const f of s.redactions) if (f.span && f.span.start < to && f.span.end > to) to = f.span.start;
     if (to <= s.sent) return '';
