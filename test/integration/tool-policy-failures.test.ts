@@ -22,7 +22,8 @@ import { closedPort } from '../support/upstream.js';
 /**
  * Issue 4, "bad input to the policy layer … at run time denies the call (fail closed) with a finding"
  * (the review found the deny but no finding). Over real HTTP on both stores: every way OPA can fail, and
- * a Cedar evaluation error in a model's answer (OpenAI SDK, and a streamed Anthropic SDK call), deny
+ * a Cedar evaluation error in a model's answer (OpenAI SDK, and a streamed Anthropic SDK call), a stored
+ * policy that no longer compiles when a replica loads it, and the approval store failing, deny
  * the call and put a `tool-policy` finding on the trace, with nothing of the policy's own answer in its
  * message; the finding becomes a signal that a `detector: tool-policy` rule turns into an incident, and
  * blast radius finds the calls; shadow mode records it as `log`; the failure is logged, throttled.
@@ -363,6 +364,65 @@ describe.each(storeKinds)('tool-call policy failures are findings (%s)', (kind) 
     const held = await authorize({ tool: 'send_email', arguments: { to: 'bob@example.com' } });
     expect(held.body).toMatchObject({ decision: 'require-approval', enforced: 'require-approval' });
     expect(policyFindings(await traceOf(held.traceId))).toEqual([]);
+  });
+
+  it('a stored policy that no longer compiles: a replica that loads it denies every call with a policy_not_compiled finding', async () => {
+    const { release } = await deployRelease(
+      { fb, store },
+      { app: 'support-bot', env: 'prod', spec: cedarSpec, reason: 'policy failure test' },
+    );
+    // Compiled at creation, then broken in the database, as a changed Cedar engine or a bad restore
+    // would leave it: the release row's policy text no longer parses.
+    await sqlOn(
+      dbUrl,
+      `UPDATE releases SET spec = replace(spec, 'forbid (', 'forbid ((') WHERE app = 'support-bot' AND version = ${release.version}`,
+    );
+    const replicaStore = await openStore(dbUrl);
+    const replicaLogs: LogLine[] = [];
+    const replica = await buildApp(parseConfig(yaml(DETECTION), 'test config', {}), {
+      store: replicaStore,
+      logger: pino(
+        { level: 'warn' },
+        { write: (line: string) => void replicaLogs.push(JSON.parse(line) as LogLine) },
+      ),
+      timers: { tickMs: 0 },
+    });
+    try {
+      const res = await replica.app.inject({
+        method: 'POST',
+        url: '/v1/tools/authorize',
+        headers: { authorization: `Bearer ${GATEWAY_KEY}`, 'content-type': 'application/json' },
+        payload: { tool: 'get_weather', arguments: {} },
+      });
+      expect(res.statusCode, res.body).toBe(200);
+      const body = res.json<Record<string, unknown>>();
+      // get_weather is permitted by the policy as written: only the failed compile denies it.
+      expect(body).toMatchObject({
+        decision: 'deny',
+        enforced: 'deny',
+        engine: 'cedar',
+        failure: 'policy_not_compiled',
+        reasons: ['the release’s policy could not be compiled'],
+      });
+      expect(body['error']).toMatch(/^policy\.cedar: /);
+      const trace = await traceOf(res.headers['x-ai-trace-id'] as string);
+      expect(trace.status).toBe('blocked');
+      const found = policyFindings(trace);
+      expect(found).toEqual([policyFinding('policy_not_compiled', 'get_weather')]);
+      expect(found[0]?.message).toBe(
+        'tool-call policy (cedar) failed: the release’s policy could not be compiled on this replica; the call was denied (fail closed)',
+      );
+      expect(replicaLogs).toContainEqual(
+        expect.objectContaining({ msg: 'policy did not compile', release: `support-bot@${release.version}` }),
+      );
+    } finally {
+      await replica.close(5_000);
+      await replicaStore.close();
+      await sqlOn(
+        dbUrl,
+        `UPDATE releases SET spec = replace(spec, 'forbid ((', 'forbid (') WHERE app = 'support-bot' AND version = ${release.version}`,
+      );
+    }
   });
 
   it('shadow mode: OPA down lets the call through, and the finding is recorded as log', async () => {
