@@ -68,6 +68,7 @@ export function formatRelease(r: Release): string {
   ];
   const tuned = diffSpecs({ ...s, guards: defaultGuardSpec }, s).map((c) => c.path);
   if (tuned.length > 0) out.push(`guards (changed from defaults): ${tuned.join(', ')}`);
+  if (r.canary !== undefined) out.push(`planted canary: ${r.canary}`);
   out.push(`tool policy: ${s.policy.engine}${s.policy.engine === 'none' ? '' : ` (${s.policy.mode})`}`);
   if (s.prompt.system !== undefined)
     out.push('system prompt:', ...s.prompt.system.split('\n').map((l) => `  ${l}`));

@@ -13,6 +13,7 @@ import {
 } from '../core/guards/scan-input.js';
 import { stages, type GuardAction, type Stage } from '../core/guards/types.js';
 import { toolPolicyDetector } from '../core/policy/policy-failure.js';
+import { withPlantedCanary } from '../core/release.js';
 import { guardSetFor, rescanTraces } from '../ops/scan.js';
 import type { CliContext } from './control-commands.js';
 import { remoteOptions } from './options.js';
@@ -156,8 +157,10 @@ async function loadSet(cli: CliContext, o: ScanOpts): Promise<GuardSet> {
     `api/releases/${encodeURIComponent(release)}`,
   )) as {
     spec?: { guards?: unknown };
+    canary?: string;
   };
-  return new GuardSet(parseGuardSettings(r.spec?.guards));
+  // The canary Firebreak planted for the release is looked for too, as the gateway does.
+  return new GuardSet(withPlantedCanary(parseGuardSettings(r.spec?.guards), r.canary));
 }
 
 async function scanTraces(cli: CliContext, file: string | undefined, o: ScanOpts): Promise<void> {

@@ -4,7 +4,14 @@ import { FirebreakError } from './errors.js';
 import { withFields } from './with-fields.js';
 import type { EffectiveFlags } from './flags.js';
 import { modelFamily } from './model-catalog.js';
-import { releaseName, releaseSpecSchema, releaseTools, type Release, type SafeMode } from './release.js';
+import {
+  plantedMarker,
+  releaseName,
+  releaseSpecSchema,
+  releaseTools,
+  type Release,
+  type SafeMode,
+} from './release.js';
 
 /**
  * What the gateway does with one call, decided from the deployed release and the flags in force: pure,
@@ -100,12 +107,20 @@ export function planCall(input: PlanInput): CallPlan {
       `every model for app "${input.app}" is switched off by flags (${[...flags.disabledModelFamilies].map((f) => `model:${f}`).join(', ')}) and no fallback is left`,
     );
 
+  // A planted canary goes after the release's prompt and after each document in the prompt: whichever
+  // a model copies out, the canary comes with it (the output and tool-argument guards look for it).
+  const canary = active?.release.canary;
+  const planted = canary === undefined ? '' : ` ${plantedMarker(canary)}`;
   const messages: ChatMessage[] = [];
-  if (spec?.prompt.system !== undefined) messages.push({ role: 'system', content: spec.prompt.system });
+  if (spec?.prompt.system !== undefined)
+    messages.push({
+      role: 'system',
+      content: `${spec.prompt.system}${planted ? `\n\n${planted.slice(1)}` : ''}`,
+    });
   if (spec?.retrieval.useInPrompt && kept.length > 0)
     messages.push({
       role: 'system',
-      content: `Retrieved documents:\n${kept.map((d) => `[${d.source}:${d.id}] ${d.text}`).join('\n')}`,
+      content: `Retrieved documents:\n${kept.map((d) => `[${d.source}:${d.id}] ${d.text}${planted}`).join('\n')}`,
     });
   messages.push(...input.request.messages);
 

@@ -13,7 +13,10 @@ const toolCallSchema = z.strictObject({
 });
 
 export const simulatorActionSchema = z.strictObject({
-  /** Answer text. `{{lastUser}}`, `{{model}}` and `{{toolResult}}` are replaced. */
+  /**
+   * Answer text. `{{lastUser}}`, `{{model}}`, `{{toolResult}}` and `{{system}}` (every system message,
+   * as a model that leaks its instructions would repeat them) are replaced.
+   */
   reply: z.string().optional(),
   /** Stream exactly these chunks (their concatenation is the answer). */
   chunks: z.array(z.string()).optional(),
@@ -223,6 +226,7 @@ function fill(template: string, req: ChatRequest): string {
   return template
     .replaceAll('{{lastUser}}', lastOfRole(req, 'user'))
     .replaceAll('{{toolResult}}', lastOfRole(req, 'tool'))
+    .replaceAll('{{system}}', selectText(req, 'system'))
     .replaceAll('{{model}}', req.model);
 }
 

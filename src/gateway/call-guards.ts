@@ -5,19 +5,23 @@ import { GuardSet } from '../core/guards/engine.js';
 import { defaultGuardSettings } from '../core/guards/guard-settings.js';
 import { OutputStreamGuard } from '../core/guards/stream-guard.js';
 import type { Finding, GuardContext, Stage, Taint } from '../core/guards/types.js';
-import type { Release } from '../core/release.js';
+import { releaseGuardSettings, type Release } from '../core/release.js';
 
-/** Compiled guard sets, one per release content hash (releases are immutable), plus the defaults. */
+/**
+ * Compiled guard sets, one per release content hash and planted canary (releases are immutable; two
+ * apps' releases can share a hash, not a canary), plus the defaults.
+ */
 export class GuardSets {
   private readonly byHash = new Map<string, GuardSet>();
   private readonly defaults = new GuardSet(defaultGuardSettings);
 
   forRelease(release: Release | undefined): GuardSet {
     if (!release) return this.defaults;
-    let set = this.byHash.get(release.hash);
+    const key = `${release.hash}:${release.canary ?? ''}`;
+    let set = this.byHash.get(key);
     if (!set) {
-      set = new GuardSet(release.spec.guards);
-      this.byHash.set(release.hash, set);
+      set = new GuardSet(releaseGuardSettings(release));
+      this.byHash.set(key, set);
     }
     return set;
   }

@@ -1,4 +1,4 @@
-import { createHash } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import { FirebreakError } from '../core/errors.js';
 import { modelKnown } from '../core/model-catalog.js';
 import {
@@ -82,6 +82,12 @@ export function normaliseSpec(ctx: OpsContext, input: unknown): ReleaseSpec {
     if (!(error instanceof FirebreakError)) throw error;
     throw new FirebreakError('validation_failed', `invalid release: ${error.message}`, error.details);
   }
+  if (spec.guards.plantCanary === true && spec.prompt.system === undefined && !spec.retrieval.useInPrompt)
+    throw new FirebreakError(
+      'validation_failed',
+      'invalid release: guards.plantCanary: there is nowhere to plant it (no prompt.system, and retrieval.useInPrompt is off)',
+      { path: 'guards.plantCanary' },
+    );
   return { ...spec, tools };
 }
 
@@ -110,6 +116,8 @@ export async function createRelease(
       spec,
       createdAt: ctx.now(),
       createdBy: args.actor,
+      // Random, not derived from the spec: anyone who can read the spec must not be able to make it.
+      ...(spec.guards.plantCanary === true ? { canary: `fbcanary-${randomBytes(10).toString('hex')}` } : {}),
     };
     await tx.insertRelease(release);
     await tx.audit({
@@ -118,7 +126,7 @@ export async function createRelease(
       action: 'release.create',
       target: releaseName(release.app, release.version),
       before: null,
-      after: { hash, spec },
+      after: { hash, spec, ...(release.canary !== undefined ? { canary: release.canary } : {}) },
       reason: args.reason ?? null,
       incident: null,
     });

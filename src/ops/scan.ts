@@ -5,6 +5,7 @@ import { scanTrace } from '../core/guards/scan-input.js';
 import type { Finding } from '../core/guards/types.js';
 import { parseTimeSpec } from '../core/time-spec.js';
 import type { TraceCursor, TraceRecord } from '../core/trace.js';
+import { releaseGuardSettings } from '../core/release.js';
 import type { OpsContext } from './context.js';
 import { getRelease } from './releases.js';
 
@@ -13,8 +14,19 @@ import { getRelease } from './releases.js';
  * after a detector changed (which calls would the new detector have caught?).
  */
 export async function guardSetFor(ctx: OpsContext, release: string | undefined): Promise<GuardSet> {
-  if (release === undefined) return new GuardSet(defaultGuardSettings);
-  return new GuardSet((await getRelease(ctx, release)).spec.guards);
+  return (await releaseScan(ctx, release)).set;
+}
+
+/** What a release's calls were guarded with: its guards (and planted canary), and its system prompt. */
+interface ReleaseScan {
+  readonly set: GuardSet;
+  readonly system: string;
+}
+
+async function releaseScan(ctx: OpsContext, name: string | undefined): Promise<ReleaseScan> {
+  if (name === undefined) return { set: new GuardSet(defaultGuardSettings), system: '' };
+  const release = await getRelease(ctx, name);
+  return { set: new GuardSet(releaseGuardSettings(release)), system: release.spec.prompt.system ?? '' };
 }
 
 export interface RescanOptions {
@@ -62,19 +74,19 @@ export async function rescanTraces(
     ...(until !== undefined ? { until } : {}),
     ...(opts.app !== undefined ? { app: opts.app } : {}),
   };
-  const fixed = opts.release === undefined ? undefined : await guardSetFor(ctx, opts.release);
-  const sets = new Map<string, GuardSet>();
-  const setFor = async (release: string): Promise<GuardSet> => {
-    if (fixed) return fixed;
-    let set = sets.get(release);
-    if (!set) {
+  const fixed = opts.release === undefined ? undefined : await releaseScan(ctx, opts.release);
+  const scans = new Map<string, ReleaseScan>();
+  // Each trace with its own release's prompt (it was in force at call time), whichever guards are used.
+  const scanFor = async (release: string): Promise<ReleaseScan> => {
+    let scan = scans.get(release);
+    if (!scan) {
       // `app@0` (no release deployed) and releases that no longer load are scanned with the defaults.
-      set = await guardSetFor(ctx, release.endsWith('@0') ? undefined : release).catch(
-        () => new GuardSet(defaultGuardSettings),
+      scan = await releaseScan(ctx, release.endsWith('@0') ? undefined : release).catch(() =>
+        releaseScan(ctx, undefined),
       );
-      sets.set(release, set);
+      scans.set(release, scan);
     }
-    return set;
+    return scan;
   };
 
   const total = await ctx.store.traces.count(filter);
@@ -86,7 +98,8 @@ export async function rescanTraces(
   for (;;) {
     const rows = await ctx.store.traces.page({ ...filter, limit: PAGE, ...(cursor ? { cursor } : {}) });
     for (const trace of rows) {
-      const findings = scanTrace(await setFor(trace.release), trace);
+      const own = await scanFor(trace.release);
+      const findings = scanTrace(fixed?.set ?? own.set, trace, own.system);
       scanned++;
       if (findings.length > 0) withFindings++;
       for (const f of findings) byDetector[f.detector] = (byDetector[f.detector] ?? 0) + 1;

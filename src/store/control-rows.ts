@@ -20,6 +20,7 @@ export const toRelease = (r: Selectable<ReleasesTable>): Release => ({
   spec: JSON.parse(r.spec) as ReleaseSpec,
   createdAt: r.created_at,
   createdBy: r.created_by,
+  ...(r.canary !== null ? { canary: r.canary } : {}),
 });
 
 export const toDeployment = (r: Selectable<DeploymentsTable>): DeploymentRecord => ({

@@ -73,6 +73,7 @@ export function controlTx(
           spec: JSON.stringify(r.spec),
           created_at: r.createdAt,
           created_by: r.createdBy,
+          canary: r.canary ?? null,
         })
         .execute();
     },

@@ -81,6 +81,12 @@ const migrations: Record<string, Migration> = {
   '0006_timers_and_deliveries': timersMigration,
   '0007_detection': detectionMigration,
   '0008_approvals_one_pending': approvalsOnePendingMigration,
+  // The canary Firebreak plants for a release (guards.plantCanary); null for every release before it.
+  '0009_release_canary': {
+    async up(db: Kysely<unknown>) {
+      await db.schema.alterTable('releases').addColumn('canary', 'varchar(64)').execute();
+    },
+  },
 };
 
 export const migrationProvider: MigrationProvider = {

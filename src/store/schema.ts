@@ -69,6 +69,7 @@ export interface ReleasesTable {
   spec: string;
   created_at: number;
   created_by: string;
+  canary: string | null;
 }
 
 export interface DeploymentsTable {

@@ -727,5 +727,14 @@ describe('rescanning stored traces', () => {
       kinds({ system: [{ type: 'text', text: 'Never discuss elections.' }], messages: [question] }),
     ).toEqual(['restricted_topic']);
     expect(kinds({ messages: [question] })).toEqual([]);
+    // The release's prompt was in force too (the gateway puts it first): the rescan is given it.
+    const withRelease = (request: unknown) =>
+      scanTrace(set, trace(request), 'Never discuss elections.')
+        .filter((f) => f.detector === 'prompt-injection')
+        .map((f) => f.kind);
+    expect(withRelease({ messages: [question] })).toEqual(['restricted_topic']);
+    expect(withRelease({ messages: [{ role: 'user', content: 'What is the weather in Paris?' }] })).toEqual(
+      [],
+    );
   });
 });

@@ -22,6 +22,12 @@ export const guardSettingsSchema = z
     detectors: z.record(z.string().regex(/^[a-z][a-z0-9-]{0,40}$/), detectorSettings).default({}),
     /** Canary tokens planted in the prompt or documents: any appearance in output or tool arguments is a SEV1. */
     canaries: z.array(z.string().min(8, 'a canary needs at least 8 characters').max(200)).max(64).default([]),
+    /**
+     * Firebreak plants a canary of its own: one random token per release, made when the release is
+     * created, added to its system prompt and to each retrieved document it puts in the prompt. Optional
+     * with no default, so specs that leave it out keep the content hash they had before it existed.
+     */
+    plantCanary: z.boolean().optional(),
     exfiltration: z
       .strictObject({
         /** Hosts (and their subdomains) tool arguments and output may link to. */

@@ -120,11 +120,12 @@ export function scanItem(set: GuardSet, item: ScanItem): Finding[] {
  * and tool-call arguments. Stored traces are already redacted, so PII and secrets that were redacted on
  * the way in are not found again; injections, leaks and content rules are.
  */
-export function scanTrace(set: GuardSet, trace: TraceRecord): Finding[] {
+export function scanTrace(set: GuardSet, trace: TraceRecord, releaseSystem = ''): Finding[] {
   const body = trace.body;
   const retrieved = body.retrieved.map((d) => ({ id: d.id, source: d.source, text: d.text }));
-  // The client's system prompt, so checks against it (prompt-injection's) run as they did at call time.
-  const system = systemOf(body.request);
+  // The release's system prompt and the client's, as the gateway joins them, so checks against the
+  // prompt (prompt-injection's) run as they did at call time.
+  const system = [releaseSystem, systemOf(body.request)].filter((s) => s !== '').join('\n');
   const ctx = (stage: Stage): GuardContext => ({
     stage,
     settings: set.settings,
