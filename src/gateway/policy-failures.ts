@@ -1,4 +1,8 @@
-import { policyFailureFinding, type PolicyFailure } from '../core/policy/policy-failure.js';
+import {
+  policyFailureFinding,
+  untrustedCallDeniedFinding,
+  type PolicyFailure,
+} from '../core/policy/policy-failure.js';
 import type { ToolDecision } from '../core/policy/policy-settings.js';
 import type { CallGuards } from './call-guards.js';
 
@@ -10,6 +14,7 @@ interface Log {
 interface Verdict {
   readonly call: { readonly name: string };
   readonly engine: string;
+  readonly decision: ToolDecision;
   readonly enforced: ToolDecision;
   /** Set when the policy could not decide; a verdict without it is not reported. */
   readonly failure?: PolicyFailure;
@@ -26,6 +31,8 @@ const MAX_KEYS = 256;
  * failed call gets a `tool-policy` finding on its call's guards, so it is on the trace and goes to the
  * signal outbox with the call's other findings (a detection rule can open an incident on it). It is
  * also logged, throttled: an OPA outage fails every call, and one line per call would bury the log.
+ * A policy that decided to deny a call after untrusted content came in gets a finding too (not logged:
+ * it is the policy working), since the detectors may have missed what steered the model into the call.
  */
 export class PolicyFailureReporter {
   private readonly logged = new Map<string, { at: number; suppressed: number }>();
@@ -34,7 +41,15 @@ export class PolicyFailureReporter {
 
   report(v: Verdict, guards: CallGuards, where: { release: string; traceId: string }): void {
     const failure = v.failure;
-    if (failure === undefined) return;
+    if (failure === undefined) {
+      // A policy that decided: a deny after untrusted content came in is a finding of its own.
+      const taint = guards.taint();
+      if (v.decision === 'deny' && taint.untrusted)
+        guards.addFindings([
+          untrustedCallDeniedFinding({ engine: v.engine, tool: v.call.name, taint, enforced: v.enforced }),
+        ]);
+      return;
+    }
     guards.addFindings([
       policyFailureFinding({
         failure,

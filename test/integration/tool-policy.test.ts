@@ -261,6 +261,17 @@ describe.each(storeKinds)('tool-call policy (%s)', (kind) => {
       findings: [
         expect.objectContaining({ detector: 'exfiltration', kind: 'email_destination', action: 'log' }),
         expect.objectContaining({ detector: 'pii', kind: 'email', action: 'log' }),
+        // And the deny itself, since untrusted content had come in: a security finding for detection.
+        {
+          detector: 'tool-policy',
+          kind: 'untrusted_call_denied',
+          class: 'security',
+          action: 'block',
+          score: 1,
+          owasp: 'LLM01',
+          message:
+            'tool-call policy (cedar) denied a call after untrusted content entered the conversation (retrieved; detectors that fired on it: prompt-injection); the call was denied',
+        },
       ],
     });
     const inside = await authorize({
@@ -530,6 +541,16 @@ describe.each(storeKinds)('tool-call policy (%s)', (kind) => {
       enforced: 'deny',
       reasons: ['no e-mail after untrusted content'],
       engine: 'opa',
+      findings: [
+        expect.objectContaining({
+          detector: 'tool-policy',
+          kind: 'untrusted_call_denied',
+          action: 'block',
+          message: expect.stringContaining(
+            'after untrusted content entered the conversation (tool_result)',
+          ) as unknown,
+        }),
+      ],
     });
     const held = await authorize({ tool: 'issue_refund', arguments: { order: 'O-9' } });
     expect(held.body).toMatchObject({ decision: 'require-approval', enforced: 'require-approval' });

@@ -1,4 +1,4 @@
-import type { Finding } from '../guards/types.js';
+import type { Finding, Taint } from '../guards/types.js';
 import type { ToolDecision } from './policy-settings.js';
 
 /**
@@ -21,7 +21,7 @@ export const toolPolicyDetector = {
   threshold: 1,
   owasp: 'LLM06',
   description:
-    'a tool-call policy that could not decide (OPA down or undefined, a Cedar error…): the call is denied; always on, no settings',
+    'a tool-call policy that could not decide (OPA down or undefined, a Cedar error…): the call is denied; and a call the policy denied after untrusted content entered the conversation; always on, no settings',
 } as const;
 
 /** Why a policy could not decide: the finding's kind, and what a detection rule can match on. */
@@ -78,6 +78,41 @@ export function policyFailureFinding(args: {
     location: `tool_call[${args.tool}]`,
     message: `tool-call policy (${args.engine}) failed: ${what[args.failure]}; ${
       denied ? 'the call was denied (fail closed)' : 'shadow mode, so the call was let through'
+    }`,
+  };
+}
+
+/** The kind of the finding below: a policy denied a call after untrusted content came in. */
+export const UNTRUSTED_CALL_DENIED = 'untrusted_call_denied';
+
+/**
+ * A call the policy denied in a conversation untrusted content had entered (a retrieved document, a
+ * tool result). The detectors may have missed the injection that steered the model into the call; the
+ * deny is then the only trace of the attempt, so it is a finding that reaches detection like theirs.
+ * Whether the policy's deny rests on the taint is the policy's business: the finding says what is known
+ * (denied, and tainted), and the tool decision keeps the policy's reasons.
+ */
+export function untrustedCallDeniedFinding(args: {
+  readonly engine: string;
+  readonly tool: string;
+  readonly taint: Taint;
+  readonly enforced: ToolDecision;
+}): Finding {
+  const denied = args.enforced !== 'allow';
+  const fired =
+    args.taint.detectors.length > 0 ? `; detectors that fired on it: ${args.taint.detectors.join(', ')}` : '';
+  return {
+    detector: TOOL_POLICY_DETECTOR,
+    kind: UNTRUSTED_CALL_DENIED,
+    class: 'security',
+    stage: 'tool_call',
+    action: denied ? 'block' : 'log',
+    score: 1,
+    // What is suspected is an indirect prompt injection steering the model into the call.
+    owasp: 'LLM01',
+    location: `tool_call[${args.tool}]`,
+    message: `tool-call policy (${args.engine}) denied a call after untrusted content entered the conversation (${args.taint.sources.join(', ')}${fired}); ${
+      denied ? 'the call was denied' : 'shadow mode, so the call was let through'
     }`,
   };
 }
