@@ -70,3 +70,62 @@ describe('streamed output guard', () => {
     expect(g.findings).toEqual([]);
   });
 });
+
+describe('detectors that judge a whole answer (support)', () => {
+  const doc = {
+    id: 'refunds',
+    source: 'kb',
+    text: 'Refunds are issued to the original payment method within thirty days of the return being received at our warehouse. Store credit is offered for items returned after thirty days. Shipping costs are not refunded unless the item arrived damaged or the wrong item was sent.',
+  };
+  const supportSettings = parseGuardSettings({ support: { minScore: 0.3 } });
+  const supportSet = new GuardSet(supportSettings);
+  const withDoc: GuardContext = { ...ctx, settings: supportSettings, retrieved: [doc] };
+  const streamed = (answer: string) => {
+    const g = new OutputStreamGuard(supportSet, withDoc);
+    // Small chunks, as a model streams: many windows of 256 characters over a long answer.
+    for (const chunk of answer.match(/.{1,12}/gs) ?? []) g.push(0, chunk);
+    const end = g.end(0);
+    return { findings: g.findings.filter((f) => f.detector === 'support'), blocked: end.blocked };
+  };
+  const whole = (answer: string) =>
+    supportSet.scan(answer, withDoc).findings.filter((f) => f.detector === 'support');
+
+  it('gives a streamed answer the same support findings as the same answer unstreamed', () => {
+    // Worded from the document, with a long aside of its own in the middle: a 256-character window
+    // inside the aside has no support, the answer as a whole has.
+    const supported =
+      'Refunds are issued to the original payment method within thirty days of the return being received at our warehouse. ' +
+      'Thanks for your patience while we look into this for you; we know how frustrating waiting can be, and our team genuinely appreciates you reaching out with all the details up front today. ' +
+      'Store credit is offered for items returned after thirty days. Shipping costs are not refunded unless the item arrived damaged or the wrong item was sent.';
+    expect(whole(supported)).toEqual([]);
+    expect(streamed(supported).findings).toEqual([]);
+
+    const unsupported =
+      'Our premium members enjoy complimentary express delivery on every order, a dedicated concierge line that answers around the clock, and early access to seasonal collections before they reach the public catalogue each spring.';
+    const expected = whole(unsupported);
+    expect(expected).toHaveLength(1);
+    const got = streamed(unsupported);
+    expect(got.findings).toEqual(expected);
+    expect(got.blocked).toBeUndefined();
+  });
+
+  it('set to block, an unsupported streamed answer ends blocked when it is complete', () => {
+    const blocking = parseGuardSettings({
+      support: { minScore: 0.3 },
+      detectors: { support: { action: 'block' } },
+    });
+    const g = new OutputStreamGuard(new GuardSet(blocking), { ...withDoc, settings: blocking });
+    const answer =
+      'Our premium members enjoy complimentary express delivery on every order, and a dedicated concierge line that answers around the clock.';
+    let sent = '';
+    for (const chunk of answer.match(/.{1,12}/gs) ?? []) {
+      const step = g.push(0, chunk);
+      expect(step.blocked).toBeUndefined();
+      sent += step.emit;
+    }
+    const end = g.end(0);
+    expect(end.blocked).toMatchObject({ detector: 'support', action: 'block' });
+    // What was held when it ended (the last word, at most) is not sent.
+    expect(answer.startsWith(sent + end.emit)).toBe(true);
+  });
+});

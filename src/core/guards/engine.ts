@@ -23,6 +23,8 @@ export interface ScanResult {
   readonly text: string;
 }
 
+export type ScanPart = 'all' | 'windowed' | 'whole';
+
 interface Armed {
   readonly detector: Detector;
   readonly settings: DetectorSettings;
@@ -57,11 +59,21 @@ export class GuardSet {
     );
   }
 
-  scan(text: string, ctx: GuardContext, location?: string): ScanResult {
+  /** Whether a detector that judges only whole texts (`wholeText`) runs at this stage. */
+  judgesWholeAt(stage: Stage): boolean {
+    return (this.byStage.get(stage) ?? []).some((a) => a.detector.wholeText === true);
+  }
+
+  /**
+   * `part`: `all` for a whole text; a streamed answer is scanned `windowed` as it arrives (the detectors
+   * that read pieces) and `whole` once it has ended (those that only judge the whole, `wholeText`).
+   */
+  scan(text: string, ctx: GuardContext, location?: string, part: ScanPart = 'all'): ScanResult {
     const armed = this.byStage.get(ctx.stage);
     if (!armed || text.length === 0) return { findings: [], action: 'log', text };
     const findings: Finding[] = [];
-    for (const { detector, settings } of armed)
+    for (const { detector, settings } of armed) {
+      if (part !== 'all' && (detector.wholeText === true) !== (part === 'whole')) continue;
       for (const d of detector.detect(text, ctx)) {
         if (d.score < settings.threshold) continue;
         const action =
@@ -78,6 +90,7 @@ export class GuardSet {
           }),
         );
       }
+    }
     return { findings, action: strongest(findings), text: redactSpans(text, findings) };
   }
 }

@@ -19,6 +19,11 @@ import { withFields } from '../with-fields.js';
  * rather than send the rest of it.
  *
  * Work per delta is bounded by WINDOW + the delta + what is held, so a long answer costs linear time.
+ * Detectors that judge only a whole text (`wholeText`: support) are not run on the windows, where a
+ * piece of the answer would be scored as if it were all of it; they read the answer once it has ended,
+ * so a streamed answer gets the same findings from them as the same answer unstreamed. Their findings
+ * carry no span; one set to `block` can then only stop what is still held (usually nothing) and end the
+ * stream with the error rather than a normal finish.
  */
 const WINDOW = 256;
 /** The longest redaction held whole while it grows (past a detector's own hold-back: 1 100 for keys). */
@@ -52,7 +57,10 @@ export class OutputStreamGuard {
     private readonly ctx: GuardContext,
   ) {
     this.holders = guards.holding('output');
+    this.judgesWhole = guards.judgesWholeAt('output');
   }
+
+  private readonly judgesWhole: boolean;
 
   /** Every finding so far, in the order found. */
   readonly findings: Finding[] = [];
@@ -105,10 +113,15 @@ export class OutputStreamGuard {
     /** Complete matches that act on the text, judged once the release point is settled. */
     const acting: Finding[] = [];
     let stop: Finding | undefined;
-    for (const f of this.guards.scan(tail, this.ctx).findings) {
-      const abs = f.span
-        ? withFields(f, { span: { start: f.span.start + from, end: f.span.end + from } })
-        : f;
+    const found = this.guards
+      .scan(tail, this.ctx, undefined, 'windowed')
+      .findings.map((f) =>
+        f.span ? withFields(f, { span: { start: f.span.start + from, end: f.span.end + from } }) : f,
+      );
+    // The answer is complete: what judges only whole texts (support) reads it now, once.
+    if (final && this.judgesWhole)
+      found.push(...this.guards.scan(s.text, this.ctx, undefined, 'whole').findings);
+    for (const abs of found) {
       // Text already released was judged when it was released (a match cut by the window start is a
       // truncated repeat of one found then).
       if (s.seen.has(keyOf(abs)) || (abs.span && abs.span.end <= s.sent)) continue;

@@ -85,6 +85,12 @@ export interface Detector {
    * until more text arrives. Absent: the detector never needs text held back (it only scores).
    */
   readonly pendingFrom?: (text: string, ctx: GuardContext) => number;
+  /**
+   * The detector scores the text as a whole (support: the share of the answer worded from the
+   * documents), so a piece of it says nothing. A streamed answer is judged by it once, whole, when the
+   * answer ends, not window by window.
+   */
+  readonly wholeText?: true;
 }
 
 /** Whether untrusted content entered a conversation, and what fired on it (the tool-call policy's taint). */

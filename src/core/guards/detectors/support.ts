@@ -309,6 +309,7 @@ export const support: Detector = {
   stages: ['output'],
   defaultAction: 'log',
   defaultThreshold: 0.5,
+  wholeText: true,
   description:
     'the answer has little lexical support in the retrieved documents (score below guards.support.minScore)',
   detect(text, ctx) {
