@@ -4,7 +4,7 @@ import { withFields } from '../core/with-fields.js';
 import { GuardSet } from '../core/guards/engine.js';
 import { defaultGuardSettings } from '../core/guards/guard-settings.js';
 import { OutputStreamGuard } from '../core/guards/stream-guard.js';
-import type { Finding, GuardContext, Stage, Taint } from '../core/guards/types.js';
+import type { Finding, GuardContext, KnownIdentities, Stage, Taint } from '../core/guards/types.js';
 import { releaseGuardSettings, type Release } from '../core/release.js';
 
 /**
@@ -47,7 +47,11 @@ export class CallGuards {
 
   constructor(
     readonly set: GuardSet,
-    private readonly base: { system: string; ownIdentifiers: readonly string[] },
+    private readonly base: {
+      system: string;
+      ownIdentifiers: readonly string[];
+      known?: KnownIdentities;
+    },
   ) {}
 
   context(stage: Stage): GuardContext {
@@ -58,6 +62,7 @@ export class CallGuards {
       canaries: this.set.settings.canaries,
       retrieved: this.retrieved,
       ownIdentifiers: this.base.ownIdentifiers,
+      ...(this.base.known ? { known: this.base.known } : {}),
     };
   }
 

@@ -51,16 +51,23 @@ export function callState(
   return { enforced, key, active, release: active?.release, flags, now };
 }
 
-/** The call's guards: the release's guard set, the system prompt in force, the caller's own identifiers. */
+/**
+ * The call's guards: the release's guard set, the system prompt in force, the caller's own identifiers,
+ * and the app's other users and tenants (the caller is noted among them first).
+ */
 export function guardsFor(
   ctx: GatewayContext,
+  app: string,
   release: Release | undefined,
   system: string,
   identity: RequestIdentity,
 ): CallGuards {
+  ctx.identities?.note(app, identity.userId, identity.tenantId);
+  const known = ctx.identities?.of(app);
   return new CallGuards(ctx.guardSets.forRelease(release), {
     system,
     ownIdentifiers: [identity.userId, identity.tenantId].filter((v): v is string => v !== null),
+    ...(known ? { known } : {}),
   });
 }
 

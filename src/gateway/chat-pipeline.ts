@@ -232,7 +232,13 @@ function planFor(
   trace: CallTrace,
 ): Planned {
   const { enforced, key, active, release, flags } = callState(ctx, principal, identity, trace);
-  const guards = guardsFor(ctx, release, systemText(release, parsed.request.messages), identity);
+  const guards = guardsFor(
+    ctx,
+    principal.app,
+    release,
+    systemText(release, parsed.request.messages),
+    identity,
+  );
   const plan = planCall({
     config: ctx.config,
     app: principal.app,

@@ -7,6 +7,7 @@ import type { TraceRecorder } from './recorder.js';
 import type { GuardSets } from './call-guards.js';
 import type { ToolPolicyGate } from './tool-policy.js';
 import type { SignalOutbox } from './signal-outbox.js';
+import type { IdentityDirectory } from './identity-directory.js';
 
 /** What the gateway routes need, built once by buildApp. */
 export interface GatewayContext {
@@ -27,4 +28,6 @@ export interface GatewayContext {
   readonly toolPolicy?: ToolPolicyGate;
   /** Findings that a detection rule could act on go here, to be persisted off the request path. */
   readonly signals?: SignalOutbox;
+  /** Each app's users and tenants seen so far, for the cross-user check (identity-directory.ts). */
+  readonly identities?: IdentityDirectory;
 }

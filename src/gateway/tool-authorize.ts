@@ -99,7 +99,7 @@ export async function runToolAuthorize(
   });
   const trace = new CallTrace('tools.authorize', principal, identity, `${principal.app}@0`);
   const { release, flags } = callState(ctx, principal, identity, trace);
-  const guards = guardsFor(ctx, release, release?.spec.prompt.system ?? '', identity);
+  const guards = guardsFor(ctx, principal.app, release, release?.spec.prompt.system ?? '', identity);
   if (body.taint) guards.declareTaint(body.taint);
   const call: ToolCall = {
     id: 'authorize',

@@ -34,6 +34,7 @@ import { recordDeliveryFailure } from '../ops/delivery-failures.js';
 import { INCIDENT_REMINDER_TIMER_KIND } from '../ops/incident-outbox.js';
 import { runIncidentReminder } from '../ops/incident-reminders.js';
 import { SignalOutbox } from '../gateway/signal-outbox.js';
+import { IdentityDirectory, startIdentityRefresh } from '../gateway/identity-directory.js';
 import { registerSignalTimerHandler, SIGNAL_TIMER_KIND, signalTimerKey } from '../ops/detection.js';
 import { registerAnomalyJob } from '../ops/anomaly-job.js';
 
@@ -171,7 +172,10 @@ export async function buildApp(config: FirebreakConfig, deps: AppDeps): Promise<
     now,
     log: deps.logger,
   });
+  const identities = new IdentityDirectory();
+  let stopIdentityRefresh = (): void => undefined;
   if (role !== 'control') {
+    stopIdentityRefresh = startIdentityRefresh(identities, deps.store.traces, now, deps.logger);
     const router = new ModelRouter(config, buildProviders(config));
     const gatewayFront = gatewayFrontDoor(
       {
@@ -185,6 +189,7 @@ export async function buildApp(config: FirebreakConfig, deps: AppDeps): Promise<
         guardSets: new GuardSets(),
         toolPolicy: new ToolPolicyGate({ approvals: deps.store.approvals, now, log: deps.logger }),
         signals,
+        identities,
       },
       { bodyLimitBytes: config.server.bodyLimitBytes, closing: () => closing },
     );
@@ -237,6 +242,7 @@ export async function buildApp(config: FirebreakConfig, deps: AppDeps): Promise<
     signals,
     async close(flushDeadlineMs = 10_000) {
       stopFlagExpiry();
+      stopIdentityRefresh();
       await timers.stop();
       await deliveries.close();
       control.stop();

@@ -14,6 +14,11 @@ export interface TraceStore {
   getByTraceId(id: string): Promise<TraceRecord[]>;
   page(request: TracePageRequest): Promise<TraceRecord[]>;
   count(filter: TraceFilter): Promise<number>;
+  /**
+   * Who called each app since `since`: one row per (app, user, tenant) with a user, latest first, at most
+   * `limit` (the gateway's directory of an app's users, for the cross-user check).
+   */
+  recentIdentities(since: number, limit: number): Promise<RecentIdentity[]>;
   /** Exact distinct users, tenants and calls matching a blast radius filter (blast-radius-queries.ts). */
   blastRadius(query: BlastRadiusQuery): Promise<BlastRadiusCounts>;
   /**
@@ -21,6 +26,13 @@ export interface TraceStore {
    * calls are aggregated once; stop iterating to end early (what it holds is released).
    */
   affectedUsers(query: BlastRadiusQuery, pageSize: number): AsyncGenerator<AffectedUser[]>;
+}
+
+export interface RecentIdentity {
+  readonly app: string;
+  readonly userId: string;
+  readonly tenantId: string | null;
+  readonly lastSeen: number;
 }
 
 /** A blast radius filter as the store runs it: the window resolved to epoch ms, `[since, until)`. */

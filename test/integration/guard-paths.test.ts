@@ -311,7 +311,10 @@ describe.each(storeKinds)('guard paths through the gateway (%s)', (kind) => {
     const raw = await res.text();
     expect(raw).toContain('usr_8f3a2c');
     expect(raw).toContain('[DONE]');
-    expect(kinds(await traceOf(res.headers.get('x-ai-trace-id')))).toEqual(['email', 'user_id']);
+    // usr_8f3a2c has called since, so the gateway knows the id as another user's (not only by its shape).
+    const streamed = await traceOf(res.headers.get('x-ai-trace-id'));
+    expect(kinds(streamed)).toEqual(['email', 'other_user']);
+    expect(of(streamed, 'cross-user').find((f) => f.kind === 'other_user')?.score).toBe(0.95);
 
     // `action: block` in a release makes the same answer a refusal.
     await deploy(baseSpec({ detectors: { 'cross-user': { action: 'block' } } }));

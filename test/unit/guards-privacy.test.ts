@@ -1,7 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { GuardSet } from '../../src/core/guards/engine.js';
 import { defaultGuardSettings, parseGuardSettings } from '../../src/core/guards/guard-settings.js';
-import { crossUser } from '../../src/core/guards/detectors/cross-user.js';
+import { crossUser, identifierLike } from '../../src/core/guards/detectors/cross-user.js';
+import { IdentityDirectory } from '../../src/gateway/identity-directory.js';
 import { defaultDetectors } from '../../src/core/guards/detectors/index.js';
 import type { PiiKind } from '../../src/core/guards/detectors/pii-match.js';
 import { findPii } from '../../src/core/guards/detectors/pii.js';
@@ -301,5 +302,61 @@ describe('cross-user', () => {
 
   it('does not report at the default threshold when the caller is unknown', () => {
     expect(detect('Contact bob@corp.com', [])).toEqual([]);
+  });
+});
+
+describe('cross-user, with the app’s users and tenants known (the gateway’s directory)', () => {
+  const settings = parseGuardSettings({});
+  const directory = new IdentityDirectory();
+  directory.note('shop', 'usr_1b9d44', 'T-Acme-01'); // the caller
+  directory.note('shop', 'USR_77aa01', 't-acme-01'); // a colleague in the same tenant
+  directory.note('shop', 'dana@corp.com', 't-beta-02'); // someone else, an e-mail as user id
+  directory.note('shop', 'alice', null); // could be a word: not kept
+  directory.note('other-app', 'usr_99zz99', 't-gamma-03'); // another app's user
+  const known = directory.of('shop');
+  const found = (text: string, ownIdentifiers = ['usr_1b9d44', 'T-Acme-01']) =>
+    crossUser
+      .detect(text, ctx('output', { settings, ownIdentifiers, ...(known ? { known } : {}) }))
+      .map((d) => [d.kind, d.score, text.slice(d.span?.start, d.span?.end)]);
+
+  it("reports another user's or tenant's id, scored by whose it is, and never the caller's own", () => {
+    expect(found('Order 7 was placed by dana@corp.com (tenant t-beta-02); yours is usr_1b9d44.')).toEqual([
+      ['other_user', 0.95, 'dana@corp.com'],
+      ['other_tenant', 0.95, 't-beta-02'],
+    ]);
+    // A colleague in the caller's tenant: reported, lower (seeing each other may be allowed).
+    expect(found('Assigned to usr_77aa01.')).toEqual([['other_user', 0.6, 'usr_77aa01']]);
+    // Ids are matched whole and case-insensitively: the longer id is not the known one (only the shape
+    // of the caller's own id reads it).
+    expect(found('Ticket for USR_77AA01, not usr_77aa012.')).toEqual([
+      ['other_user', 0.6, 'USR_77AA01'],
+      ['user_id', 0.7, 'usr_77aa012'],
+    ]);
+  });
+
+  it("keeps out ids that could be words, other apps' users, and the caller's own tenant", () => {
+    expect(found('Alice can help: ask alice about it.')).toEqual([]);
+    expect(found('usr_99zz99 and t-gamma-03 belong to another app.')).toEqual([]);
+    expect(found('Your tenant t-acme-01 is on the gold plan.')).toEqual([]);
+    expect(identifierLike('alice')).toBe(false);
+    expect(identifierLike('t-acme-01')).toBe(true);
+    expect(identifierLike('10293')).toBe(true);
+    expect(identifierLike('a b-1')).toBe(false);
+  });
+
+  it('forgets the least recently seen ids past its bound, and loads what the store holds', () => {
+    const d = new IdentityDirectory();
+    d.load([
+      { app: 'shop', userId: 'usr_new001', tenantId: 't-new-01' },
+      { app: 'shop', userId: 'usr_old001', tenantId: null },
+    ]);
+    // Latest first in, oldest noted first: the newest ends last (the last to be forgotten).
+    expect([...(d.of('shop')?.users.keys() ?? [])]).toEqual(['usr_old001', 'usr_new001']);
+    expect(d.of('shop')?.tenants.has('t-new-01')).toBe(true);
+    for (let i = 0; i < 100_001; i++) d.note('big', `usr_${i}`, null);
+    const users = d.of('big')?.users;
+    expect(users?.size).toBe(100_000);
+    expect(users?.has('usr_0')).toBe(false);
+    expect(users?.has('usr_100000')).toBe(true);
   });
 });

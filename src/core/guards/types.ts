@@ -65,6 +65,14 @@ export interface GuardContext {
   readonly retrieved: readonly { readonly id: string; readonly source: string; readonly text: string }[];
   /** Identifiers of the calling user (user id, e-mail…): the cross-user check skips them. */
   readonly ownIdentifiers: readonly string[];
+  /** The app's users and tenants the gateway knows of: an answer naming another one is a leak. */
+  readonly known?: KnownIdentities;
+}
+
+/** Users (id → their tenant, if any) and tenants of one app, ids lower-cased (cross-user.ts). */
+export interface KnownIdentities {
+  readonly users: ReadonlyMap<string, string | null>;
+  readonly tenants: ReadonlySet<string>;
 }
 
 export interface Detector {

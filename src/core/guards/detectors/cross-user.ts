@@ -1,4 +1,4 @@
-import type { Detection, Detector, GuardContext } from '../types.js';
+import type { Detection, Detector, GuardContext, KnownIdentities } from '../types.js';
 import { findEmails } from './pii-email.js';
 
 /**
@@ -14,7 +14,14 @@ import { findEmails } from './pii-email.js';
  *    example domain (RFC 2606: `example.com`, `.test`, `.invalid`…), and not written in the system
  *    prompt (an address the app's own instructions give out is the app's);
  *  - a token shaped like the caller's own user id (same prefix and alphabet, similar length: `usr_8f3a2c`
- *    next to the caller's `usr_1b9d44`) that is not the caller's.
+ *    next to the caller's `usr_1b9d44`) that is not the caller's;
+ *  - the id of another user or tenant of the same app, as the gateway has seen them on calls (`known`:
+ *    the users and tenants that called this app recently). These are known to belong to someone else,
+ *    so they score 0.95 (0.6 for a user of the caller's own tenant: colleagues may see each other; 0.3
+ *    when the caller has no identifiers, who may be that user), and
+ *    an id the directory knows is reported as that, not also as an address or by its shape. Only ids that
+ *    cannot be ordinary words are kept and matched (`identifierLike`: a digit, `@`, `_` or `-` in them):
+ *    a user called `alice` would turn every "Alice" into a leak.
  *
  * Scores stay below 1 because a person's address in an answer can be legitimate (the caller asked for a
  * colleague's contact, or the address is a public one): 0.7 for another person's address or id when the
@@ -74,10 +81,75 @@ function idShape(own: string): RegExp | undefined {
   );
 }
 
+/**
+ * An id that cannot be an ordinary word: 4 to 256 characters with a digit, `@`, `_` or `-` in them
+ * (`usr_8f3a2c`, `bob@corp.com`, `t-acme-01`, `1029384`), not `alice` or `admin`.
+ */
+export function identifierLike(id: string): boolean {
+  return id.length >= 4 && id.length <= 256 && /[\d@_-]/.test(id) && !/\s/.test(id);
+}
+
+/** Tokens that may be ids: letters and digits joined by `. _ @ + -`, starting and ending alphanumeric. */
+const ID_TOKEN = /[A-Za-z0-9](?:[A-Za-z0-9._@+-]*[A-Za-z0-9])?/g;
+
+/** Ids of the app's other users and tenants in the answer, by their spans. */
+function otherIdentities(
+  text: string,
+  own: ReadonlySet<string>,
+  known: KnownIdentities,
+  ownTenant: string | null,
+): Detection[] {
+  const out: Detection[] = [];
+  for (const m of text.matchAll(ID_TOKEN)) {
+    const token = m[0];
+    if (!identifierLike(token)) continue;
+    const id = token.toLowerCase();
+    if (own.has(id)) continue;
+    const span = { start: m.index, end: m.index + token.length };
+    const tenant = known.users.get(id);
+    if (tenant === undefined && !known.tenants.has(id)) continue;
+    const user = tenant !== undefined;
+    // A caller with no identifiers of their own may be that user (or in that tenant): as for addresses.
+    if (own.size === 0)
+      out.push({
+        kind: user ? 'other_user' : 'other_tenant',
+        score: 0.3,
+        span,
+        message: `the id of a ${user ? 'user' : 'tenant'} of this app appears in an answer to a caller with no known identifiers`,
+      });
+    else if (user) {
+      const colleague = ownTenant !== null && tenant === ownTenant;
+      out.push({
+        kind: 'other_user',
+        score: colleague ? 0.6 : 0.95,
+        span,
+        message: colleague
+          ? "the id of another user of this app, in the caller's own tenant, appears in the answer"
+          : 'the id of another user of this app appears in the answer',
+      });
+    } else
+      out.push({
+        kind: 'other_tenant',
+        score: 0.95,
+        span,
+        message: 'the id of another tenant of this app appears in the answer',
+      });
+  }
+  return out;
+}
+
 function crossUserDetect(text: string, ctx: GuardContext): Detection[] {
   const own = new Set(ctx.ownIdentifiers.map((i) => i.toLowerCase()));
   const known = own.size > 0;
-  const out: Detection[] = [];
+  // The caller's tenant, as the directory has it for the caller's own user id.
+  const ownTenant =
+    ctx.ownIdentifiers.map((i) => ctx.known?.users.get(i.toLowerCase())).find((t) => t !== undefined) ?? null;
+  const others =
+    ctx.known && (ctx.known.users.size > 0 || ctx.known.tenants.size > 0)
+      ? otherIdentities(text, own, ctx.known, ownTenant)
+      : [];
+  const out: Detection[] = [...others];
+  const reported = new Set(others.map((d) => d.span?.start));
   if (text.includes('@')) {
     const { allowEmails, allowDomains } = ctx.settings.exfiltration;
     const allowed = new Set(allowEmails.map((e) => e.toLowerCase()));
@@ -90,6 +162,7 @@ function crossUserDetect(text: string, ctx: GuardContext): Detection[] {
       if (own.has(address) || allowed.has(address) || allowed.has(`@${domain}`)) continue;
       if (allowedDomain(domain, allowDomains) || EXAMPLE_DOMAIN.test(domain)) continue;
       if (ROLE_MAILBOXES.has(local.replace(/[+].*$/, '')) || system.includes(address)) continue;
+      if (reported.has(m.start)) continue;
       out.push({
         kind: 'email',
         score: known ? 0.7 : 0.3,
@@ -104,7 +177,7 @@ function crossUserDetect(text: string, ctx: GuardContext): Detection[] {
     const shape = idShape(id);
     if (shape)
       for (const m of text.matchAll(shape)) {
-        if (own.has(m[0].toLowerCase())) continue;
+        if (own.has(m[0].toLowerCase()) || reported.has(m.index)) continue;
         out.push({
           kind: 'user_id',
           score: 0.7,
@@ -114,7 +187,7 @@ function crossUserDetect(text: string, ctx: GuardContext): Detection[] {
       }
     else if (UUID.test(id) && text.includes('-'))
       for (const m of text.matchAll(UUID_IN_TEXT)) {
-        if (own.has(m[0].toLowerCase())) continue;
+        if (own.has(m[0].toLowerCase()) || reported.has(m.index)) continue;
         out.push({
           kind: 'user_id',
           score: 0.4,
@@ -133,6 +206,6 @@ export const crossUser: Detector = {
   stages: ['output'],
   defaultAction: 'log',
   defaultThreshold: 0.5,
-  description: "another user's e-mail address or user id appears in an answer",
+  description: "another user's e-mail address or user id, or another tenant's id, appears in an answer",
   detect: crossUserDetect,
 };
