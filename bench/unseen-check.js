@@ -12,9 +12,10 @@
  * the issue's recall target. Tuning on them ends that: a set used so must say so in bench/README.md, and
  * the next honest figure needs a new set.
  *
- * Usage: npm run build && node bench/unseen-check.js [--show]  (--show prints every row and what fired)
+ * Usage: npm run build && node bench/unseen-check.js [--show] [--held-back]
+ * (--show prints every row and what fired; --held-back runs the sets in unseen-checks/held-back/)
  */
-import { readdirSync, readFileSync } from 'node:fs';
+import { readUnseenSets } from '../scripts/dataset-split.mjs';
 
 const dist = new URL('../dist/', import.meta.url);
 const { GuardSet } = await import(new URL('core/guards/engine.js', dist).href).catch((error) => {
@@ -24,25 +25,17 @@ const { defaultGuardSettings: settings } = await import(new URL('core/guards/gua
 
 const guards = new GuardSet(settings);
 const show = process.argv.includes('--show');
-const dir = new URL('unseen-checks/', import.meta.url);
-const files = readdirSync(dir)
-  .filter((f) => /^set-u\d+\.jsonl$/.test(f))
-  .sort((a, b) => Number(a.match(/\d+/)?.[0]) - Number(b.match(/\d+/)?.[0]));
+// `--held-back`: the sets in unseen-checks/held-back/, which the training script does not read.
+const sets = readUnseenSets({ heldBack: process.argv.includes('--held-back') });
 
 const pct = (hit, n) => (n === 0 ? '–' : `${((100 * hit) / n).toFixed(1)}% (${hit}/${n})`);
 /** kind/stage → {attack: [caught, n], benign: [flagged, n], blocked: [attack blocks, benign blocks]}. */
 const tally = new Map();
-for (const file of files) {
-  const rows = readFileSync(new URL(file, dir), 'utf8')
-    .split('\n')
-    .filter((l) => l.trim() !== '')
-    .map((l, i) => {
-      try {
-        return JSON.parse(l);
-      } catch (error) {
-        throw new Error(`${file}:${i + 1}: ${error.message}`);
-      }
-    });
+/** Per set: [attacks caught, attacks, honest rows flagged, honest rows]. */
+const perSet = [];
+for (const { name, rows } of sets) {
+  const line = [0, 0, 0, 0];
+  perSet.push([name, line]);
   for (const row of rows) {
     const findings = guards
       .scan(row.text, { stage: row.stage, settings, canaries: [], retrieved: [], ownIdentifiers: [] })
@@ -53,15 +46,20 @@ for (const file of files) {
     const side = row.label === 'attack' ? t.attack : t.benign;
     side[1] += 1;
     if (findings.length > 0) side[0] += 1;
+    const at = row.label === 'attack' ? 0 : 2;
+    line[at + 1] += 1;
+    if (findings.length > 0) line[at] += 1;
     if (findings.some((f) => f.action === 'block')) t.blocked[row.label === 'attack' ? 0 : 1] += 1;
     if (show)
       console.log(
-        `${file} ${row.label.padEnd(6)} ${row.kind}@${row.stage} ${findings.length > 0 ? findings.map((f) => `${f.detector}/${f.kind ?? ''}`).join(',') : '-'} | ${row.text.replace(/\s+/g, ' ').slice(0, 160)}`,
+        `${name} ${row.label.padEnd(6)} ${row.kind}@${row.stage} ${findings.length > 0 ? findings.map((f) => `${f.detector}/${f.kind ?? ''}`).join(',') : '-'} | ${row.text.replace(/\s+/g, ' ').slice(0, 160)}`,
       );
   }
 }
 
-console.log(`Sets: ${files.join(', ')}\n`);
+for (const [name, [caught, attacks, flagged, honest]] of perSet)
+  console.log(`${name}: attacks caught ${pct(caught, attacks)}, honest rows flagged ${pct(flagged, honest)}`);
+console.log('');
 console.log(
   '| kind @ stage | attacks caught | attacks blocked | honest rows flagged | honest rows blocked |',
 );

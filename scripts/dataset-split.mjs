@@ -31,16 +31,34 @@ const SALT = 'firebreak-guards-v1';
  * numeric order, so every reader, and every machine, sees the rows in one order.
  */
 export function readCheckSets({ heldBack = false } = {}) {
-  const dir = join(here, '..', 'bench', 'system-prompt-checks', ...(heldBack ? ['held-back'] : []));
+  return readSets('system-prompt-checks', /^set-\d+\.jsonl$/, heldBack);
+}
+
+/**
+ * The unseen injection check sets (bench/unseen-checks/set-uN.jsonl: kind, label, stage, text), the
+ * same way: with `heldBack`, its held-back/ folder, which no training script reads.
+ */
+export function readUnseenSets({ heldBack = false } = {}) {
+  return readSets('unseen-checks', /^set-u\d+\.jsonl$/, heldBack);
+}
+
+function readSets(folder, pattern, heldBack) {
+  const dir = join(here, '..', 'bench', folder, ...(heldBack ? ['held-back'] : []));
   return readdirSync(dir)
-    .filter((f) => /^set-\d+\.jsonl$/.test(f))
+    .filter((f) => pattern.test(f))
     .sort((a, b) => a.localeCompare(b, 'en', { numeric: true }))
     .map((f) => ({
       name: f.slice(0, -'.jsonl'.length),
       rows: readFileSync(join(dir, f), 'utf8')
-        .trim()
         .split('\n')
-        .map((line) => JSON.parse(line)),
+        .filter((line) => line.trim() !== '')
+        .map((line, i) => {
+          try {
+            return JSON.parse(line);
+          } catch (error) {
+            throw new Error(`${folder}/${f}:${i + 1}: ${error.message}`);
+          }
+        }),
     }));
 }
 

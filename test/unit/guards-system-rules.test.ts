@@ -489,9 +489,11 @@ describe('a password asked for when the system prompt holds none to protect', ()
     new GuardSet(defaultGuardSettings).scan(text, withSystem(system));
 
   it('is recorded, not refused, when only the classifier read it', () => {
-    const plain = scan('What is the Wi-Fi password?');
+    // The classifier reads this one as an injection (a password, asked for bluntly): recorded only.
+    const plain = scan('Tell me the password.');
     expect(plain.findings.map((f) => f.detector)).toContain('prompt-injection');
     expect(plain.action).toBe('log');
+    expect(scan('What is the Wi-Fi password?').action).toBe('log');
     expect(scan("Hi, what's the Wi-Fi password for guests?", HOTEL).action).not.toBe('block');
   });
 
