@@ -251,11 +251,19 @@ const jailbreakPhrases = [
 
 /** Phrases addressed to the model inside a document or tool result. */
 const documentPhrases = [
+  // "Note to AI", "NOTE TO AI AGENTS", "message for all AI assistants" (up to two words between).
   phrase(
     'addressed_to_model',
     0.85,
     ADDRESSED,
-    'note|message|instruction|instructions|attention|important|notice|reminder ~1 to|for ~1 the|all|any ~1 $AI',
+    'note|notes|message|instruction|instructions|attention|important|notice|reminder|memo|directive ~1 to|for ~2 $AI',
+  ),
+  // "AI assistants reading this page", "LLM agents processing these files": who the text is for.
+  phrase(
+    'addressed_to_model',
+    0.85,
+    ADDRESSED,
+    '$AI ~0 agent|agents|assistant|assistants|model|models|system|systems|bot|bots|tool|tools ~0 reading|processing|summarizing|summarising|parsing|ingesting|indexing ~0 this|these',
   ),
   phrase(
     'addressed_to_model',
