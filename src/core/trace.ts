@@ -37,6 +37,12 @@ export interface TraceNotes {
     readonly source: string;
     readonly reason: string;
   }[];
+  /** The retrieved documents that reached the model; `redacted` when a guard redacted part of one. */
+  readonly retrievalKept?: readonly {
+    readonly id: string;
+    readonly source: string;
+    readonly redacted?: true;
+  }[];
   /** What the guards found, at every stage (messages never quote the sensitive text). */
   readonly findings?: readonly Finding[];
   /** How each tool call the model made was judged (tool-judge.ts). */

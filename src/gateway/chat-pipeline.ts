@@ -253,6 +253,15 @@ function planFor(
   if (plan.safeMode !== 'off') trace.notes.safeMode = { mode: plan.safeMode, flag: plan.safeModeFlag };
   if (plan.removedTools.length > 0) trace.notes.removedTools = plan.removedTools;
   if (plan.dropped.length > 0) trace.notes.retrievalDropped = plan.dropped;
+  if (plan.kept.length > 0) {
+    // The gate returns a document it did not change as the same object.
+    const asSent = new Set(parsed.retrieved);
+    trace.notes.retrievalKept = plan.kept.map((d) => ({
+      id: d.id,
+      source: d.source,
+      ...(asSent.has(d) ? {} : { redacted: true as const }),
+    }));
+  }
   const wanted = active?.release.spec.model.name;
   if (wanted !== undefined && plan.models[0] !== wanted)
     trace.notes.modelFallback = { wanted, used: plan.models[0] ?? '' };
