@@ -5,6 +5,8 @@
  *
  *   npm run build && node bench/guard-quality.js
  *
+ * False positives and recall are also broken down by stage (every stage a gateway checks; the dataset has
+ * no tool_call or tool_result rows, which the tables say, and the retrieved rows stand in at tool_result).
  * Quality is reported for the DEVELOPMENT part (thresholds and rules were tuned on it: optimistic) and
  * the HELD-OUT part separately, split by scripts/dataset-split.mjs (the same function the injection
  * classifier's training uses). The data lives outside the repository (../shared/datasets, or
@@ -143,12 +145,10 @@ const fpLine = (name, pred, cls) => [
 ];
 const sourceOf = (r) => r.row.id.replace(/-\d+$/, '');
 const sources = [...new Set(benign.map(sourceOf))].sort();
-const stagesSeen = [...new Set(benign.map((r) => r.row.stage))].sort();
 const fpRows = [
   fpLine('all benign rows (security; reputation for non-toxic comments)', () => true),
   fpLine('plain benign rows (kind benign)', (r) => r.row.kind === 'benign', 'security'),
   ...sources.map((s) => fpLine(`source ${s}`, (r) => sourceOf(r) === s)),
-  ...stagesSeen.map((s) => fpLine(`stage ${s}`, (r) => r.row.stage === s)),
   // Hard negatives for the other classes, shown for the teams that own them.
   fpLine('secretlint must-not-flag files: privacy findings', (r) => sourceOf(r) === 'secretlint', 'privacy'),
   fpLine('non-toxic comments: security findings', (r) => r.row.kind === 'toxicity', 'security'),
@@ -164,6 +164,108 @@ for (const r of benign)
       e[r.part]++;
       fpByDetector.set(k, e);
     }
+
+// ---------------------------------------------------------------------------------------------------
+// By stage: where a row is checked decides which detectors see it. Every stage a gateway checks is
+// listed, with the rows the data has there (none at tool_call and tool_result: the dataset's stages are
+// input, retrieved and output). A tool result is checked by the same detectors as a retrieved document,
+// so the retrieved rows are also scanned at tool_result, as a stand-in and labelled so: e-mails, code
+// and tables, not the JSON a tool answers with.
+
+const STAGES = ['input', 'retrieved', 'tool_call', 'tool_result', 'output'];
+const PROXY = { stage: 'tool_result', from: 'retrieved' };
+const armedIds = (stage, cls) =>
+  armed(stage, cls)
+    .map((d) => `\`${d.id}\``)
+    .join(', ') || 'none';
+const sourcesOf = (rows) => [...new Set(rows.map(sourceOf))].sort().join(', ');
+/** The retrieved rows scanned again at tool_result (only scanned when the data has no tool_result rows). */
+const proxyRows = detection.some((r) => r.row.stage === PROXY.stage)
+  ? []
+  : detection
+      .filter((r) => r.row.stage === PROXY.from)
+      .map((r) => {
+        const result = guards.scan(r.row.text, context(PROXY.stage, r.row));
+        return { ...r, classes: new Set(result.findings.map((f) => f.class)) };
+      });
+const split = (rows, hit) =>
+  PARTS.map(([part]) => {
+    const inPart = rows.filter((r) => r.part === part);
+    return cell(inPart.filter(hit).length, inPart.length);
+  });
+
+const fpStageRows = [];
+for (const stage of STAGES) {
+  const rows = benign.filter((r) => r.row.stage === stage);
+  const groups = [
+    ['plain benign rows', rows.filter((r) => r.row.kind !== 'toxicity'), 'security'],
+    ['non-toxic comments', rows.filter((r) => r.row.kind === 'toxicity'), 'reputation'],
+  ].filter(([, g]) => g.length > 0);
+  if (groups.length === 0)
+    fpStageRows.push([
+      stage,
+      'none in detection-dev.jsonl',
+      '–',
+      '–',
+      '–',
+      `security: ${armedIds(stage, 'security')}`,
+    ]);
+  for (const [name, g, cls] of groups)
+    fpStageRows.push([
+      stage,
+      `${name} (${sourcesOf(g)})`,
+      cls,
+      ...split(g, (r) => r.classes.has(cls)),
+      `${cls}: ${armedIds(stage, cls)}`,
+    ]);
+  if (groups.length > 1)
+    fpStageRows.push([
+      stage,
+      'all benign rows',
+      'as README',
+      ...split(rows, (r) => r.classes.has(fpClass(r.row))),
+      '',
+    ]);
+  if (stage === PROXY.stage && proxyRows.length > 0) {
+    const g = proxyRows.filter((r) => r.row.label === 'benign');
+    fpStageRows.push([
+      `${stage} (stand-in)`,
+      `the ${PROXY.from} benign rows scanned at ${stage} (${sourcesOf(g)})`,
+      'security',
+      ...split(g, (r) => r.classes.has('security')),
+      `security: ${armedIds(stage, 'security')}`,
+    ]);
+  }
+}
+
+const attacks = detection.filter((r) => r.row.label === 'attack');
+const recallStageRows = [];
+for (const stage of STAGES) {
+  const rows = attacks.filter((r) => r.row.stage === stage);
+  const kinds = [...new Set(rows.map((r) => r.row.kind))].filter((k) => k in classFor);
+  if (kinds.length === 0) recallStageRows.push([stage, 'none in detection-dev.jsonl', '–', '–', '–']);
+  for (const kind of Object.keys(classFor).filter((k) => kinds.includes(k))) {
+    const g = rows.filter((r) => r.row.kind === kind);
+    recallStageRows.push([
+      stage,
+      `${kind} (${sourcesOf(g)})`,
+      classFor[kind],
+      ...split(g, (r) => r.classes.has(classFor[kind])),
+    ]);
+  }
+  if (stage === PROXY.stage && proxyRows.length > 0) {
+    const g = proxyRows.filter((r) => r.row.label === 'attack' && r.row.kind in classFor);
+    for (const kind of [...new Set(g.map((r) => r.row.kind))]) {
+      const k = g.filter((r) => r.row.kind === kind);
+      recallStageRows.push([
+        `${stage} (stand-in)`,
+        `${kind}: the ${PROXY.from} rows scanned at ${stage} (${sourcesOf(k)})`,
+        classFor[kind],
+        ...split(k, (r) => r.classes.has(classFor[kind])),
+      ]);
+    }
+  }
+}
 
 // ---------------------------------------------------------------------------------------------------
 // PII spans
@@ -481,6 +583,15 @@ out.push(
       .join(', ') || 'none'
   }.`,
 );
+out.push('\n### False positives by stage (benign rows where a gateway would check them)\n');
+out.push(
+  table(
+    ['stage', 'rows', 'class counted', 'development', 'held-out', 'detectors of that class armed'],
+    fpStageRows,
+  ),
+);
+out.push('\n### Recall by stage (attack rows where a gateway would check them)\n');
+out.push(table(['stage', 'kind (sources)', 'class', 'development', 'held-out'], recallStageRows));
 out.push(
   `\nBeyond the dataset: ${readmes.length} README files of installed packages, cut into chunks of ≤ 2 KB ` +
     '(security findings; the development part is a training negative for the injection classifier):\n',
