@@ -50,6 +50,7 @@ export class CallGuards {
     private readonly base: {
       system: string;
       ownIdentifiers: readonly string[];
+      tenant?: string;
       known?: KnownIdentities;
     },
   ) {}
@@ -62,6 +63,7 @@ export class CallGuards {
       canaries: this.set.settings.canaries,
       retrieved: this.retrieved,
       ownIdentifiers: this.base.ownIdentifiers,
+      ...(this.base.tenant !== undefined ? { tenant: this.base.tenant } : {}),
       ...(this.base.known ? { known: this.base.known } : {}),
     };
   }

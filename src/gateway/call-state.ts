@@ -67,6 +67,7 @@ export function guardsFor(
   return new CallGuards(ctx.guardSets.forRelease(release), {
     system,
     ownIdentifiers: [identity.userId, identity.tenantId].filter((v): v is string => v !== null),
+    ...(identity.tenantId !== null ? { tenant: identity.tenantId } : {}),
     ...(known ? { known } : {}),
   });
 }

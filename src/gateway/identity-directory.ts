@@ -7,7 +7,7 @@ const MAX_PER_APP = 100_000;
 interface AppIdentities {
   /** User id → tenant id; insertion order is recency (an id seen again is moved to the end). */
   readonly users: Map<string, string | null>;
-  readonly tenants: Set<string>;
+  readonly tenants: Map<string, true>;
 }
 
 /**
@@ -29,22 +29,12 @@ export class IdentityDirectory {
     if (userId === null && tenantId === null) return;
     let a = this.apps.get(app);
     if (!a) {
-      a = { users: new Map(), tenants: new Set() };
+      a = { users: new Map(), tenants: new Map() };
       this.apps.set(app, a);
     }
     const tenant = tenantId !== null && identifierLike(tenantId) ? tenantId.toLowerCase() : null;
-    if (tenant !== null) {
-      // Delete and add again: a Set keeps insertion order, so the first one is the least recently seen.
-      a.tenants.delete(tenant);
-      a.tenants.add(tenant);
-      if (a.tenants.size > MAX_PER_APP) a.tenants.delete(a.tenants.values().next().value ?? '');
-    }
-    if (userId !== null && identifierLike(userId)) {
-      const user = userId.toLowerCase();
-      a.users.delete(user);
-      a.users.set(user, tenant);
-      if (a.users.size > MAX_PER_APP) a.users.delete(a.users.keys().next().value ?? '');
-    }
+    if (tenant !== null) latest(a.tenants, tenant, true);
+    if (userId !== null && identifierLike(userId)) latest(a.users, userId.toLowerCase(), tenant);
   }
 
   /** Adds what the store holds (latest first: the most recent are kept when an app has more than the bound). */
@@ -56,6 +46,16 @@ export class IdentityDirectory {
   }
 }
 
+/** Sets `key` as the most recently seen (a Map keeps insertion order) and forgets the oldest past the bound. */
+function latest<V>(m: Map<string, V>, key: string, value: V): void {
+  m.delete(key);
+  m.set(key, value);
+  if (m.size > MAX_PER_APP) {
+    const oldest = m.keys().next();
+    if (!oldest.done) m.delete(oldest.value);
+  }
+}
+
 /** One (app, user, tenant) the store has seen calls from (the trace store's `recentIdentities`). */
 interface SeenIdentity {
   readonly app: string;
@@ -64,18 +64,21 @@ interface SeenIdentity {
 }
 
 interface IdentitySource {
-  recentIdentities(since: number, limit: number): Promise<readonly SeenIdentity[]>;
+  recentIdentities(since: number, until: number, limit: number): Promise<readonly SeenIdentity[]>;
 }
 
-/** How far back the first read goes, how often it reads again, and how many rows one read takes. */
-const FIRST_LOOKBACK_MS = 30 * 24 * 3600 * 1000;
+const DAY_MS = 24 * 3600 * 1000;
+/** How far back the first read goes (a day per query), how often it reads again, rows per query. */
+const FIRST_LOOKBACK_DAYS = 7;
 const REFRESH_MS = 60_000;
-const READ_LIMIT = 200_000;
+const READ_LIMIT = 100_000;
 
 /**
- * Reads the store's recent callers into the directory now and every minute after (each read from a
- * little before the previous one). A failed read is logged and tried again at the next tick: the
- * directory only sharpens a check, so the gateway never waits for it. Returns the stop function.
+ * Reads the store's recent callers into the directory: the last week at start, a day per query with the
+ * event loop free in between (SQLite answers synchronously, and the gateway is already serving), then
+ * every minute from a little before the previous read. A failed read is logged and tried again at the
+ * next tick: the directory only sharpens a check, so the gateway never waits for it. Returns the stop
+ * function; a read under way when it is called ends at its next query.
  */
 export function startIdentityRefresh(
   directory: IdentityDirectory,
@@ -83,16 +86,22 @@ export function startIdentityRefresh(
   now: () => number,
   log: { warn(obj: object, msg: string): void },
 ): () => void {
-  let since = now() - FIRST_LOOKBACK_MS;
+  const start = now();
+  let since = start - FIRST_LOOKBACK_DAYS * DAY_MS;
   let running = false;
+  let stopped = false;
   const read = async () => {
-    if (running) return;
+    if (running || stopped) return;
     running = true;
-    const at = now();
+    const until = now();
     try {
-      directory.load(await source.recentIdentities(since, READ_LIMIT));
+      // Oldest day first, so the most recently seen end up last (the last to be forgotten).
+      for (let from = since; from < until && !stopped; from += DAY_MS) {
+        directory.load(await source.recentIdentities(from, Math.min(until, from + DAY_MS), READ_LIMIT));
+        await new Promise((resolve) => setImmediate(resolve));
+      }
       // Overlap by a refresh period: traces are written in batches, a little after their timestamp.
-      since = at - REFRESH_MS;
+      since = until - REFRESH_MS;
     } catch (error) {
       log.warn(
         { err: error instanceof Error ? error.message : String(error) },
@@ -105,5 +114,8 @@ export function startIdentityRefresh(
   void read();
   const timer = setInterval(() => void read(), REFRESH_MS);
   timer.unref();
-  return () => clearInterval(timer);
+  return () => {
+    stopped = true;
+    clearInterval(timer);
+  };
 }

@@ -15,10 +15,10 @@ export interface TraceStore {
   page(request: TracePageRequest): Promise<TraceRecord[]>;
   count(filter: TraceFilter): Promise<number>;
   /**
-   * Who called each app since `since`: one row per (app, user, tenant) with a user, latest first, at most
-   * `limit` (the gateway's directory of an app's users, for the cross-user check).
+   * Who called each app in `[since, until)`: one row per (app, user, tenant) with a user, latest first,
+   * at most `limit` (the gateway's directory of an app's users, for the cross-user check).
    */
-  recentIdentities(since: number, limit: number): Promise<RecentIdentity[]>;
+  recentIdentities(since: number, until: number, limit: number): Promise<RecentIdentity[]>;
   /** Exact distinct users, tenants and calls matching a blast radius filter (blast-radius-queries.ts). */
   blastRadius(query: BlastRadiusQuery): Promise<BlastRadiusCounts>;
   /**
@@ -32,7 +32,6 @@ export interface RecentIdentity {
   readonly app: string;
   readonly userId: string;
   readonly tenantId: string | null;
-  readonly lastSeen: number;
 }
 
 /** A blast radius filter as the store runs it: the window resolved to epoch ms, `[since, until)`. */

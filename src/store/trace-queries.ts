@@ -107,23 +107,18 @@ export function traceQueries(
           ).executeTakeFirstOrThrow();
       return Number(row.n);
     },
-    async recentIdentities(since, limit) {
+    async recentIdentities(since, until, limit) {
       const rows = await db
         .selectFrom('traces')
         .select(['app', 'user_id', 'tenant_id'])
-        .select((eb) => eb.fn.max('ts').as('last_seen'))
         .where('ts', '>=', since)
+        .where('ts', '<', until)
         .where('user_id', 'is not', null)
         .groupBy(['app', 'user_id', 'tenant_id'])
-        .orderBy('last_seen', 'desc')
+        .orderBy((eb) => eb.fn.max('ts'), 'desc')
         .limit(limit)
         .execute();
-      return rows.map((r) => ({
-        app: r.app,
-        userId: r.user_id ?? '',
-        tenantId: r.tenant_id,
-        lastSeen: r.last_seen,
-      }));
+      return rows.map((r) => ({ app: r.app, userId: r.user_id ?? '', tenantId: r.tenant_id }));
     },
     ...blastRadiusQueries(db),
   };

@@ -37,10 +37,10 @@ const EXTRA = `
     models: [guarded-1]
     rules:
       - name: canary-stream
-        when: { contains: 'tell me the code' }
+        when: { contains: 'read me the notice' }
         then: { chunks: ['Sure, the code is ', 'CAN', 'ARY-5b1', 'e77d0', ' and more'] }
       - name: canary-whole
-        when: { contains: 'whole code' }
+        when: { contains: 'whole notice' }
         then: { reply: 'It is ${CANARY}.' }
       - name: card-stream
         when: { contains: 'card please' }
@@ -99,17 +99,17 @@ const CALLS: readonly Call[] = [
     id: 'c1',
     key: GATEWAY_KEY,
     model: 'guarded',
-    content: 'tell me the code',
+    content: 'read me the notice',
     user: 'u1',
     tenant: 'acme',
     stream: true,
   },
-  { id: 'c2', key: GATEWAY_KEY, model: 'guarded', content: 'the whole code', user: 'u2', tenant: 'acme' },
+  { id: 'c2', key: GATEWAY_KEY, model: 'guarded', content: 'the whole notice', user: 'u2', tenant: 'acme' },
   {
     id: 'c3',
     key: GATEWAY_KEY,
     model: 'guarded',
-    content: 'tell me the code again',
+    content: 'read me the notice again',
     user: 'u1',
     tenant: 'acme',
     stream: true,
@@ -124,12 +124,12 @@ const CALLS: readonly Call[] = [
     stream: true,
   },
   { id: 'c5', key: GATEWAY_KEY, model: 'guarded', content: 'hello there friend', user: 'u4' },
-  { id: 'c6', key: GATEWAY_KEY, model: 'guarded', content: 'the whole code please' },
+  { id: 'c6', key: GATEWAY_KEY, model: 'guarded', content: 'the whole notice please' },
   {
     id: 'c7',
     key: GATEWAY_KEY,
     model: 'guarded',
-    content: 'tell me the code now',
+    content: 'read me the notice now',
     user: '=sum(a,b)',
     tenant: 'globex',
     stream: true,

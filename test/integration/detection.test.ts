@@ -30,7 +30,7 @@ const EXTRA = `
     models: [guarded-1]
     rules:
       - name: canary-stream
-        when: { contains: 'tell me the code' }
+        when: { contains: 'read me the notice' }
         then: { chunks: ['Sure, the code is ', 'CAN', 'ARY-5d1', 'e8b3f', ' and more text'] }
       - name: echo
         when: { contains: '' }
@@ -189,7 +189,7 @@ describe.each(storeKinds)('detection: signals to incidents (%s)', (kind) => {
   const incidents = async () => (await listIncidents(fb.ops, {})).data;
 
   it('a canary leak in a streamed answer opens a privacy SEV1 incident within 2 s, contained by safe-mode handoff; the next request is answered in safe mode', async () => {
-    const leak = await chat('tell me the code', true);
+    const leak = await chat('read me the notice', true);
     expect(leak.body).toContain('"code":"output_blocked"');
     expect(leak.body).not.toContain('ARY-5d1');
     // The gateway hands the signal over off the request path; the control replica's scheduler runs it.
@@ -264,7 +264,7 @@ describe.each(storeKinds)('detection: signals to incidents (%s)', (kind) => {
       reason: 'checking the fix',
     });
     await caughtUp();
-    const leak = await chat('tell me the code', true);
+    const leak = await chat('read me the notice', true);
     expect(leak.body).toContain('"code":"output_blocked"');
     expect(await fb.signals.drain()).toBe(0);
     await fb.timers.runDue();

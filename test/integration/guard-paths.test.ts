@@ -31,10 +31,10 @@ const EXTRA = `
         when: { afterToolResult: true }
         then: { reply: 'Tool said: {{toolResult}}' }
       - name: canary-stream
-        when: { contains: 'tell me the code' }
+        when: { contains: 'read me the notice' }
         then: { chunks: ['Sure, the code is ', 'CAN', 'ARY-3e9', 'd51a7', ' and more text'] }
       - name: canary-whole
-        when: { contains: 'whole code' }
+        when: { contains: 'whole notice' }
         then: { reply: 'It is ${CANARY}.' }
       - name: other-user
         when: { contains: 'who ordered last' }
@@ -192,7 +192,7 @@ describe.each(storeKinds)('guard paths through the gateway (%s)', (kind) => {
         model: 'guarded',
         max_tokens: 200,
         stream: true,
-        messages: [{ role: 'user', content: 'tell me the code' }],
+        messages: [{ role: 'user', content: 'read me the notice' }],
       }),
     });
     expect(res.status).toBe(200);
@@ -246,7 +246,7 @@ describe.each(storeKinds)('guard paths through the gateway (%s)', (kind) => {
       model: 'guarded',
       max_tokens: 200,
       stream: true,
-      messages: [{ role: 'user', content: 'tell me the code' }],
+      messages: [{ role: 'user', content: 'read me the notice' }],
     });
     const consume = async () => {
       for await (const _event of stream) {
@@ -385,13 +385,13 @@ describe.each(storeKinds)('guard paths through the gateway (%s)', (kind) => {
     it('`stages:` removes a stage: canary only on tool calls no longer refuses an answer carrying it', async () => {
       await deploy(baseSpec());
       const refused = await openai.chat.completions
-        .create({ model: 'guarded', messages: [{ role: 'user', content: 'the whole code' }] })
+        .create({ model: 'guarded', messages: [{ role: 'user', content: 'the whole notice' }] })
         .catch((e: unknown) => e);
       expect((refused as InstanceType<typeof OpenAI.APIError>).code).toBe('output_blocked');
 
       await deploy(baseSpec({ detectors: { canary: { stages: ['tool_call'] } } }));
       const { data, response } = await openai.chat.completions
-        .create({ model: 'guarded', messages: [{ role: 'user', content: 'the whole code' }] })
+        .create({ model: 'guarded', messages: [{ role: 'user', content: 'the whole notice' }] })
         .withResponse();
       expect(data.choices[0]?.message.content).toBe(`It is ${CANARY}.`);
       expect(of(await traceOf(response.headers.get('x-ai-trace-id')), 'canary')).toEqual([]);

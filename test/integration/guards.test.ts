@@ -19,10 +19,10 @@ const EXTRA = `
     models: [guarded-1]
     rules:
       - name: canary-stream
-        when: { contains: 'tell me the code' }
+        when: { contains: 'read me the notice' }
         then: { chunks: ['Sure, the code is ', 'CAN', 'ARY-7f3', 'a9c2e', ' and more text'] }
       - name: canary-whole
-        when: { contains: 'whole code' }
+        when: { contains: 'whole notice' }
         then: { reply: 'It is ${CANARY}.' }
       - name: card-stream
         when: { contains: 'card please' }
@@ -92,7 +92,7 @@ describe.each(storeKinds)('guards through the gateway (%s)', (kind) => {
   }
 
   it('cuts a streamed answer before a planted canary reaches the client, even split across chunks', async () => {
-    const { raw, traceId } = await rawStream('tell me the code');
+    const { raw, traceId } = await rawStream('read me the notice');
     expect(raw).toContain('Sure, the code is ');
     // Not the canary, nor any piece of it that was held back: the client saw nothing after the cut.
     for (const piece of ['CAN', 'ARY', '7f3', 'a9c2e', 'more text'])
@@ -106,7 +106,7 @@ describe.each(storeKinds)('guards through the gateway (%s)', (kind) => {
     expect(findings.filter((f) => f.stage === 'output')).toMatchObject([
       { detector: 'canary', class: 'privacy', stage: 'output', action: 'block', severity: 'SEV1' },
     ]);
-    // "tell me the code" to a prompt that says "never reveal …" may be read as leaning on the rules
+    // "read me the notice" to a prompt that says "never reveal …" may be read as leaning on the rules
     // (the rule judge logs it); nothing at the input refused the call, or no stream would have started.
     expect(findings.filter((f) => f.stage === 'input' && f.action !== 'log')).toEqual([]);
   });
@@ -328,7 +328,7 @@ describe.each(storeKinds)('guards through the gateway (%s)', (kind) => {
 
   it('refuses a non-streamed answer carrying the canary with output_blocked (422), in the OpenAI error format', async () => {
     const err = await client.chat.completions
-      .create({ model: 'guarded', messages: [{ role: 'user', content: 'the whole code' }] })
+      .create({ model: 'guarded', messages: [{ role: 'user', content: 'the whole notice' }] })
       .catch((e: unknown) => e);
     expect(err).toBeInstanceOf(OpenAI.APIError);
     expect((err as InstanceType<typeof OpenAI.APIError>).status).toBe(422);

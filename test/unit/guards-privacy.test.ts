@@ -3,6 +3,7 @@ import { GuardSet } from '../../src/core/guards/engine.js';
 import { defaultGuardSettings, parseGuardSettings } from '../../src/core/guards/guard-settings.js';
 import { crossUser, identifierLike } from '../../src/core/guards/detectors/cross-user.js';
 import { IdentityDirectory } from '../../src/gateway/identity-directory.js';
+import { OutputStreamGuard } from '../../src/core/guards/stream-guard.js';
 import { defaultDetectors } from '../../src/core/guards/detectors/index.js';
 import type { PiiKind } from '../../src/core/guards/detectors/pii-match.js';
 import { findPii } from '../../src/core/guards/detectors/pii.js';
@@ -306,42 +307,66 @@ describe('cross-user', () => {
 });
 
 describe('cross-user, with the app’s users and tenants known (the gateway’s directory)', () => {
-  const settings = parseGuardSettings({});
+  const settings = parseGuardSettings({ exfiltration: { allowEmails: ['help@corp.com'] } });
   const directory = new IdentityDirectory();
   directory.note('shop', 'usr_1b9d44', 'T-Acme-01'); // the caller
   directory.note('shop', 'USR_77aa01', 't-acme-01'); // a colleague in the same tenant
   directory.note('shop', 'dana@corp.com', 't-beta-02'); // someone else, an e-mail as user id
-  directory.note('shop', 'alice', null); // could be a word: not kept
+  directory.note('shop', 'help@corp.com', 't-beta-02'); // an allowed address used as a user id
+  // Not kept: could be a word, a year, a price or a slug.
+  for (const id of ['alice', '2024', '1500', 'blue-sky']) directory.note('shop', id, 'acme-corp');
   directory.note('other-app', 'usr_99zz99', 't-gamma-03'); // another app's user
   const known = directory.of('shop');
-  const found = (text: string, ownIdentifiers = ['usr_1b9d44', 'T-Acme-01']) =>
+  const caller = { ownIdentifiers: ['usr_1b9d44', 'T-Acme-01'], tenant: 'T-Acme-01' };
+  const found = (text: string, who: { ownIdentifiers: string[]; tenant?: string } = caller) =>
     crossUser
-      .detect(text, ctx('output', { settings, ownIdentifiers, ...(known ? { known } : {}) }))
+      .detect(text, {
+        ...ctx('output', { settings, ownIdentifiers: who.ownIdentifiers }),
+        ...who,
+        ...(known ? { known } : {}),
+      })
       .map((d) => [d.kind, d.score, text.slice(d.span?.start, d.span?.end)]);
 
-  it("reports another user's or tenant's id, scored by whose it is, and never the caller's own", () => {
+  it("reports another user's or tenant's id at 0.95, once, and never the caller's own", () => {
     expect(found('Order 7 was placed by dana@corp.com (tenant t-beta-02); yours is usr_1b9d44.')).toEqual([
       ['other_user', 0.95, 'dana@corp.com'],
       ['other_tenant', 0.95, 't-beta-02'],
     ]);
-    // A colleague in the caller's tenant: reported, lower (seeing each other may be allowed).
-    expect(found('Assigned to usr_77aa01.')).toEqual([['other_user', 0.6, 'usr_77aa01']]);
-    // Ids are matched whole and case-insensitively: the longer id is not the known one (only the shape
-    // of the caller's own id reads it).
-    expect(found('Ticket for USR_77AA01, not usr_77aa012.')).toEqual([
-      ['other_user', 0.6, 'USR_77AA01'],
-      ['user_id', 0.7, 'usr_77aa012'],
+    // Matched whole and case-insensitively: the longer id is not the known one (only the shape of the
+    // caller's own id reads it).
+    expect(found('Ticket for DANA@CORP.COM, not usr_1b9d444.')).toEqual([
+      ['other_user', 0.95, 'DANA@CORP.COM'],
+      ['user_id', 0.7, 'usr_1b9d444'],
     ]);
   });
 
-  it("keeps out ids that could be words, other apps' users, and the caller's own tenant", () => {
-    expect(found('Alice can help: ask alice about it.')).toEqual([]);
+  it('scores colleagues and callers with no identifiers under the threshold', () => {
+    expect(found('Assigned to usr_77aa01.')).toEqual([['other_user', 0.4, 'usr_77aa01']]);
+    expect(found('Assigned to usr_77aa01 at t-beta-02.', { ownIdentifiers: [] })).toEqual([
+      ['other_user', 0.3, 'usr_77aa01'],
+      ['other_tenant', 0.3, 't-beta-02'],
+    ]);
+  });
+
+  it("keeps out words, years, prices, slugs, allowed addresses and other apps' users", () => {
+    expect(found('Alice paid 1500 dollars in 2024 for blue-sky thinking at acme-corp.')).toEqual([]);
+    expect(found('Write to help@corp.com.')).toEqual([]);
     expect(found('usr_99zz99 and t-gamma-03 belong to another app.')).toEqual([]);
     expect(found('Your tenant t-acme-01 is on the gold plan.')).toEqual([]);
-    expect(identifierLike('alice')).toBe(false);
-    expect(identifierLike('t-acme-01')).toBe(true);
-    expect(identifierLike('10293')).toBe(true);
-    expect(identifierLike('a b-1')).toBe(false);
+    expect(['alice', '2024', '1500', 'blue-sky', 'acme-corp', 'a b-1234'].filter(identifierLike)).toEqual([]);
+    expect(['usr_8f3a2c', 't-acme-01', 'bob@corp.com', '10293847'].every(identifierLike)).toBe(true);
+  });
+
+  it('streamed, an id cut at a chunk boundary is judged whole', () => {
+    const set = new GuardSet(settings);
+    const g = new OutputStreamGuard(set, {
+      ...ctx('output', { settings, ownIdentifiers: ['usr_77aa01'] }),
+      ...(known ? { known } : {}),
+    });
+    // usr_77aa0 is nobody; usr_77aa01 is the caller.
+    for (const chunk of ['Your ticket: usr_77aa0', '1, thanks.']) g.push(0, chunk);
+    g.end(0);
+    expect(g.findings.filter((f) => f.detector === 'cross-user')).toEqual([]);
   });
 
   it('forgets the least recently seen ids past its bound, and loads what the store holds', () => {
@@ -353,10 +378,12 @@ describe('cross-user, with the app’s users and tenants known (the gateway’s 
     // Latest first in, oldest noted first: the newest ends last (the last to be forgotten).
     expect([...(d.of('shop')?.users.keys() ?? [])]).toEqual(['usr_old001', 'usr_new001']);
     expect(d.of('shop')?.tenants.has('t-new-01')).toBe(true);
-    for (let i = 0; i < 100_001; i++) d.note('big', `usr_${i}`, null);
+    const id = (i: number) => `usr_${String(i).padStart(6, '0')}`;
+    for (let i = 0; i <= 100_000; i++) d.note('big', id(i), null);
     const users = d.of('big')?.users;
     expect(users?.size).toBe(100_000);
-    expect(users?.has('usr_0')).toBe(false);
-    expect(users?.has('usr_100000')).toBe(true);
+    expect(users?.has(id(0))).toBe(false);
+    expect(users?.has(id(1))).toBe(true);
+    expect(users?.has(id(100_000))).toBe(true);
   });
 });

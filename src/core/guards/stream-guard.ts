@@ -125,6 +125,9 @@ export class OutputStreamGuard {
       // Text already released was judged when it was released (a match cut by the window start is a
       // truncated repeat of one found then).
       if (s.seen.has(keyOf(abs)) || (abs.span && abs.span.end <= s.sent)) continue;
+      // A logged match that reaches the end of the text so far may still grow (`usr_1234` of
+      // `usr_12345`): recorded when more text has come, whole, as the unstreamed answer would have it.
+      if (abs.action === 'log' && !final && abs.span && abs.span.end >= n) continue;
       if (abs.action === 'log' || !abs.span) {
         accept(abs);
         continue;

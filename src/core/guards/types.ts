@@ -65,6 +65,8 @@ export interface GuardContext {
   readonly retrieved: readonly { readonly id: string; readonly source: string; readonly text: string }[];
   /** Identifiers of the calling user (user id, e-mail…): the cross-user check skips them. */
   readonly ownIdentifiers: readonly string[];
+  /** The caller's tenant, if the call names one (the cross-user check's colleagues). */
+  readonly tenant?: string;
   /** The app's users and tenants the gateway knows of: an answer naming another one is a leak. */
   readonly known?: KnownIdentities;
 }
@@ -72,7 +74,7 @@ export interface GuardContext {
 /** Users (id → their tenant, if any) and tenants of one app, ids lower-cased (cross-user.ts). */
 export interface KnownIdentities {
   readonly users: ReadonlyMap<string, string | null>;
-  readonly tenants: ReadonlySet<string>;
+  readonly tenants: { has(id: string): boolean; readonly size: number };
 }
 
 export interface Detector {

@@ -17,11 +17,12 @@ import { findEmails } from './pii-email.js';
  *    next to the caller's `usr_1b9d44`) that is not the caller's;
  *  - the id of another user or tenant of the same app, as the gateway has seen them on calls (`known`:
  *    the users and tenants that called this app recently). These are known to belong to someone else,
- *    so they score 0.95 (0.6 for a user of the caller's own tenant: colleagues may see each other; 0.3
- *    when the caller has no identifiers, who may be that user), and
- *    an id the directory knows is reported as that, not also as an address or by its shape. Only ids that
- *    cannot be ordinary words are kept and matched (`identifierLike`: a digit, `@`, `_` or `-` in them):
- *    a user called `alice` would turn every "Alice" into a leak.
+ *    so they score 0.95 (0.4 for a user of the caller's own tenant, whom colleagues often may see, and
+ *    0.3 when the caller has no identifiers and may be that user: both under the default threshold), and
+ *    an id the directory knows is reported as that, not also as an address or by its shape (an address
+ *    is still skipped when it is allowed, a role mailbox or the prompt's). Only ids that cannot be
+ *    ordinary words, years or prices are kept and matched (`identifierLike`): a user called `alice` or
+ *    `2024` would turn every "Alice" or every year into a leak.
  *
  * Scores stay below 1 because a person's address in an answer can be legitimate (the caller asked for a
  * colleague's contact, or the address is a public one): 0.7 for another person's address or id when the
@@ -82,57 +83,73 @@ function idShape(own: string): RegExp | undefined {
 }
 
 /**
- * An id that cannot be an ordinary word: 4 to 256 characters with a digit, `@`, `_` or `-` in them
- * (`usr_8f3a2c`, `bob@corp.com`, `t-acme-01`, `1029384`), not `alice` or `admin`.
+ * An id that cannot be an ordinary word, a year, a price or a slug: 6 to 256 characters without spaces,
+ * with a letter and a digit or `@` in them (`usr_8f3a2c`, `bob@corp.com`, `t-acme-01`), or 8 digits or
+ * more (`10293847`). Not `alice`, `2024`, `1500` or `acme-corp`.
  */
 export function identifierLike(id: string): boolean {
-  return id.length >= 4 && id.length <= 256 && /[\d@_-]/.test(id) && !/\s/.test(id);
+  if (id.length < 6 || id.length > 256 || /\s/.test(id)) return false;
+  return /^\d{8,}$/.test(id) || (/[A-Za-z]/.test(id) && /[\d@]/.test(id));
 }
 
 /** Tokens that may be ids: letters and digits joined by `. _ @ + -`, starting and ending alphanumeric. */
 const ID_TOKEN = /[A-Za-z0-9](?:[A-Za-z0-9._@+-]*[A-Za-z0-9])?/g;
 
+/**
+ * An address that is not a person's, or not someone else's: the caller's own, allowed, the
+ * organisation's domains, a role mailbox, an example domain, or one the system prompt gives out.
+ */
+function notAnotherPersons(address: string, own: ReadonlySet<string>, ctx: GuardContext): boolean {
+  const at = address.lastIndexOf('@');
+  const local = address.slice(0, at);
+  const domain = address.slice(at + 1);
+  const { allowEmails, allowDomains } = ctx.settings.exfiltration;
+  const allowed = allowEmails.map((e) => e.toLowerCase());
+  if (own.has(address) || allowed.includes(address) || allowed.includes(`@${domain}`)) return true;
+  if (allowedDomain(domain, allowDomains) || EXAMPLE_DOMAIN.test(domain)) return true;
+  return (
+    ROLE_MAILBOXES.has(local.replace(/[+].*$/, '')) || (ctx.system?.toLowerCase() ?? '').includes(address)
+  );
+}
+
 /** Ids of the app's other users and tenants in the answer, by their spans. */
 function otherIdentities(
   text: string,
   own: ReadonlySet<string>,
+  ctx: GuardContext,
   known: KnownIdentities,
-  ownTenant: string | null,
 ): Detection[] {
   const out: Detection[] = [];
+  const ownTenant = ctx.tenant?.toLowerCase();
   for (const m of text.matchAll(ID_TOKEN)) {
     const token = m[0];
     if (!identifierLike(token)) continue;
     const id = token.toLowerCase();
     if (own.has(id)) continue;
-    const span = { start: m.index, end: m.index + token.length };
     const tenant = known.users.get(id);
     if (tenant === undefined && !known.tenants.has(id)) continue;
+    // An id that is an address is judged as addresses are (an allowed or role address is nobody's).
+    if (id.includes('@') && notAnotherPersons(id, own, ctx)) continue;
+    const span = { start: m.index, end: m.index + token.length };
     const user = tenant !== undefined;
-    // A caller with no identifiers of their own may be that user (or in that tenant): as for addresses.
-    if (own.size === 0)
+    // Below the default threshold (recorded only when a release lowers it): a caller with no
+    // identifiers of their own may be that user, and colleagues in one tenant often may see each other.
+    if (own.size === 0 || (user && ownTenant !== undefined && tenant === ownTenant))
       out.push({
         kind: user ? 'other_user' : 'other_tenant',
-        score: 0.3,
+        score: own.size === 0 ? 0.3 : 0.4,
         span,
-        message: `the id of a ${user ? 'user' : 'tenant'} of this app appears in an answer to a caller with no known identifiers`,
+        message:
+          own.size === 0
+            ? `the id of a ${user ? 'user' : 'tenant'} of this app appears in an answer to a caller with no known identifiers`
+            : "the id of another user of this app, in the caller's own tenant, appears in the answer",
       });
-    else if (user) {
-      const colleague = ownTenant !== null && tenant === ownTenant;
+    else
       out.push({
-        kind: 'other_user',
-        score: colleague ? 0.6 : 0.95,
-        span,
-        message: colleague
-          ? "the id of another user of this app, in the caller's own tenant, appears in the answer"
-          : 'the id of another user of this app appears in the answer',
-      });
-    } else
-      out.push({
-        kind: 'other_tenant',
+        kind: user ? 'other_user' : 'other_tenant',
         score: 0.95,
         span,
-        message: 'the id of another tenant of this app appears in the answer',
+        message: `the id of another ${user ? 'user' : 'tenant'} of this app appears in the answer`,
       });
   }
   return out;
@@ -141,28 +158,16 @@ function otherIdentities(
 function crossUserDetect(text: string, ctx: GuardContext): Detection[] {
   const own = new Set(ctx.ownIdentifiers.map((i) => i.toLowerCase()));
   const known = own.size > 0;
-  // The caller's tenant, as the directory has it for the caller's own user id.
-  const ownTenant =
-    ctx.ownIdentifiers.map((i) => ctx.known?.users.get(i.toLowerCase())).find((t) => t !== undefined) ?? null;
   const others =
     ctx.known && (ctx.known.users.size > 0 || ctx.known.tenants.size > 0)
-      ? otherIdentities(text, own, ctx.known, ownTenant)
+      ? otherIdentities(text, own, ctx, ctx.known)
       : [];
   const out: Detection[] = [...others];
   const reported = new Set(others.map((d) => d.span?.start));
-  if (text.includes('@')) {
-    const { allowEmails, allowDomains } = ctx.settings.exfiltration;
-    const allowed = new Set(allowEmails.map((e) => e.toLowerCase()));
-    const system = ctx.system?.toLowerCase() ?? '';
+  if (text.includes('@'))
     for (const m of findEmails(text)) {
       const address = text.slice(m.start, m.end).toLowerCase();
-      const at = address.lastIndexOf('@');
-      const local = address.slice(0, at);
-      const domain = address.slice(at + 1);
-      if (own.has(address) || allowed.has(address) || allowed.has(`@${domain}`)) continue;
-      if (allowedDomain(domain, allowDomains) || EXAMPLE_DOMAIN.test(domain)) continue;
-      if (ROLE_MAILBOXES.has(local.replace(/[+].*$/, '')) || system.includes(address)) continue;
-      if (reported.has(m.start)) continue;
+      if (notAnotherPersons(address, own, ctx) || reported.has(m.start)) continue;
       out.push({
         kind: 'email',
         score: known ? 0.7 : 0.3,
@@ -172,7 +177,6 @@ function crossUserDetect(text: string, ctx: GuardContext): Detection[] {
           : 'an e-mail address appears in an answer to a caller with no known identifiers',
       });
     }
-  }
   for (const id of ctx.ownIdentifiers) {
     const shape = idShape(id);
     if (shape)
