@@ -89,14 +89,15 @@ export function startIdentityRefresh(
   const start = now();
   let since = start - FIRST_LOOKBACK_DAYS * DAY_MS;
   let running = false;
-  let stopped = false;
+  // An object, not a `let`: a read under way sees a stop made while it awaited.
+  const run = { stopped: false };
   const read = async () => {
-    if (running || stopped) return;
+    if (running || run.stopped) return;
     running = true;
     const until = now();
     try {
       // Oldest day first, so the most recently seen end up last (the last to be forgotten).
-      for (let from = since; from < until && !stopped; from += DAY_MS) {
+      for (let from = since; from < until && !run.stopped; from += DAY_MS) {
         directory.load(await source.recentIdentities(from, Math.min(until, from + DAY_MS), READ_LIMIT));
         await new Promise((resolve) => setImmediate(resolve));
       }
@@ -115,7 +116,7 @@ export function startIdentityRefresh(
   const timer = setInterval(() => void read(), REFRESH_MS);
   timer.unref();
   return () => {
-    stopped = true;
+    run.stopped = true;
     clearInterval(timer);
   };
 }
