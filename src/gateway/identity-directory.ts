@@ -89,15 +89,16 @@ export function startIdentityRefresh(
   const start = now();
   let since = start - FIRST_LOOKBACK_DAYS * DAY_MS;
   let running = false;
-  // An object, not a `let`: a read under way sees a stop made while it awaited.
-  const run = { stopped: false };
+  let stopped = false;
+  // A call, not the variable: a read under way must see a stop made while it awaited.
+  const isStopped = (): boolean => stopped;
   const read = async () => {
-    if (running || run.stopped) return;
+    if (running || isStopped()) return;
     running = true;
     const until = now();
     try {
       // Oldest day first, so the most recently seen end up last (the last to be forgotten).
-      for (let from = since; from < until && !run.stopped; from += DAY_MS) {
+      for (let from = since; from < until && !isStopped(); from += DAY_MS) {
         directory.load(await source.recentIdentities(from, Math.min(until, from + DAY_MS), READ_LIMIT));
         await new Promise((resolve) => setImmediate(resolve));
       }
@@ -116,7 +117,7 @@ export function startIdentityRefresh(
   const timer = setInterval(() => void read(), REFRESH_MS);
   timer.unref();
   return () => {
-    run.stopped = true;
+    stopped = true;
     clearInterval(timer);
   };
 }
