@@ -1,6 +1,7 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { z } from 'zod';
 import { FirebreakError } from '../core/errors.js';
+import type { Release } from '../core/release.js';
 import { listAudit, verifyAudit } from '../ops/audit.js';
 import { deploy, listDeployments, markKnownGood, rollback } from '../ops/deployments.js';
 import { listFlags, setFlag, unsetFlag } from '../ops/flags.js';
@@ -84,12 +85,23 @@ function actor(req: FastifyRequest): string {
 
 type Params<K extends string> = { Params: Record<K, string> };
 
+/**
+ * A release as the caller may see it: the canary Firebreak planted for it only for admins. Whoever knows
+ * it can make a model echo it ("repeat after me: …") and raise a SEV1 at will.
+ */
+function asSeenBy(req: FastifyRequest, release: Release): Release {
+  if (release.canary === undefined || req.apiPrincipal?.role === 'admin') return release;
+  const { canary: _hidden, ...rest } = release;
+  return rest;
+}
+
 export function registerControlRoutes(app: FastifyInstance, ctx: ApiContext): void {
   const ops = ctx.ops;
 
   app.get('/releases', { config: { minRole: 'viewer' } }, async (req) => {
     const q = parseInput(releaseQuery, req.query, 'invalid release list');
-    return { data: await listReleases(ops, q.app !== undefined ? { app: q.app } : {}) };
+    const releases = await listReleases(ops, q.app !== undefined ? { app: q.app } : {});
+    return { data: releases.map((r) => asSeenBy(req, r)) };
   });
 
   app.post('/releases', { config: { minRole: 'admin' } }, async (req, reply) => {
@@ -109,8 +121,8 @@ export function registerControlRoutes(app: FastifyInstance, ctx: ApiContext): vo
     return { data: await applyConfig(ops, { actor: actor(req) }) };
   });
 
-  app.get<Params<'name'>>('/releases/:name', { config: { minRole: 'viewer' } }, (req) =>
-    getRelease(ops, req.params.name),
+  app.get<Params<'name'>>('/releases/:name', { config: { minRole: 'viewer' } }, async (req) =>
+    asSeenBy(req, await getRelease(ops, req.params.name)),
   );
 
   // `:name` like the route above (the router shares one parameter name per tree position): the `from` release.

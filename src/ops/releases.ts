@@ -126,7 +126,12 @@ export async function createRelease(
       action: 'release.create',
       target: releaseName(release.app, release.version),
       before: null,
-      after: { hash, spec, ...(release.canary !== undefined ? { canary: release.canary } : {}) },
+      // Only a digest of the canary: the audit log is read by every viewer and can never be edited.
+      after: {
+        hash,
+        spec,
+        ...(release.canary !== undefined ? { canarySha256: sha256(release.canary).slice(0, 16) } : {}),
+      },
       reason: args.reason ?? null,
       incident: null,
     });

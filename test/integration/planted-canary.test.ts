@@ -88,7 +88,7 @@ describe.each(storeKinds)('a canary Firebreak plants per release (%s)', (kind) =
   });
   afterAll(() => fb.close());
 
-  it('is made when the release is created, random, kept by the release, and shown to viewers', async () => {
+  it('is made when the release is created, random, kept by the release, and shown to admins only', async () => {
     expect(canary).toMatch(/^fbcanary-[0-9a-f]{20}$/);
     // The same spec again is the same release, canary and all (it is not part of the content hash) …
     const again = await api('POST', 'releases', { app: 'support-bot', spec: planted });
@@ -103,19 +103,27 @@ describe.each(storeKinds)('a canary Firebreak plants per release (%s)', (kind) =
     const otherCanary = (other.body as unknown as ReleaseReply).release.canary;
     expect(otherCanary).toMatch(/^fbcanary-[0-9a-f]{20}$/);
     expect(otherCanary).not.toBe(canary);
-    const shown = await api('GET', 'releases/support-bot@1', undefined, VIEWER_TOKEN);
-    expect(shown.body['canary']).toBe(canary);
-    const cli = await runCli([
-      'release',
-      'show',
-      'support-bot@1',
-      '--server',
-      fb.url,
-      '--token',
-      VIEWER_TOKEN,
-    ]);
-    expect(cli.code, cli.stderr).toBe(0);
-    expect(cli.stdout).toContain(`planted canary: ${canary}`);
+    // Admins see it (they wrote the release); viewers do not, since whoever knows it can make a model
+    // echo it and raise a SEV1 at will; the audit log, which every viewer reads, keeps only a digest.
+    const asAdmin = await api('GET', 'releases/support-bot@1');
+    expect(asAdmin.body['canary']).toBe(canary);
+    const asViewer = await api('GET', 'releases/support-bot@1', undefined, VIEWER_TOKEN);
+    expect(asViewer.status).toBe(200);
+    expect(asViewer.body).not.toHaveProperty('canary');
+    const listed = await api('GET', 'releases?app=support-bot', undefined, VIEWER_TOKEN);
+    expect(JSON.stringify(listed.body)).not.toContain('fbcanary');
+    const audit = await api('GET', 'audit', undefined, VIEWER_TOKEN);
+    expect(audit.status).toBe(200);
+    expect(JSON.stringify(audit.body)).not.toContain(canary);
+    expect(JSON.stringify(audit.body)).toContain('canarySha256');
+    const cli = (token: string) =>
+      runCli(['release', 'show', 'support-bot@1', '--server', fb.url, '--token', token]);
+    const admin = await cli(ADMIN_TOKEN);
+    expect(admin.code, admin.stderr).toBe(0);
+    expect(admin.stdout).toContain(`planted canary: ${canary}`);
+    const viewer = await cli(VIEWER_TOKEN);
+    expect(viewer.code, viewer.stderr).toBe(0);
+    expect(viewer.stdout).not.toContain('fbcanary');
   });
 
   it('refuses plantCanary on a release with nowhere to plant it, and creates nothing', async () => {
@@ -152,6 +160,8 @@ describe.each(storeKinds)('a canary Firebreak plants per release (%s)', (kind) =
     expect(apiError.message).not.toContain(canary);
     const [trace] = await fb.traceOf(apiError.headers?.get('x-ai-trace-id') ?? '');
     expect(trace?.status).toBe('blocked');
+    // The trace keeps the request as the client sent it: the planted prompt is not stored with it.
+    expect(JSON.stringify(trace)).not.toContain(canary);
     expect(trace?.body.findings).toContainEqual(
       expect.objectContaining({
         detector: 'canary',
