@@ -12,7 +12,7 @@ import {
   type ScanFormat,
 } from '../core/guards/scan-input.js';
 import { stages, type GuardAction, type Stage } from '../core/guards/types.js';
-import { toolPolicyDetector } from '../core/policy/policy-failure.js';
+import { taintedCallDetector, toolPolicyDetector } from '../core/policy/policy-failure.js';
 import { withPlantedCanary } from '../core/release.js';
 import { guardSetFor, rescanTraces } from '../ops/scan.js';
 import type { CliContext } from './control-commands.js';
@@ -58,6 +58,7 @@ export function registerScanCommand(program: Command, cli: CliContext): void {
           description: d.description,
         })),
         toolPolicyDetector,
+        taintedCallDetector,
       ];
       if (o.json) return cli.print(JSON.stringify(rows, null, 2));
       const w = Math.max(...rows.map((r) => r.id.length));

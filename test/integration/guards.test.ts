@@ -178,8 +178,8 @@ describe.each(storeKinds)('guards through the gateway (%s)', (kind) => {
         }),
         // The deny itself is a security finding too, on the call.
         expect.objectContaining({
-          detector: 'tool-policy',
-          kind: 'untrusted_call_denied',
+          detector: 'tainted-tool-call',
+          kind: 'denied',
           class: 'security',
           stage: 'tool_call',
           action: 'block',
@@ -250,8 +250,8 @@ describe.each(storeKinds)('guards through the gateway (%s)', (kind) => {
     const security = findings.filter((f) => f.class === 'security' && f.action === 'block');
     expect(security).toEqual([
       expect.objectContaining({
-        detector: 'tool-policy',
-        kind: 'untrusted_call_denied',
+        detector: 'tainted-tool-call',
+        kind: 'denied',
         stage: 'tool_call',
         action: 'block',
         owasp: 'LLM01',

@@ -188,7 +188,7 @@ describe('firebreak scan', () => {
     expect(lines(marks.stdout)[0]?.['error']).toMatch(/byte order mark/);
   });
 
-  it('scan offers no --json (its output is JSONL already); `guards --json` lists every detector and tool-policy', async () => {
+  it('scan offers no --json (its output is JSONL already); `guards --json` lists every detector, tool-policy and tainted-tool-call', async () => {
     const json = await run(['scan', '--json'], 'hi\n');
     expect(json.code).toBe(2);
     expect(json.stderr).toContain("unknown option '--json'");
@@ -197,14 +197,13 @@ describe('firebreak scan', () => {
     expect(g.code, g.stderr).toBe(0);
     const listed = JSON.parse(g.stdout) as { id: string; class: string; stages: string[]; action: string }[];
     expect(listed.map((d) => d.id)).toEqual(expect.arrayContaining(['prompt-injection', 'pii', 'canary']));
-    expect(listed.at(-1)).toMatchObject({
-      id: 'tool-policy',
-      class: 'security',
-      stages: ['tool_call'],
-      action: 'block',
-    });
+    expect(listed.slice(-2)).toMatchObject([
+      { id: 'tool-policy', class: 'security', stages: ['tool_call'], action: 'block' },
+      { id: 'tainted-tool-call', class: 'security', stages: ['tool_call'], action: 'block', owasp: 'LLM01' },
+    ]);
     const text = await run(['guards']);
     expect(text.stdout).toMatch(/^tool-policy +security +block/m);
+    expect(text.stdout).toMatch(/^tainted-tool-call +security +block/m);
   });
 });
 

@@ -263,8 +263,8 @@ describe.each(storeKinds)('tool-call policy (%s)', (kind) => {
         expect.objectContaining({ detector: 'pii', kind: 'email', action: 'log' }),
         // And the deny itself, since untrusted content had come in: a security finding for detection.
         {
-          detector: 'tool-policy',
-          kind: 'untrusted_call_denied',
+          detector: 'tainted-tool-call',
+          kind: 'denied',
           class: 'security',
           action: 'block',
           score: 1,
@@ -543,8 +543,8 @@ describe.each(storeKinds)('tool-call policy (%s)', (kind) => {
       engine: 'opa',
       findings: [
         expect.objectContaining({
-          detector: 'tool-policy',
-          kind: 'untrusted_call_denied',
+          detector: 'tainted-tool-call',
+          kind: 'denied',
           action: 'block',
           message: expect.stringContaining(
             'after untrusted content entered the conversation (tool_result)',

@@ -2,7 +2,7 @@ import { z } from 'zod';
 import { defaultDetectors } from './detectors/index.js';
 import { factPatternProblem } from './detectors/integrity.js';
 import { guardActions, stages, type GuardSettings } from './types.js';
-import { TOOL_POLICY_DETECTOR } from '../policy/policy-failure.js';
+import { TAINTED_CALL_DETECTOR, TOOL_POLICY_DETECTOR } from '../policy/policy-failure.js';
 
 /**
  * The `guards:` block of a release spec. Every detector is on with its own defaults; a release only
@@ -80,7 +80,9 @@ export const guardSettingsSchema = z
           message:
             id === TOOL_POLICY_DETECTOR
               ? `"${id}" has no settings: a tool-call policy that cannot decide always denies the call (set the policy's mode to shadow to only log)`
-              : `unknown detector "${id}" (firebreak guards lists them: ${[...known].join(', ')})`,
+              : id === TAINTED_CALL_DETECTOR
+                ? `"${id}" has no settings: it records what the tool-call policy denied (filter it in detection rules instead)`
+                : `unknown detector "${id}" (firebreak guards lists them: ${[...known].join(', ')})`,
         });
     g.facts.forEach((f, i) => {
       const problem = factPatternProblem(f.pattern);

@@ -21,7 +21,7 @@ export const toolPolicyDetector = {
   threshold: 1,
   owasp: 'LLM06',
   description:
-    'a tool-call policy that could not decide (OPA down or undefined, a Cedar error…): the call is denied; and a call the policy denied after untrusted content entered the conversation; always on, no settings',
+    'a tool-call policy that could not decide (OPA down or undefined, a Cedar error…): the call is denied; always on, no settings',
 } as const;
 
 /** Why a policy could not decide: the finding's kind, and what a detection rule can match on. */
@@ -82,16 +82,28 @@ export function policyFailureFinding(args: {
   };
 }
 
-/** The kind of the finding below: a policy denied a call after untrusted content came in. */
-export const UNTRUSTED_CALL_DENIED = 'untrusted_call_denied';
-
 /**
  * A call the policy denied in a conversation untrusted content had entered (a retrieved document, a
  * tool result). The detectors may have missed the injection that steered the model into the call; the
  * deny is then the only trace of the attempt, so it is a finding that reaches detection like theirs.
- * Whether the policy's deny rests on the taint is the policy's business: the finding says what is known
- * (denied, and tainted), and the tool decision keeps the policy's reasons.
+ * A detector id of its own, not `tool-policy`: rules written for a failing policy must not page on a
+ * policy doing its job. Whether the deny rests on the taint is the policy's business: the finding says
+ * what is known (denied, and tainted), and the tool decision keeps the policy's reasons.
  */
+export const TAINTED_CALL_DETECTOR = 'tainted-tool-call';
+
+/** How `firebreak guards` lists it (always on, no settings, like `tool-policy`). */
+export const taintedCallDetector = {
+  id: TAINTED_CALL_DETECTOR,
+  class: 'security',
+  stages: ['tool_call'],
+  action: 'block',
+  threshold: 1,
+  owasp: 'LLM01',
+  description:
+    'a tool call the policy denied after untrusted content (retrieved documents, tool results) entered the conversation: a sign of an injection the detectors may have missed; always on, no settings',
+} as const;
+
 export function untrustedCallDeniedFinding(args: {
   readonly engine: string;
   readonly tool: string;
@@ -99,11 +111,15 @@ export function untrustedCallDeniedFinding(args: {
   readonly enforced: ToolDecision;
 }): Finding {
   const denied = args.enforced !== 'allow';
-  const fired =
-    args.taint.detectors.length > 0 ? `; detectors that fired on it: ${args.taint.detectors.join(', ')}` : '';
+  // Detector ids only: an agent declares them (/v1/tools/authorize), and this message goes to pages.
+  const fired = args.taint.detectors.filter((d) => /^[a-z][a-z0-9-]{0,40}$/.test(d));
+  const what = [
+    ...(args.taint.sources.length > 0 ? [args.taint.sources.join(', ')] : []),
+    ...(fired.length > 0 ? [`detectors that fired on it: ${fired.join(', ')}`] : []),
+  ].join('; ');
   return {
-    detector: TOOL_POLICY_DETECTOR,
-    kind: UNTRUSTED_CALL_DENIED,
+    detector: TAINTED_CALL_DETECTOR,
+    kind: 'denied',
     class: 'security',
     stage: 'tool_call',
     action: denied ? 'block' : 'log',
@@ -111,7 +127,7 @@ export function untrustedCallDeniedFinding(args: {
     // What is suspected is an indirect prompt injection steering the model into the call.
     owasp: 'LLM01',
     location: `tool_call[${args.tool}]`,
-    message: `tool-call policy (${args.engine}) denied a call after untrusted content entered the conversation (${args.taint.sources.join(', ')}${fired}); ${
+    message: `tool-call policy (${args.engine}) denied a call after untrusted content entered the conversation${what ? ` (${what})` : ''}; ${
       denied ? 'the call was denied' : 'shadow mode, so the call was let through'
     }`,
   };
