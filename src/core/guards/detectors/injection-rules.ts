@@ -251,19 +251,27 @@ const jailbreakPhrases = [
 
 /** Phrases addressed to the model inside a document or tool result. */
 const documentPhrases = [
-  // "Note to AI", "NOTE TO AI AGENTS", "message for all AI assistants" (up to two words between).
   phrase(
     'addressed_to_model',
     0.85,
     ADDRESSED,
-    'note|notes|message|instruction|instructions|attention|important|notice|reminder|memo|directive ~1 to|for ~2 $AI',
+    'note|message|instruction|instructions|attention|important|notice|reminder ~1 to|for ~1 the|all|any ~1 $AI',
   ),
-  // "AI assistants reading this page", "LLM agents processing these files": who the text is for.
+  // "NOTE TO AI AGENTS", "instructions for LLM assistants": no article, and the AI named as a reader
+  // (not "a note to our AI team", "reminder for the AI working group").
   phrase(
     'addressed_to_model',
     0.85,
     ADDRESSED,
-    '$AI ~0 agent|agents|assistant|assistants|model|models|system|systems|bot|bots|tool|tools ~0 reading|processing|summarizing|summarising|parsing|ingesting|indexing ~0 this|these',
+    'note|notes|message|instruction|instructions|memo|directive ~0 to|for ~0 $AI ~0 agent|agents|assistant|assistants|model|models|bot|bots|reader|readers',
+  ),
+  // "AI assistants reading this page", "LLM agents processing this e-mail": who the text is for (not
+  // "AI models processing this kind of data", "LLM tools indexing these repositories").
+  phrase(
+    'addressed_to_model',
+    0.85,
+    ADDRESSED,
+    '$AI ~0 agent|agents|assistant|assistants|model|models|system|systems|bot|bots|tool|tools ~0 reading|processing|summarizing|summarising|parsing|ingesting ~0 this|these ~0 page|pages|document|documents|email|emails|e|mail|message|messages|file|files|text|content|site|website|ticket|review|reviews|post|article|invite|thread|resume|cv',
   ),
   phrase(
     'addressed_to_model',
