@@ -49,16 +49,18 @@ function readSets(folder, pattern, heldBack) {
     .sort((a, b) => a.localeCompare(b, 'en', { numeric: true }))
     .map((f) => ({
       name: f.slice(0, -'.jsonl'.length),
+      // Parsed before blank lines are dropped, so an error names the file's own line number.
       rows: readFileSync(join(dir, f), 'utf8')
         .split('\n')
-        .filter((line) => line.trim() !== '')
         .map((line, i) => {
+          if (line.trim() === '') return undefined;
           try {
             return JSON.parse(line);
           } catch (error) {
             throw new Error(`${folder}/${f}:${i + 1}: ${error.message}`);
           }
-        }),
+        })
+        .filter((row) => row !== undefined),
     }));
 }
 

@@ -110,17 +110,19 @@ export function planCall(input: PlanInput): CallPlan {
   // A planted canary goes after the release's prompt and after each document in the prompt: whichever
   // a model copies out, the canary comes with it (the output and tool-argument guards look for it).
   const canary = active?.release.canary;
-  const planted = canary === undefined ? '' : ` ${plantedMarker(canary)}`;
+  const marker = canary === undefined ? undefined : plantedMarker(canary);
   const messages: ChatMessage[] = [];
   if (spec?.prompt.system !== undefined)
     messages.push({
       role: 'system',
-      content: `${spec.prompt.system}${planted ? `\n\n${planted.slice(1)}` : ''}`,
+      content: marker === undefined ? spec.prompt.system : `${spec.prompt.system}\n\n${marker}`,
     });
   if (spec?.retrieval.useInPrompt && kept.length > 0)
     messages.push({
       role: 'system',
-      content: `Retrieved documents:\n${kept.map((d) => `[${d.source}:${d.id}] ${d.text}${planted}`).join('\n')}`,
+      content: `Retrieved documents:\n${kept
+        .map((d) => `[${d.source}:${d.id}] ${d.text}${marker === undefined ? '' : ` ${marker}`}`)
+        .join('\n')}`,
     });
   messages.push(...input.request.messages);
 

@@ -37,7 +37,10 @@ export interface TraceNotes {
     readonly source: string;
     readonly reason: string;
   }[];
-  /** The retrieved documents that reached the model; `redacted` when a guard redacted part of one. */
+  /**
+   * The retrieved documents that passed the gate (given to the model with `retrieval.useInPrompt`, and
+   * to the output checks); `redacted` when a guard redacted part of one.
+   */
   readonly retrievalKept?: readonly {
     readonly id: string;
     readonly source: string;
