@@ -17,14 +17,8 @@
  * Usage: npm run build && node bench/system-prompt-check.js [--show] [--held-back]
  */
 import { readCheckSets } from '../scripts/dataset-split.mjs';
+import { guards, settings } from './default-guards.js';
 
-const dist = new URL('../dist/', import.meta.url);
-const { GuardSet } = await import(new URL('core/guards/engine.js', dist).href).catch((error) => {
-  throw new Error(`cannot load dist/ (run \`npm run build\` first): ${error.message}`);
-});
-const { defaultGuardSettings: settings } = await import(new URL('core/guards/guard-settings.js', dist).href);
-
-const guards = new GuardSet(settings);
 const show = process.argv.includes('--show');
 
 // `--held-back`: the sets in system-prompt-checks/held-back/, kept out of both training scripts until a

@@ -16,14 +16,8 @@
  * (--show prints every row and what fired; --held-back runs the sets in unseen-checks/held-back/)
  */
 import { readUnseenSets } from '../scripts/dataset-split.mjs';
+import { guards, settings } from './default-guards.js';
 
-const dist = new URL('../dist/', import.meta.url);
-const { GuardSet } = await import(new URL('core/guards/engine.js', dist).href).catch((error) => {
-  throw new Error(`cannot load dist/ (run \`npm run build\` first): ${error.message}`);
-});
-const { defaultGuardSettings: settings } = await import(new URL('core/guards/guard-settings.js', dist).href);
-
-const guards = new GuardSet(settings);
 const show = process.argv.includes('--show');
 // `--held-back`: the sets in unseen-checks/held-back/, which the training script does not read.
 const sets = readUnseenSets({ heldBack: process.argv.includes('--held-back') });
