@@ -16,6 +16,8 @@ interface Verdict {
   readonly engine: string;
   readonly decision: ToolDecision;
   readonly enforced: ToolDecision;
+  /** Denied because of the untrusted content (tool-policy.ts asked again without it). */
+  readonly becauseOfTaint?: true;
   /** Set when the policy could not decide; a verdict without it is not reported. */
   readonly failure?: PolicyFailure;
   readonly error?: string;
@@ -42,11 +44,15 @@ export class PolicyFailureReporter {
   report(v: Verdict, guards: CallGuards, where: { release: string; traceId: string }): void {
     const failure = v.failure;
     if (failure === undefined) {
-      // A policy that decided: a deny after untrusted content came in is a finding of its own.
-      const taint = guards.taint();
-      if (v.decision === 'deny' && taint.untrusted)
+      // A policy that decided: a deny the untrusted content decided is a finding of its own.
+      if (v.becauseOfTaint)
         guards.addFindings([
-          untrustedCallDeniedFinding({ engine: v.engine, tool: v.call.name, taint, enforced: v.enforced }),
+          untrustedCallDeniedFinding({
+            engine: v.engine,
+            tool: v.call.name,
+            taint: guards.taint(),
+            enforced: v.enforced,
+          }),
         ]);
       return;
     }

@@ -30,6 +30,8 @@ export interface ToolVerdict {
   readonly error?: string;
   /** Why the policy could not decide (then `error` says how): the call is denied, with a finding. */
   readonly failure?: PolicyFailure;
+  /** A deny the untrusted content decided: the same call without it would not have been denied. */
+  readonly becauseOfTaint?: true;
 }
 
 export interface ToolPolicyInput {
@@ -57,6 +59,9 @@ const MAX_ENGINES = 64;
  * the denial), or records a pending approval (an identical call already waiting shares it, also when
  * they race). Never throws: a store failure while holding a call denies it (fail closed).
  */
+/** The taint of a conversation no untrusted content entered (the counterfactual for a tainted deny). */
+const CLEAN = { untrusted: false, sources: [], detectors: [] } as const;
+
 export class ToolPolicyGate implements ToolPolicyPort {
   private readonly engines = new Map<string, ToolPolicyEngine>();
   private readonly failures: PolicyFailureReporter;
@@ -143,6 +148,13 @@ export class ToolPolicyGate implements ToolPolicyPort {
       taint: input.taint,
     });
     const v = await engine.decide(ctx);
+    // A deny in a conversation untrusted content entered: asked again without the taint, so that what
+    // is recorded as denied because of it was (only such denies, which are rare, cost a second decision).
+    const becauseOfTaint =
+      v.decision === 'deny' &&
+      v.failure === undefined &&
+      ctx.taint.untrusted &&
+      (await engine.decide(withFields(ctx, { taint: CLEAN }))).decision !== 'deny';
     const verdict = (over: Partial<ToolVerdict> = {}): ToolVerdict => ({
       call,
       decision: v.decision,
@@ -151,6 +163,7 @@ export class ToolPolicyGate implements ToolPolicyPort {
       engine: v.engine,
       ...(v.error !== undefined ? { error: v.error } : {}),
       ...(v.failure !== undefined ? { failure: v.failure } : {}),
+      ...(becauseOfTaint ? { becauseOfTaint: true as const } : {}),
       ...over,
     });
     // Shadow mode records the decision only: nobody is asked to approve a call that runs anyway.

@@ -256,7 +256,7 @@ describe.each(storeKinds)('guards through the gateway (%s)', (kind) => {
         action: 'block',
         owasp: 'LLM01',
         message:
-          'tool-call policy (cedar) denied a call after untrusted content entered the conversation (retrieved; detectors that fired on it: pii); the call was denied',
+          'tool-call policy (cedar) denied a call because untrusted content had entered the conversation (retrieved; detectors that fired on it: pii); the call was denied',
       }),
     ]);
   });

@@ -270,7 +270,7 @@ describe.each(storeKinds)('tool-call policy (%s)', (kind) => {
           score: 1,
           owasp: 'LLM01',
           message:
-            'tool-call policy (cedar) denied a call after untrusted content entered the conversation (retrieved; detectors that fired on it: prompt-injection); the call was denied',
+            'tool-call policy (cedar) denied a call because untrusted content had entered the conversation (retrieved; detectors that fired on it: prompt-injection); the call was denied',
         },
       ],
     });
@@ -317,6 +317,38 @@ describe.each(storeKinds)('tool-call policy (%s)', (kind) => {
       app: 'support-bot',
       reason: 'drill over',
     });
+  });
+
+  it('a deny the taint did not decide is no tainted-tool-call finding: the policy is asked again without it', async () => {
+    await deployed(
+      cedarSpec({
+        cedar: `${POLICY}
+@id("no-lookups")
+@reason("order lookups are switched off")
+forbid (principal, action == Firebreak::Action::"call", resource)
+when { resource.name == "lookup_order" };`,
+      }),
+    );
+    const tainted = { sources: ['retrieved'], detectors: ['indirect-injection'] };
+    // Denied whatever the conversation holds: not because of the taint.
+    const always = await authorize({ tool: 'lookup_order', arguments: { order: 'A-1' }, taint: tainted });
+    expect(always.body).toEqual({
+      decision: 'deny',
+      enforced: 'deny',
+      reasons: ['order lookups are switched off'],
+      engine: 'cedar',
+    });
+    // Denied only because of it: the finding, naming what came in.
+    const mail = await authorize({ tool: 'send_email', arguments: { to: 'eve@evil.test' }, taint: tainted });
+    expect(mail.body['decision']).toBe('deny');
+    expect(mail.body['findings']).toContainEqual(
+      expect.objectContaining({
+        detector: 'tainted-tool-call',
+        kind: 'denied',
+        message:
+          'tool-call policy (cedar) denied a call because untrusted content had entered the conversation (retrieved; detectors that fired on it: indirect-injection); the call was denied',
+      }),
+    );
   });
 
   it('holds a call for approval: listed, approved once by a responder, then the identical call runs once', async () => {
@@ -547,7 +579,7 @@ describe.each(storeKinds)('tool-call policy (%s)', (kind) => {
           kind: 'denied',
           action: 'block',
           message: expect.stringContaining(
-            'after untrusted content entered the conversation (tool_result)',
+            'because untrusted content had entered the conversation (tool_result)',
           ) as unknown,
         }),
       ],

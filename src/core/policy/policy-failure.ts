@@ -83,12 +83,12 @@ export function policyFailureFinding(args: {
 }
 
 /**
- * A call the policy denied in a conversation untrusted content had entered (a retrieved document, a
- * tool result). The detectors may have missed the injection that steered the model into the call; the
- * deny is then the only trace of the attempt, so it is a finding that reaches detection like theirs.
- * A detector id of its own, not `tool-policy`: rules written for a failing policy must not page on a
- * policy doing its job. Whether the deny rests on the taint is the policy's business: the finding says
- * what is known (denied, and tainted), and the tool decision keeps the policy's reasons.
+ * A call the policy denied because untrusted content (a retrieved document, a tool result) had entered
+ * the conversation: the same call without that taint would not have been denied (the gateway asks the
+ * policy again to know). The detectors may have missed the injection that steered the model into the
+ * call; the deny is then the only trace of the attempt, so it is a finding that reaches detection like
+ * theirs. A detector id of its own, not `tool-policy`: rules written for a failing policy must not page
+ * on a policy doing its job, and a deny the taint did not decide (a tool that is never allowed) is none.
  */
 export const TAINTED_CALL_DETECTOR = 'tainted-tool-call';
 
@@ -101,7 +101,7 @@ export const taintedCallDetector = {
   threshold: 1,
   owasp: 'LLM01',
   description:
-    'a tool call the policy denied after untrusted content (retrieved documents, tool results) entered the conversation: a sign of an injection the detectors may have missed; always on, no settings',
+    'a tool call the policy denied because untrusted content (retrieved documents, tool results) had entered the conversation: a sign of an injection the detectors may have missed; always on, no settings',
 } as const;
 
 export function untrustedCallDeniedFinding(args: {
@@ -127,7 +127,7 @@ export function untrustedCallDeniedFinding(args: {
     // What is suspected is an indirect prompt injection steering the model into the call.
     owasp: 'LLM01',
     location: `tool_call[${args.tool}]`,
-    message: `tool-call policy (${args.engine}) denied a call after untrusted content entered the conversation${what ? ` (${what})` : ''}; ${
+    message: `tool-call policy (${args.engine}) denied a call because untrusted content had entered the conversation${what ? ` (${what})` : ''}; ${
       denied ? 'the call was denied' : 'shadow mode, so the call was let through'
     }`,
   };
