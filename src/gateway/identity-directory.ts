@@ -1,5 +1,6 @@
 import { identifierLike } from '../core/guards/detectors/cross-user.js';
 import type { KnownIdentities } from '../core/guards/types.js';
+import type { RecentIdentity, TraceStore } from '../store/port.js';
 
 /** Per app: the most recently seen ids kept, the oldest forgotten first (a bound on a replica's memory). */
 const MAX_PER_APP = 100_000;
@@ -38,7 +39,7 @@ export class IdentityDirectory {
   }
 
   /** Adds what the store holds (latest first: the most recent are kept when an app has more than the bound). */
-  load(rows: readonly SeenIdentity[]): void {
+  load(rows: readonly RecentIdentity[]): void {
     for (let i = rows.length - 1; i >= 0; i--) {
       const r = rows[i];
       if (r) this.note(r.app, r.userId, r.tenantId);
@@ -56,17 +57,6 @@ function latest<V>(m: Map<string, V>, key: string, value: V): void {
   }
 }
 
-/** One (app, user, tenant) the store has seen calls from (the trace store's `recentIdentities`). */
-interface SeenIdentity {
-  readonly app: string;
-  readonly userId: string;
-  readonly tenantId: string | null;
-}
-
-interface IdentitySource {
-  recentIdentities(since: number, until: number, limit: number): Promise<readonly SeenIdentity[]>;
-}
-
 const DAY_MS = 24 * 3600 * 1000;
 /** How far back the first read goes (a day per query), how often it reads again, rows per query. */
 const FIRST_LOOKBACK_DAYS = 7;
@@ -82,7 +72,7 @@ const READ_LIMIT = 100_000;
  */
 export function startIdentityRefresh(
   directory: IdentityDirectory,
-  source: IdentitySource,
+  source: Pick<TraceStore, 'recentIdentities'>,
   now: () => number,
   log: { warn(obj: object, msg: string): void },
 ): () => void {
