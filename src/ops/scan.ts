@@ -5,7 +5,7 @@ import { scanTrace } from '../core/guards/scan-input.js';
 import type { Finding } from '../core/guards/types.js';
 import { parseTimeSpec } from '../core/time-spec.js';
 import type { TraceCursor, TraceRecord } from '../core/trace.js';
-import { releaseGuardSettings } from '../core/release.js';
+import { releaseGuardSettings, type Release } from '../core/release.js';
 import type { OpsContext } from './context.js';
 import { getRelease } from './releases.js';
 
@@ -14,20 +14,12 @@ import { getRelease } from './releases.js';
  * after a detector changed (which calls would the new detector have caught?).
  */
 export async function guardSetFor(ctx: OpsContext, release: string | undefined): Promise<GuardSet> {
-  return (await releaseScan(ctx, release)).set;
+  return setOf(release === undefined ? undefined : await getRelease(ctx, release));
 }
 
-/** What a release's calls were guarded with: its guards (and planted canary), and its system prompt. */
-interface ReleaseScan {
-  readonly set: GuardSet;
-  readonly system: string;
-}
-
-async function releaseScan(ctx: OpsContext, name: string | undefined): Promise<ReleaseScan> {
-  if (name === undefined) return { set: new GuardSet(defaultGuardSettings), system: '' };
-  const release = await getRelease(ctx, name);
-  return { set: new GuardSet(releaseGuardSettings(release)), system: release.spec.prompt.system ?? '' };
-}
+/** What a release's calls were guarded with (its guards and planted canary); the defaults without one. */
+const setOf = (release: Release | undefined): GuardSet =>
+  new GuardSet(release ? releaseGuardSettings(release) : defaultGuardSettings);
 
 export interface RescanOptions {
   readonly since: string;
@@ -74,19 +66,23 @@ export async function rescanTraces(
     ...(until !== undefined ? { until } : {}),
     ...(opts.app !== undefined ? { app: opts.app } : {}),
   };
-  const fixed = opts.release === undefined ? undefined : await releaseScan(ctx, opts.release);
-  const scans = new Map<string, ReleaseScan>();
-  // Each trace with its own release's prompt (it was in force at call time), whichever guards are used.
-  const scanFor = async (release: string): Promise<ReleaseScan> => {
-    let scan = scans.get(release);
-    if (!scan) {
-      // `app@0` (no release deployed) and releases that no longer load are scanned with the defaults.
-      scan = await releaseScan(ctx, release.endsWith('@0') ? undefined : release).catch(() =>
-        releaseScan(ctx, undefined),
+  const fixed = opts.release === undefined ? undefined : await guardSetFor(ctx, opts.release);
+  // Each trace's own release, read once: its prompt was in force at call time, whichever guards scan it.
+  // `app@0` (no release deployed) and releases that no longer load count as none (the defaults).
+  const releases = new Map<string, Release | undefined>();
+  const sets = new Map<string, GuardSet>();
+  const releaseOf = async (name: string): Promise<Release | undefined> => {
+    if (!releases.has(name))
+      releases.set(
+        name,
+        name.endsWith('@0') ? undefined : await getRelease(ctx, name).catch(() => undefined),
       );
-      scans.set(release, scan);
-    }
-    return scan;
+    return releases.get(name);
+  };
+  const ownSet = (name: string, release: Release | undefined): GuardSet => {
+    let set = sets.get(name);
+    if (!set) sets.set(name, (set = setOf(release)));
+    return set;
   };
 
   const total = await ctx.store.traces.count(filter);
@@ -98,8 +94,9 @@ export async function rescanTraces(
   for (;;) {
     const rows = await ctx.store.traces.page({ ...filter, limit: PAGE, ...(cursor ? { cursor } : {}) });
     for (const trace of rows) {
-      const own = await scanFor(trace.release);
-      const findings = scanTrace(fixed?.set ?? own.set, trace, own.system);
+      const release = await releaseOf(trace.release);
+      const set = fixed ?? ownSet(trace.release, release);
+      const findings = scanTrace(set, trace, release?.spec.prompt.system ?? '');
       scanned++;
       if (findings.length > 0) withFindings++;
       for (const f of findings) byDetector[f.detector] = (byDetector[f.detector] ?? 0) + 1;
