@@ -96,20 +96,22 @@ export function identifierLike(id: string): boolean {
 const ID_TOKEN = /[A-Za-z0-9](?:[A-Za-z0-9._@+-]*[A-Za-z0-9])?/g;
 
 /**
- * An address that is not a person's, or not someone else's: the caller's own, allowed, the
+ * Whether an address is not a person's, or not someone else's: the caller's own, allowed, the
  * organisation's domains, a role mailbox, an example domain, or one the system prompt gives out.
  */
-function notAnotherPersons(address: string, own: ReadonlySet<string>, ctx: GuardContext): boolean {
-  const at = address.lastIndexOf('@');
-  const local = address.slice(0, at);
-  const domain = address.slice(at + 1);
+function addressJudge(own: ReadonlySet<string>, ctx: GuardContext): (address: string) => boolean {
   const { allowEmails, allowDomains } = ctx.settings.exfiltration;
-  const allowed = allowEmails.map((e) => e.toLowerCase());
-  if (own.has(address) || allowed.includes(address) || allowed.includes(`@${domain}`)) return true;
-  if (allowedDomain(domain, allowDomains) || EXAMPLE_DOMAIN.test(domain)) return true;
-  return (
-    ROLE_MAILBOXES.has(local.replace(/[+].*$/, '')) || (ctx.system?.toLowerCase() ?? '').includes(address)
-  );
+  const allowed = new Set(allowEmails.map((e) => e.toLowerCase()));
+  // Lower-cased on first use: most answers name no address, and a prompt can be long.
+  let system: string | undefined;
+  return (address) => {
+    const at = address.lastIndexOf('@');
+    const domain = address.slice(at + 1);
+    if (own.has(address) || allowed.has(address) || allowed.has(`@${domain}`)) return true;
+    if (allowedDomain(domain, allowDomains) || EXAMPLE_DOMAIN.test(domain)) return true;
+    if (ROLE_MAILBOXES.has(address.slice(0, at).replace(/[+].*$/, ''))) return true;
+    return (system ??= ctx.system?.toLowerCase() ?? '').includes(address);
+  };
 }
 
 /** Ids of the app's other users and tenants in the answer, by their spans. */
@@ -118,6 +120,7 @@ function otherIdentities(
   own: ReadonlySet<string>,
   ctx: GuardContext,
   known: KnownIdentities,
+  nobodys: (address: string) => boolean,
 ): Detection[] {
   const out: Detection[] = [];
   const ownTenant = ctx.tenant?.toLowerCase();
@@ -129,7 +132,7 @@ function otherIdentities(
     const tenant = known.users.get(id);
     if (tenant === undefined && !known.tenants.has(id)) continue;
     // An id that is an address is judged as addresses are (an allowed or role address is nobody's).
-    if (id.includes('@') && notAnotherPersons(id, own, ctx)) continue;
+    if (id.includes('@') && nobodys(id)) continue;
     const span = { start: m.index, end: m.index + token.length };
     const user = tenant !== undefined;
     // Below the default threshold (recorded only when a release lowers it): a caller with no
@@ -158,16 +161,17 @@ function otherIdentities(
 function crossUserDetect(text: string, ctx: GuardContext): Detection[] {
   const own = new Set(ctx.ownIdentifiers.map((i) => i.toLowerCase()));
   const known = own.size > 0;
+  const nobodys = addressJudge(own, ctx);
   const others =
     ctx.known && (ctx.known.users.size > 0 || ctx.known.tenants.size > 0)
-      ? otherIdentities(text, own, ctx, ctx.known)
+      ? otherIdentities(text, own, ctx, ctx.known, nobodys)
       : [];
   const out: Detection[] = [...others];
   const reported = new Set(others.map((d) => d.span?.start));
   if (text.includes('@'))
     for (const m of findEmails(text)) {
       const address = text.slice(m.start, m.end).toLowerCase();
-      if (notAnotherPersons(address, own, ctx) || reported.has(m.start)) continue;
+      if (nobodys(address) || reported.has(m.start)) continue;
       out.push({
         kind: 'email',
         score: known ? 0.7 : 0.3,
