@@ -13,16 +13,11 @@ export const TOOL_POLICY_DETECTOR = 'tool-policy';
  * How `firebreak guards` lists it beside the guards' detectors. It has no settings: a policy that cannot
  * decide always denies (its `log` in shadow mode follows the policy's mode, not a detector setting).
  */
-export const toolPolicyDetector = {
-  id: TOOL_POLICY_DETECTOR,
-  class: 'security',
-  stages: ['tool_call'],
-  action: 'block',
-  threshold: 1,
-  owasp: 'LLM06',
-  description:
-    'a tool-call policy that could not decide (OPA down or undefined, a Cedar error…): the call is denied; always on, no settings',
-} as const;
+export const toolPolicyDetector = listed(
+  TOOL_POLICY_DETECTOR,
+  'LLM06',
+  'a tool-call policy that could not decide (OPA down or undefined, a Cedar error…): the call is denied; always on, no settings',
+);
 
 /** Why a policy could not decide: the finding's kind, and what a detection rule can match on. */
 export const policyFailures = [
@@ -63,23 +58,17 @@ export function policyFailureFinding(args: {
   /** What was done with the call: `deny` normally, `allow` when the policy runs in shadow mode. */
   readonly enforced: ToolDecision;
 }): Finding {
-  const denied = args.enforced !== 'allow';
-  return {
-    detector: TOOL_POLICY_DETECTOR,
-    kind: args.failure,
-    class: 'security',
-    stage: 'tool_call',
-    // Shadow mode lets the call through whatever the policy says: recorded, not blocked.
-    action: denied ? 'block' : 'log',
-    score: 1,
-    // The control over what tools a model may use (excessive agency) is the thing that failed.
-    owasp: 'LLM06',
-    // The same location argument guards use, so a signal names the tool (containment can switch it off).
-    location: `tool_call[${args.tool}]`,
-    message: `tool-call policy (${args.engine}) failed: ${what[args.failure]}; ${
-      denied ? 'the call was denied (fail closed)' : 'shadow mode, so the call was let through'
-    }`,
-  };
+  // The control over what tools a model may use (excessive agency) is the thing that failed.
+  return callFinding(
+    TOOL_POLICY_DETECTOR,
+    args.failure,
+    'LLM06',
+    args,
+    (denied) =>
+      `tool-call policy (${args.engine}) failed: ${what[args.failure]}; ${
+        denied ? 'the call was denied (fail closed)' : 'shadow mode, so the call was let through'
+      }`,
+  );
 }
 
 /**
@@ -93,16 +82,11 @@ export function policyFailureFinding(args: {
 export const TAINTED_CALL_DETECTOR = 'tainted-tool-call';
 
 /** How `firebreak guards` lists it (always on, no settings, like `tool-policy`). */
-export const taintedCallDetector = {
-  id: TAINTED_CALL_DETECTOR,
-  class: 'security',
-  stages: ['tool_call'],
-  action: 'block',
-  threshold: 1,
-  owasp: 'LLM01',
-  description:
-    'a tool call the policy denied because untrusted content (retrieved documents, tool results) had entered the conversation: a sign of an injection the detectors may have missed; always on, no settings',
-} as const;
+export const taintedCallDetector = listed(
+  TAINTED_CALL_DETECTOR,
+  'LLM01',
+  'a tool call the policy denied because untrusted content (retrieved documents, tool results) had entered the conversation: a sign of an injection the detectors may have missed; always on, no settings',
+);
 
 export function untrustedCallDeniedFinding(args: {
   readonly engine: string;
@@ -110,25 +94,57 @@ export function untrustedCallDeniedFinding(args: {
   readonly taint: Taint;
   readonly enforced: ToolDecision;
 }): Finding {
-  const denied = args.enforced !== 'allow';
   // Detector ids only: an agent declares them (/v1/tools/authorize), and this message goes to pages.
   const fired = args.taint.detectors.filter((d) => /^[a-z][a-z0-9-]{0,40}$/.test(d));
   const what = [
     ...(args.taint.sources.length > 0 ? [args.taint.sources.join(', ')] : []),
     ...(fired.length > 0 ? [`detectors that fired on it: ${fired.join(', ')}`] : []),
   ].join('; ');
+  // What is suspected is an indirect prompt injection steering the model into the call.
+  return callFinding(
+    TAINTED_CALL_DETECTOR,
+    'denied',
+    'LLM01',
+    args,
+    (denied) =>
+      `tool-call policy (${args.engine}) denied a call because untrusted content had entered the conversation${what ? ` (${what})` : ''}; ${
+        denied ? 'the call was denied' : 'shadow mode, so the call was let through'
+      }`,
+  );
+}
+
+/** A finding on one tool call; `enforced` is what was done with it (`allow` in shadow mode: recorded). */
+function callFinding(
+  detector: string,
+  kind: string,
+  owasp: 'LLM01' | 'LLM06',
+  call: { readonly tool: string; readonly enforced: ToolDecision },
+  message: (denied: boolean) => string,
+): Finding {
+  const denied = call.enforced !== 'allow';
   return {
-    detector: TAINTED_CALL_DETECTOR,
-    kind: 'denied',
+    detector,
+    kind,
     class: 'security',
     stage: 'tool_call',
     action: denied ? 'block' : 'log',
     score: 1,
-    // What is suspected is an indirect prompt injection steering the model into the call.
-    owasp: 'LLM01',
-    location: `tool_call[${args.tool}]`,
-    message: `tool-call policy (${args.engine}) denied a call because untrusted content had entered the conversation${what ? ` (${what})` : ''}; ${
-      denied ? 'the call was denied' : 'shadow mode, so the call was let through'
-    }`,
+    owasp,
+    // The same location argument guards use, so a signal names the tool (containment can switch it off).
+    location: `tool_call[${call.tool}]`,
+    message: message(denied),
   };
+}
+
+/** How `firebreak guards` lists a policy finding's detector beside the guards' (no settings). */
+function listed<Id extends string, O extends 'LLM01' | 'LLM06'>(id: Id, owasp: O, description: string) {
+  return {
+    id,
+    class: 'security',
+    stages: ['tool_call'],
+    action: 'block',
+    threshold: 1,
+    owasp,
+    description,
+  } as const;
 }
