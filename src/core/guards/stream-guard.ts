@@ -26,6 +26,7 @@ import { withFields } from '../with-fields.js';
  * stream with the error rather than a normal finish.
  */
 const WINDOW = 256;
+const NONE: readonly Finding[] = [];
 /** The longest redaction held whole while it grows (past a detector's own hold-back: 1 100 for keys). */
 const MAX_GROWING = 4096;
 
@@ -113,15 +114,17 @@ export class OutputStreamGuard {
     /** Complete matches that act on the text, judged once the release point is settled. */
     const acting: Finding[] = [];
     let stop: Finding | undefined;
-    const found = this.guards
-      .scan(tail, this.ctx, undefined, 'windowed')
-      .findings.map((f) =>
-        f.span ? withFields(f, { span: { start: f.span.start + from, end: f.span.end + from } }) : f,
-      );
-    // The answer is complete: what judges only whole texts (support) reads it now, once.
-    if (final && this.judgesWhole)
-      found.push(...this.guards.scan(s.text, this.ctx, undefined, 'whole').findings);
-    for (const abs of found) {
+    const windowed = this.guards.scan(tail, this.ctx, undefined, 'windowed').findings;
+    // The answer is complete: what judges only whole texts (support) reads it now, once, in its own
+    // coordinates (the windowed findings are moved from the window's into the answer's).
+    const whole =
+      final && this.judgesWhole ? this.guards.scan(s.text, this.ctx, undefined, 'whole').findings : NONE;
+    const found = whole.length === 0 ? windowed : [...windowed, ...whole];
+    for (const [i, f] of found.entries()) {
+      const abs =
+        i < windowed.length && f.span
+          ? withFields(f, { span: { start: f.span.start + from, end: f.span.end + from } })
+          : f;
       // Text already released was judged when it was released (a match cut by the window start is a
       // truncated repeat of one found then).
       if (s.seen.has(keyOf(abs)) || (abs.span && abs.span.end <= s.sent)) continue;
