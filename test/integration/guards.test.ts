@@ -61,11 +61,14 @@ function yaml(): string {
 describe.each(storeKinds)('guards through the gateway (%s)', (kind) => {
   let fb: Running;
   let client: OpenAI;
+  /** billing-bot's client: an agent that may mail (deployAgent). */
+  let agent: OpenAI;
   const actor = 'test:admin';
 
   beforeAll(async () => {
     fb = await startFirebreak({ store: kind, yaml: yaml() });
     client = new OpenAI({ baseURL: `${fb.url}/v1`, apiKey: GATEWAY_KEY, maxRetries: 0 });
+    agent = new OpenAI({ baseURL: `${fb.url}/v1`, apiKey: OTHER_APP_KEY, maxRetries: 0 });
     await deployRelease(fb, {
       app: 'support-bot',
       env: 'prod',
@@ -79,6 +82,22 @@ describe.each(storeKinds)('guards through the gateway (%s)', (kind) => {
     });
   });
   afterAll(() => fb.close());
+
+  /** billing-bot as an agent that may mail, under the taint policy, with these detector settings. */
+  const deployAgent = (detectors: Record<string, unknown>) =>
+    deployRelease(fb, {
+      app: 'billing-bot',
+      env: 'dev',
+      actor,
+      reason: 'taint test',
+      spec: {
+        model: { name: 'agent-1' },
+        tools: ['send_email'],
+        retrieval: { useInPrompt: true },
+        guards: { detectors },
+        policy: { engine: 'cedar', cedar: POLICY, arguments: { to: 'String' } },
+      },
+    });
 
   /** The raw SSE bytes the client received, and the trace id. */
   async function rawStream(content: string): Promise<{ raw: string; traceId: string }> {
@@ -124,21 +143,8 @@ describe.each(storeKinds)('guards through the gateway (%s)', (kind) => {
   });
 
   it('denies a tool call steered by an injected document because of taint, with a security finding; the same tool to an allowed address in a clean conversation goes through', async () => {
-    await deployRelease(fb, {
-      app: 'billing-bot',
-      env: 'dev',
-      actor,
-      reason: 'taint test',
-      spec: {
-        model: { name: 'agent-1' },
-        tools: ['send_email'],
-        retrieval: { useInPrompt: true },
-        // Log (not drop) the injected document and the outside address, so that what decides is the policy.
-        guards: { detectors: { 'indirect-injection': { action: 'log' }, exfiltration: { action: 'log' } } },
-        policy: { engine: 'cedar', cedar: POLICY, arguments: { to: 'String' } },
-      },
-    });
-    const agent = new OpenAI({ baseURL: `${fb.url}/v1`, apiKey: OTHER_APP_KEY, maxRetries: 0 });
+    // Log (not drop) the injected document and the outside address, so that what decides is the policy.
+    await deployAgent({ 'indirect-injection': { action: 'log' }, exfiltration: { action: 'log' } });
     const tools: OpenAI.ChatCompletionTool[] = [
       { type: 'function', function: { name: 'send_email', parameters: { type: 'object' } } },
     ];
@@ -208,27 +214,12 @@ describe.each(storeKinds)('guards through the gateway (%s)', (kind) => {
   });
 
   it('an injection the detectors miss still leaves a security finding: the policy’s deny after untrusted content', async () => {
-    await deployRelease(fb, {
-      app: 'billing-bot',
-      env: 'dev',
-      actor,
-      reason: 'taint test, detectors off',
-      spec: {
-        model: { name: 'agent-1' },
-        tools: ['send_email'],
-        retrieval: { useInPrompt: true },
-        // As if the injection were one no detector knows: nothing fires on the document.
-        guards: {
-          detectors: {
-            'indirect-injection': { enabled: false },
-            'prompt-injection': { enabled: false },
-            exfiltration: { action: 'log' },
-          },
-        },
-        policy: { engine: 'cedar', cedar: POLICY, arguments: { to: 'String' } },
-      },
+    // As if the injection were one no detector knows: nothing fires on the document.
+    await deployAgent({
+      'indirect-injection': { enabled: false },
+      'prompt-injection': { enabled: false },
+      exfiltration: { action: 'log' },
     });
-    const agent = new OpenAI({ baseURL: `${fb.url}/v1`, apiKey: OTHER_APP_KEY, maxRetries: 0 });
     const { data, response } = await agent.chat.completions
       .create({
         model: 'agent-1',
