@@ -148,7 +148,16 @@ export function asksTheWay(low: string, at: number): boolean {
   return !asksToBeTold(low) && (WAY.test(sentence) || ONCE.test(sentence));
 }
 /** The turn asks for something to be told, shown or written out, anywhere in it. */
-const asksToBeTold = (low: string): boolean => TELL.test(low);
+function asksToBeTold(low: string): boolean {
+  // Asked once per turn: each mention of a secret in a long pasted text would otherwise read it again.
+  if (low !== toldOf) {
+    toldOf = low;
+    told = TELL.test(low);
+  }
+  return told;
+}
+let toldOf: string | undefined;
+let told = false;
 const TELL =
   /\b(?:tell|give|share|reveal|say|print|spell|type|write|send|show|leak|hint|quote|recite|repeat|confirm|list|display|output|provide|paste|dictate|cough|spill|what(?:'s| is| was| are)|get you to|out of you|(?:reply|respond|answer) with)\b/;
 const WAY = /\b(?:how|where)\b.{0,24}\b(?:get|find|obtain|receive|pick up|collect|look up)\b/;
