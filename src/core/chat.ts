@@ -65,6 +65,22 @@ export interface Choice {
   readonly text: string | null;
   readonly toolCalls: readonly ToolCall[];
   readonly finishReason: FinishReason;
+  /** Tool calls the gateway took out of this choice (tool-gate.ts); absent when none. */
+  readonly withheld?: readonly WithheldCall[];
+}
+
+/**
+ * A tool call the gateway took out of an answer, denied or held for approval. The client reads a notice
+ * in the text instead of the call; this is the same in a form a program can act on (poll the approval,
+ * retry once it is approved), rendered as `firebreak.withheld_tool_calls` on the wire.
+ */
+export interface WithheldCall {
+  readonly id: string;
+  readonly name: string;
+  readonly decision: 'deny' | 'require-approval';
+  /** The approval holding the call (`require-approval`), or the one an operator denied. */
+  readonly approvalId?: string;
+  readonly reasons: readonly string[];
 }
 
 export interface Usage {
@@ -91,7 +107,13 @@ export type StreamEvent =
       readonly name?: string;
       readonly argumentsDelta: string;
     }
-  | { readonly type: 'finish'; readonly index: number; readonly reason: FinishReason }
+  | {
+      readonly type: 'finish';
+      readonly index: number;
+      readonly reason: FinishReason;
+      /** Tool calls of this choice the gateway took out (the stream's tool gate sets it). */
+      readonly withheld?: readonly WithheldCall[];
+    }
   | { readonly type: 'usage'; readonly usage: Usage };
 
 export interface EmbeddingRequest {
@@ -124,6 +146,7 @@ export class StreamAccumulator {
   private readonly texts = new Map<number, string>();
   private readonly calls = new Map<number, Map<number, { id: string; name: string; arguments: string }>>();
   private readonly finish = new Map<number, FinishReason>();
+  private readonly withheld = new Map<number, readonly WithheldCall[]>();
   usage: Usage = { promptTokens: 0, completionTokens: 0 };
 
   add(event: StreamEvent): void {
@@ -146,6 +169,7 @@ export class StreamAccumulator {
       }
       case 'finish':
         this.finish.set(event.index, event.reason);
+        if (event.withheld) this.withheld.set(event.index, event.withheld);
         break;
       case 'usage':
         this.usage = event.usage;
@@ -157,11 +181,17 @@ export class StreamAccumulator {
     const indexes = new Set([...this.texts.keys(), ...this.calls.keys(), ...this.finish.keys()]);
     return [...indexes]
       .sort((a, b) => a - b)
-      .map((index) => ({
-        index,
-        text: this.texts.get(index) ?? null,
-        toolCalls: [...(this.calls.get(index)?.entries() ?? [])].sort(([a], [b]) => a - b).map(([, c]) => c),
-        finishReason: this.finish.get(index) ?? 'stop',
-      }));
+      .map((index) => {
+        const withheld = this.withheld.get(index);
+        return {
+          index,
+          text: this.texts.get(index) ?? null,
+          toolCalls: [...(this.calls.get(index)?.entries() ?? [])]
+            .sort(([a], [b]) => a - b)
+            .map(([, c]) => c),
+          finishReason: this.finish.get(index) ?? 'stop',
+          ...(withheld ? { withheld } : {}),
+        };
+      });
   }
 }

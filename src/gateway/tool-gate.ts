@@ -1,4 +1,4 @@
-import type { ChatResponse, Choice, StreamEvent, ToolCall } from '../core/chat.js';
+import type { ChatResponse, Choice, StreamEvent, ToolCall, WithheldCall } from '../core/chat.js';
 import { withFields } from '../core/with-fields.js';
 import type { PolicyFailure } from '../core/policy/policy-failure.js';
 import type { ToolDecision } from '../core/policy/policy-settings.js';
@@ -37,6 +37,21 @@ export function toolNotice(j: ToolJudgement): string {
     : `Firebreak blocked "${j.call.name}": ${why}. The action was not performed.`;
 }
 
+/** The same for a program: the calls not let through, with their approval (chat.ts, WithheldCall). */
+function withheldCalls(js: readonly ToolJudgement[]): WithheldCall[] {
+  const out: WithheldCall[] = [];
+  for (const j of js)
+    if (j.enforced !== 'allow')
+      out.push({
+        id: j.call.id,
+        name: j.call.name,
+        decision: j.enforced,
+        ...(j.approvalId !== undefined ? { approvalId: j.approvalId } : {}),
+        reasons: j.reasons,
+      });
+  return out;
+}
+
 export async function gateToolCalls(
   resp: ChatResponse,
   judge: ToolJudge,
@@ -58,10 +73,11 @@ export async function gateToolCalls(
       continue;
     }
     const text = [c.text, ...notices].filter((t) => t).join('\n');
+    const withheld = withheldCalls(js);
     choices.push(
       allowed.length > 0
-        ? withFields(c, { toolCalls: allowed, text })
-        : withFields(c, { toolCalls: [], text, finishReason: 'stop' as const }),
+        ? withFields(c, { toolCalls: allowed, text, withheld })
+        : withFields(c, { toolCalls: [], text, finishReason: 'stop' as const, withheld }),
     );
   }
   return { response: withFields(resp, { choices }), judgements };
@@ -111,7 +127,15 @@ async function* release(
   const allowed = new Set(order.filter((_, i) => js[i]?.enforced === 'allow'));
   for (const e of events) if (e.type === 'tool_call' && allowed.has(e.callIndex)) yield e;
   for (const j of js) if (j.enforced !== 'allow') yield { type: 'text', index, delta: `${toolNotice(j)}\n` };
-  if (finish) yield allowed.size > 0 ? finish : { type: 'finish', index, reason: 'stop' };
+  const withheld = withheldCalls(js);
+  // A stream the upstream never finished gets no finish event; its notices still name the approvals.
+  if (finish?.type === 'finish')
+    yield {
+      type: 'finish',
+      index,
+      reason: allowed.size > 0 ? finish.reason : 'stop',
+      ...(withheld.length > 0 ? { withheld } : {}),
+    };
 }
 
 /**

@@ -89,7 +89,20 @@ describe('tool calls are judged before the client sees them', () => {
     );
     expect(JSON.stringify(out)).not.toContain('evil');
     expect(out.flatMap((e) => (e.type === 'tool_call' ? [e.callIndex] : []))).toEqual([1, 1]);
-    expect(out.at(-1)).toEqual({ type: 'finish', index: 0, reason: 'tool_calls' });
+    // The finish names the call taken out (for firebreak.withheld_tool_calls), without its arguments.
+    expect(out.at(-1)).toEqual({
+      type: 'finish',
+      index: 0,
+      reason: 'tool_calls',
+      withheld: [
+        {
+          id: 'c1',
+          name: 'send_email',
+          decision: 'deny',
+          reasons: ['the tool is switched off (flag tool:send_email)'],
+        },
+      ],
+    });
     expect(judged.map((j) => [j.call.name, j.enforced, j.engine])).toEqual([
       ['send_email', 'deny', 'flag'],
       ['lookup', 'allow', 'none'],
@@ -107,7 +120,19 @@ describe('tool calls are judged before the client sees them', () => {
     );
     expect(out).toEqual([
       { type: 'text', index: 0, delta: expect.stringContaining('blocked "send_email"') as unknown },
-      { type: 'finish', index: 0, reason: 'stop' },
+      {
+        type: 'finish',
+        index: 0,
+        reason: 'stop',
+        withheld: [
+          {
+            id: 'c1',
+            name: 'send_email',
+            decision: 'deny',
+            reasons: ['the tool is switched off (flag tool:send_email)'],
+          },
+        ],
+      },
     ]);
   });
 

@@ -1,6 +1,7 @@
 import { z } from 'zod';
-import type { ChatResponse, FinishReason, StreamEvent, ToolCall } from '../chat.js';
+import type { ChatResponse, FinishReason, StreamEvent, ToolCall, WithheldCall } from '../chat.js';
 import { FirebreakError, type ErrorCode } from '../errors.js';
+import { withheldExtension } from './withheld.js';
 
 /** Anthropic Messages responses and stream events ↔ canonical. */
 const stopToFinish: Record<string, FinishReason> = {
@@ -172,6 +173,7 @@ export function renderAnthropicResponse(resp: ChatResponse, model: string): Reco
     stop_reason: finishToStop[choice?.finishReason ?? 'stop'],
     stop_sequence: null,
     usage: { input_tokens: resp.usage.promptTokens, output_tokens: resp.usage.completionTokens },
+    ...withheldExtension(choice?.withheld),
   };
 }
 
@@ -186,6 +188,7 @@ export class AnthropicStreamRenderer {
   private blockKind: 'text' | 'tool' | undefined;
   private toolCall = -1;
   private stopReason = 'end_turn';
+  private withheld: readonly WithheldCall[] | undefined;
   private outputTokens = 0;
   private started = false;
 
@@ -233,6 +236,7 @@ export class AnthropicStreamRenderer {
         break;
       case 'finish':
         this.stopReason = finishToStop[event.reason];
+        this.withheld = event.withheld;
         break;
       case 'usage':
         this.outputTokens = event.usage.completionTokens;
@@ -250,6 +254,7 @@ export class AnthropicStreamRenderer {
         type: 'message_delta',
         delta: { stop_reason: this.stopReason, stop_sequence: null },
         usage: { output_tokens: this.outputTokens },
+        ...withheldExtension(this.withheld),
       },
     });
     out.push({ event: 'message_stop', data: { type: 'message_stop' } });

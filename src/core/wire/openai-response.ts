@@ -2,6 +2,7 @@ import { z } from 'zod';
 import type { ChatResponse, Choice, FinishReason, StreamEvent, Usage } from '../chat.js';
 import { FirebreakError, type ErrorCode } from '../errors.js';
 import { withFields } from '../with-fields.js';
+import { withheldExtension } from './withheld.js';
 
 /** Upstream OpenAI responses, validated just enough that a malformed one is an error, not a crash. */
 const upstreamToolCall = z.looseObject({
@@ -182,6 +183,7 @@ export function renderOpenAiResponse(resp: ChatResponse, model: string): Record<
       },
       logprobs: null,
       finish_reason: c.finishReason,
+      ...withheldExtension(c.withheld),
     })),
     usage: {
       prompt_tokens: resp.usage.promptTokens,
@@ -242,14 +244,26 @@ export class OpenAiChunkRenderer {
         );
         break;
       case 'finish':
-        out.push(this.choice(event.index, first ? { role: 'assistant', content: '' } : {}, event.reason));
+        out.push(
+          this.choice(
+            event.index,
+            first ? { role: 'assistant', content: '' } : {},
+            event.reason,
+            withheldExtension(event.withheld),
+          ),
+        );
         break;
     }
     return out;
   }
 
-  private choice(index: number, delta: Record<string, unknown>, finishReason: FinishReason | null) {
-    return this.chunk([{ index, delta, logprobs: null, finish_reason: finishReason }]);
+  private choice(
+    index: number,
+    delta: Record<string, unknown>,
+    finishReason: FinishReason | null,
+    extension: Record<string, unknown> = {},
+  ) {
+    return this.chunk([{ index, delta, logprobs: null, finish_reason: finishReason, ...extension }]);
   }
 
   private chunk(choices: unknown[], usage?: Record<string, number>): Record<string, unknown> {
