@@ -165,8 +165,11 @@ describe.each(storeKinds)('containment through the gateway (%s)', (kind) => {
       }),
     });
     const raw = await res.text();
-    expect(raw).not.toContain('"name":"send_email"');
+    // No tool-call delta at all, nor its arguments; the call is named only where it was withheld.
+    expect(raw).not.toContain('"tool_calls"');
+    expect(raw).not.toContain('"arguments"');
     expect(raw).toContain('blocked \\"send_email\\"');
+    expect(raw).toContain('"withheld_tool_calls":[{"id":"call_sim_0_0","name":"send_email","decision":"deny"');
     expect(raw.trim().endsWith('data: [DONE]')).toBe(true);
 
     await changed(() =>
