@@ -1,5 +1,6 @@
 import { luhn as luhnDigits } from './guards/detectors/pii-financial-ids.js';
 import type { PiiKind } from './guards/detectors/pii-match.js';
+import { NATIONAL_ID_KINDS } from './guards/detectors/pii-national-ids.js';
 import { findPii } from './guards/detectors/pii.js';
 import { findSecrets } from './guards/detectors/secrets.js';
 
@@ -8,9 +9,9 @@ import { findSecrets } from './guards/detectors/secrets.js';
  * matchers (core/guards/detectors: pii.ts, secrets.ts), so a trace is cleaned of exactly what the guards
  * recognise: every credential rule including the ones below the guard's threshold (placeholders and
  * key-shaped tokens: over-redacting a stored trace costs nothing), and the identifying kinds of PII
- * (e-mail, payment card, IBAN, SSN). Phone numbers, IP and street addresses are kept: they are heuristic
- * and often the subject of the call (a support ticket's callback number). Runs in the trace recorder's
- * background flush, never on the request path.
+ * (e-mail, payment card, IBAN, SSN and the other national ids). Phone numbers, IP and street addresses
+ * are kept: they are heuristic and often the subject of the call (a support ticket's callback number).
+ * Runs in the trace recorder's background flush, never on the request path.
  */
 
 /** Luhn check over the digits of `text` (13 to 19 of them; separators ignored). */
@@ -19,16 +20,18 @@ export function luhn(text: string): boolean {
   return digits.length >= 13 && digits.length <= 19 && luhnDigits(digits);
 }
 
-const PII_KINDS: readonly PiiKind[] = ['email', 'card', 'iban', 'ssn'];
+const PII_KINDS: readonly PiiKind[] = ['email', 'card', 'iban', 'ssn', ...NATIONAL_ID_KINDS];
 /** PII matches below this score (a spaced `123 45 6789` with no SSN label) are left alone. */
 const PII_MIN_SCORE = 0.5;
 
 /**
- * The cheap pre-check for PII (most strings hold none): no `@` and no run of 9+ digits, spaces and
- * dashes means no e-mail, card, IBAN or SSN. Secrets have their own: findSecrets walks the text once for
- * its rules' keywords and stops there when none occurs.
+ * The cheap pre-check for PII (most strings hold none): no `@`, no run of 9+ digits, spaces and dashes,
+ * no 6 digits together (a NINO's, a DNI's, a NIE's) and no digit groups split by single spaces or dots
+ * (`AB 12 34 56 C`, `12.345.678-Z`, `1234.56.782`) means no e-mail, card, IBAN or national id. Secrets
+ * have their own: findSecrets walks the text once for its rules' keywords and stops there when none
+ * occurs.
  */
-const MAYBE_PII = /@|\d[\d -]{8,}/;
+const MAYBE_PII = /@|\d[\d -]{8,}|\d{6}|\d[ .]\d{2,3}[ .]\d/;
 
 interface Cut {
   readonly start: number;

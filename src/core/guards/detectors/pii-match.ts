@@ -1,6 +1,19 @@
 /** A personal-data match in free text, and the character classes the PII finders share. */
 
-export type PiiKind = 'email' | 'phone' | 'card' | 'iban' | 'ssn' | 'ip' | 'address';
+export type PiiKind =
+  | 'email'
+  | 'phone'
+  | 'card'
+  | 'iban'
+  | 'ssn'
+  | 'nino'
+  | 'sin'
+  | 'aadhaar'
+  | 'dni'
+  | 'nie'
+  | 'bsn'
+  | 'ip'
+  | 'address';
 
 export interface PiiMatch {
   readonly kind: PiiKind;

@@ -3,14 +3,23 @@ import { findEmails } from './pii-email.js';
 import { findCards, findIbans, findSsns } from './pii-financial-ids.js';
 import { findIps } from './pii-ip.js';
 import type { PiiKind, PiiMatch } from './pii-match.js';
+import {
+  NATIONAL_ID_KINDS,
+  findAadhaars,
+  findBsns,
+  findDnis,
+  findNies,
+  findNinos,
+  findSins,
+} from './pii-national-ids.js';
 import { findPhones } from './pii-phone.js';
 
 /**
  * Matchers for personal data in free text: e-mail addresses, phone numbers, payment cards, IBANs, US
- * social security numbers, IP addresses and street addresses (one file per kind beside this one: pii-email,
- * pii-phone, pii-financial-ids, pii-ip, pii-address; the streaming hold-back in pii-hold-back). Pure
- * functions over a string, shared by the `pii` and `financial-id` detectors (privacy.ts) and by trace
- * redaction (core/redact.ts).
+ * social security numbers and other national ids, IP addresses and street addresses (one file per kind
+ * beside this one: pii-email, pii-phone, pii-financial-ids, pii-national-ids, pii-ip, pii-address; the
+ * streaming hold-back in pii-hold-back). Pure functions over a string, shared by the `pii` and
+ * `financial-id` detectors (privacy.ts) and by trace redaction (core/redact.ts).
  *
  * Cost model: every matcher is anchored on a character that ordinary prose rarely holds (`@`, a digit,
  * `:` next to hex), so a text without digits or `@` costs one pre-check per kind. Every regular
@@ -26,15 +35,24 @@ export const piiFinders: Readonly<Record<PiiKind, PiiFinder>> = {
   card: findCards,
   iban: findIbans,
   ssn: findSsns,
+  nino: findNinos,
+  sin: findSins,
+  aadhaar: findAadhaars,
+  dni: findDnis,
+  nie: findNies,
+  bsn: findBsns,
   ip: findIps,
   address: findAddresses,
 };
 
+/** The exact kinds a phone-shaped candidate may really be. */
+const STRONG_KINDS: readonly PiiKind[] = ['card', 'iban', 'ssn', ...NATIONAL_ID_KINDS, 'ip'];
+
 const overlaps = (a: PiiMatch, b: PiiMatch): boolean => a.start < b.end && b.start < a.end;
 
 /**
- * The matches of the given kinds. A phone candidate that overlaps a card, IBAN, SSN or IP match is that
- * match, not a phone. Text without a digit or `@` costs one scan.
+ * The matches of the given kinds. A phone candidate that overlaps a card, IBAN, SSN, other national id
+ * or IP match is that match, not a phone. Text without a digit or `@` costs one scan.
  */
 export function findPii(text: string, kinds: readonly PiiKind[]): PiiMatch[] {
   const hasDigit = /\d/.test(text);
@@ -46,17 +64,16 @@ export function findPii(text: string, kinds: readonly PiiKind[]): PiiMatch[] {
     out.push(...matchesOf(text, kind));
   }
   if (!out.some((m) => m.kind === 'phone')) return out;
-  // Only when a phone candidate exists: is it really a card, IBAN, SSN or IP address?
+  // Only when a phone candidate exists: is it really a card, IBAN, national id or IP address?
   const strong = out.filter((m) => m.kind !== 'phone' && m.kind !== 'email' && m.kind !== 'address');
-  for (const kind of ['card', 'iban', 'ssn', 'ip'] as const)
-    if (!kinds.includes(kind)) strong.push(...matchesOf(text, kind));
+  for (const kind of STRONG_KINDS) if (!kinds.includes(kind)) strong.push(...matchesOf(text, kind));
   return out.filter((m) => m.kind !== 'phone' || !strong.some((s) => overlaps(m, s)));
 }
 
 /**
  * The last text's matches per kind: the `pii` and `financial-id` detectors scan the same text one after
- * the other (and `pii` also looks for cards, IBANs and SSNs when it has a phone candidate), so each
- * finder runs once per text. The finders are pure and their matches immutable, so this changes nothing
+ * the other (and `pii` also looks for cards, IBANs and national ids when it has a phone candidate), so
+ * each finder runs once per text. The finders are pure and their matches immutable, so this changes nothing
  * but the cost.
  */
 let memoText: string | undefined;

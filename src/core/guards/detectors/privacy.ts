@@ -2,6 +2,7 @@ import type { Detection, Detector } from '../types.js';
 import { crossUser } from './cross-user.js';
 import { financialPendingFrom, piiPendingFrom } from './pii-hold-back.js';
 import type { PiiKind } from './pii-match.js';
+import { NATIONAL_ID_KINDS } from './pii-national-ids.js';
 import { findPii } from './pii.js';
 import { secretRules } from './secret-rules.js';
 import { secretPendingFrom } from './secret-hold-back.js';
@@ -11,12 +12,15 @@ import { findSecrets } from './secrets.js';
  * The privacy detectors (OWASP LLM02, sensitive information disclosure). The framework gives a detector
  * one default action, so personal data is split by harm:
  *
- *  - `financial-id` (card, IBAN, SSN): checksum- or format-exact identifiers whose disclosure enables
- *    fraud. Default `block` at the egress stages, `output` and `tool_call`: a streamed answer carrying a
- *    card number is cut before the number is sent, and no tool argument carries one out. Not on by default
- *    at `input`, `retrieved` and `tool_result`: a customer typing their own card number into a bank's
- *    assistant is the ordinary case, and blocking it would break the app; a release that must keep these
- *    numbers from the model provider adds those stages (with `action: redact`).
+ *  - `financial-id` (card, IBAN, and national ids: US SSN, UK NINO, Canadian SIN, Indian Aadhaar,
+ *    Spanish DNI and NIE, Dutch BSN): checksum- or format-exact identifiers whose disclosure enables
+ *    fraud and identity theft; those whose checksum alone would pass too many ordinary numbers also need
+ *    a label before them (pii-national-ids.ts). Default `block` at the egress stages, `output` and
+ *    `tool_call`: a streamed answer carrying a card number is cut before the number is sent, and no tool
+ *    argument carries one out. Not on by default at `input`, `retrieved` and `tool_result`: a customer
+ *    typing their own card number into a bank's assistant is the ordinary case, and blocking it would
+ *    break the app; a release that must keep these numbers from the model provider adds those stages
+ *    (with `action: redact`).
  *  - `pii` (e-mail, phone, IP address, street address): contact data that many apps handle legitimately.
  *    Default `log` at every stage, so findings are visible in traces and incidents without changing
  *    answers; a release can raise it to `redact` (a streamed answer then holds each trailing word until
@@ -40,6 +44,12 @@ const PII_MESSAGES: Readonly<Record<PiiKind, string>> = {
   card: 'a payment card number (Luhn-valid, known issuer range)',
   iban: 'an IBAN (mod-97 checksum valid)',
   ssn: 'a US social security number',
+  nino: 'a UK National Insurance number (HMRC prefix rules)',
+  sin: 'a Canadian social insurance number (Luhn-valid, labelled)',
+  aadhaar: 'an Indian Aadhaar number (Verhoeff check digit valid)',
+  dni: 'a Spanish DNI number (control letter valid)',
+  nie: 'a Spanish NIE foreigner number (control letter valid)',
+  bsn: 'a Dutch citizen service number, BSN (11-test valid, labelled)',
   ip: 'an IP address',
   address: 'a street address',
 };
@@ -54,7 +64,7 @@ function piiDetections(text: string, kinds: readonly PiiKind[]): Detection[] {
 }
 
 const CONTACT_KINDS: readonly PiiKind[] = ['email', 'phone', 'ip', 'address'];
-const FINANCIAL_KINDS: readonly PiiKind[] = ['card', 'iban', 'ssn'];
+const FINANCIAL_KINDS: readonly PiiKind[] = ['card', 'iban', 'ssn', ...NATIONAL_ID_KINDS];
 
 export const pii: Detector = {
   id: 'pii',
@@ -75,7 +85,8 @@ export const financialId: Detector = {
   stages: ['tool_call', 'output'],
   defaultAction: 'block',
   defaultThreshold: 0.5,
-  description: 'payment card numbers, IBANs and US social security numbers (checksum or format exact)',
+  description:
+    'payment cards, IBANs, US SSNs, UK NINOs, Canadian SINs, Aadhaar, Spanish DNI/NIE, Dutch BSNs (checksum or format exact)',
   detect: (text) => piiDetections(text, FINANCIAL_KINDS),
   pendingFrom: (text) => financialPendingFrom(text),
 };
