@@ -116,8 +116,13 @@ describe.each(storeKinds)('streamed redaction through the gateway (%s)', (kind) 
   }
 
   const cases = [
-    { prompt: 'aws key', value: AWS_KEY, redacted: 'Your key is [REDACTED:aws-access-key-id] keep it safe.' },
-    { prompt: 'github token', value: GITHUB_TOKEN, redacted: 'Here is [REDACTED:github-token], done' },
+    // A key format's prefix (`AKIA`, `ghp_`) names the format and stays; the key after it does not.
+    {
+      prompt: 'aws key',
+      value: AWS_KEY,
+      redacted: 'Your key is AKIA[REDACTED:aws-access-key-id] keep it safe.',
+    },
+    { prompt: 'github token', value: GITHUB_TOKEN, redacted: 'Here is ghp_[REDACTED:github-token], done' },
     { prompt: 'contact address', value: 'bob.smith@corp.com', redacted: 'Write to [REDACTED:email] please' },
     { prompt: 'db password', value: PASSWORD, redacted: 'password=[REDACTED:generic-assignment] done' },
   ];

@@ -144,7 +144,8 @@ describe('secrets', () => {
     const text = `token: ${gh} done`;
     const [m] = findSecrets(text);
     expect(m?.id).toBe('github-token');
-    expect(text.slice(m?.start, m?.end)).toBe(gh);
+    // The span is the key after its format's prefix (`ghp_` names the format; it is no secret).
+    expect(text.slice(m?.start, m?.end)).toBe(gh.slice(4));
 
     const cases: [string, string][] = [
       [
@@ -210,6 +211,17 @@ describe('streaming hold-back (pendingFrom)', () => {
     expect(fin('Your card: 4111 1111')).toBe('4111 1111');
     expect(fin('Your card: 4111 1111 ')).toBe('4111 1111 ');
     expect(fin('SSN 123-4')).toBe('123-4');
+    // A digit group still being written, or a complete one that can begin a grouped id, is held; a
+    // complete group that cannot (`12 `: no card, SSN or national id begins with two digits and a space)
+    // is not, so an answer opening "12 of your orders" is not held for a chunk.
+    expect(fin('12')).toBe('12');
+    expect(fin('12 ')).toBe('');
+    expect(fin('Order 12 of')).toBe('');
+    expect(fin('12 4111 1111')).toBe('4111 1111');
+    expect(fin('12 41')).toBe('41');
+    expect(fin('1 2 3 ')).toBe('');
+    expect(fin('123 ')).toBe('123 ');
+    expect(fin('12.345.')).toBe('12.345.');
     expect(fin('IBAN GB82 WE')).toBe('GB82 WE');
     expect(fin('Hello there, how are you')).toBe('');
     expect(fin('made in the US')).toBe('');
@@ -217,17 +229,26 @@ describe('streaming hold-back (pendingFrom)', () => {
   });
 
   it('holds a trailing token only when it is, or starts, a known secret', () => {
-    expect(sec('here is the key: sk-')).toBe('sk-');
-    expect(sec('use ghp_abc')).toBe('ghp_abc');
-    expect(sec('export KEY=AKIA')).toBe('AKIA');
+    // From the first character after a format's prefix: the prefix is public and is sent as it comes.
+    expect(sec('here is the key: sk-')).toBe('');
+    expect(sec('here is the key: sk-a')).toBe('a');
+    expect(sec('here is the key: sk-ant-api')).toBe('api');
+    expect(sec('use ghp_abc')).toBe('abc');
+    expect(sec('export KEY=AKIA')).toBe('');
+    expect(sec('export KEY=AKIAZ7Q4')).toBe('Z7Q4');
+    expect(sec('eyJhbGci')).toBe('hbGci');
     expect(sec('-----BEGIN RSA PRI')).toBe('-----BEGIN RSA PRI');
     expect(sec('-----BEGIN PRIVATE KEY-----\nMIIEvQ')).toBe('-----BEGIN PRIVATE KEY-----\nMIIEvQ');
     expect(sec('connect to https://user:pa')).toBe('https://user:pa');
     expect(sec('password = "Xk9')).toBe('Xk9');
     expect(sec('The quick brown fox jumps')).toBe('');
     expect(sec('see https://example.com/docs')).toBe('');
-    // A word that is the beginning of a prefix (`AIza…`) is held until the next character decides.
-    expect(sec('ask the AI')).toBe('AI');
+    // A word that may begin a prefix (`AIza…`, `A` of `AKIA…`) is not held: the prefix itself is public.
+    expect(sec('ask the AI')).toBe('');
+    expect(sec('A')).toBe('');
+    expect(sec('gh')).toBe('');
+    // A URL scheme being written is still held: a URL's credentials are redacted from its scheme on.
+    expect(sec('see postgr')).toBe('postgr');
     expect(sec('ask the AI ')).toBe('');
     expect(sec('ask the AIM')).toBe('');
   });
@@ -267,7 +288,7 @@ describe('privacy detectors in the engine', () => {
     const key = 'gh' + 'p_' + body(36);
     const redacted = guards.scan(`use ${key} now`, ctx('input'));
     expect(redacted.action).toBe('redact');
-    expect(redacted.text).toBe('use [REDACTED:github-token] now');
+    expect(redacted.text).toBe('use ghp_[REDACTED:github-token] now');
 
     const contact = guards.scan('Reach me at jane.doe@acme.io', ctx('input'));
     expect(contact.action).toBe('log');

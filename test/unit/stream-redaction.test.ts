@@ -29,6 +29,8 @@ function guards(config: unknown, ownIdentifiers: readonly string[] = []): Guards
 /** The defaults (secrets redact), and a release that also redacts personal data. */
 const defaults = guards({});
 const piiRedact = guards({ detectors: { pii: { action: 'redact' } } });
+/** A release that redacts national ids rather than block them (the DNI and NINO cases). */
+const idRedact = guards({ detectors: { 'financial-id': { action: 'redact' } } });
 
 interface Streamed {
   /** What each push (and the final end) released, in order. */
@@ -110,6 +112,20 @@ const cases: readonly { name: string; g: Guards; text: string; secret: string; k
     secret: 'postgres://app:Xk9mQ2vLp7',
     kind: 'url-credentials',
   },
+  {
+    name: 'a Spanish DNI with dotted groups (financial-id set to redact)',
+    g: idRedact,
+    text: 'Su DNI es 12.345.678-Z, gracias',
+    secret: '12.345.678-Z',
+    kind: 'dni',
+  },
+  {
+    name: 'a UK National Insurance number in pairs (financial-id set to redact)',
+    g: idRedact,
+    text: 'NI number JG 10 37 28 D, ok',
+    secret: 'JG 10 37 28 D',
+    kind: 'nino',
+  },
 ];
 
 describe('streamed redaction sends exactly what the non-streamed path sends, however the chunks are cut', () => {
@@ -130,7 +146,7 @@ describe('streamed redaction sends exactly what the non-streamed path sends, how
 
   it("the reviewer's reproductions: nothing of the key, the address or the password goes out", () => {
     expect(stream(defaults, ['Your key is AK', 'IAZ7Q4M2N7P5R3T6VW', ' keep it safe.']).out).toBe(
-      'Your key is [REDACTED:aws-access-key-id] keep it safe.',
+      'Your key is AKIA[REDACTED:aws-access-key-id] keep it safe.',
     );
     expect(stream(piiRedact, ['Write to bob.sm', 'ith@corp', '.com please']).out).toBe(
       'Write to [REDACTED:email] please',
@@ -140,16 +156,25 @@ describe('streamed redaction sends exactly what the non-streamed path sends, how
     );
   });
 
-  it('holds a 1–2 character start of a key prefix until the next character decides', () => {
-    const r = stream(defaults, ['Your key is A', 'K', 'IAZ7Q4M2N7P5R3T6VW.']);
-    expect(r.emits[0]).toBe('Your key is ');
-    expect(r.out).toBe('Your key is [REDACTED:aws-access-key-id].');
-    // `A` that turns out to be a word is released with the next chunk.
-    expect(stream(defaults, ['Ask me, A', ' good question']).emits).toEqual([
-      'Ask me, ',
-      'A good question',
+  it("sends a key format's prefix as it comes and holds from the first character after it", () => {
+    // (Not cut after `AK`: two capitals alone may begin a UK National Insurance number, held by
+    // financial-id.)
+    const r = stream(defaults, ['Your key is A', 'KI', 'A', 'Z7Q4M2N7P5R3T6VW.']);
+    // `A`, `KI`, `A` go out at once: a format's prefix is public, and the redaction keeps it.
+    expect(r.emits.slice(0, 3)).toEqual(['Your key is A', 'KI', 'A']);
+    expect(r.out).toBe('Your key is AKIA[REDACTED:aws-access-key-id].');
+    expect(r.out).toBe(defaults.set.scan('Your key is AKIAZ7Q4M2N7P5R3T6VW.', defaults.ctx).text);
+    // An answer whose first chunk is `A` is not held: it is sent before the next chunk arrives.
+    expect(stream(defaults, ['A', ' refund', ' was issued.']).emits).toEqual([
+      'A',
+      ' refund',
+      ' was issued.',
       '',
     ]);
+    // A key at the very start of an answer: the prefix goes out, nothing of the key does.
+    const start = stream(defaults, ['gh', 'p_', 'R8m2Kq7Xw4Lp9Tz3Vb6Nc1Hd5Jf0Gs2Ya4Qe', ' is the token']);
+    expect(start.emits.slice(0, 2)).toEqual(['gh', 'p_']);
+    expect(start.out).toBe('ghp_[REDACTED:github-token] is the token');
   });
 });
 
@@ -189,7 +214,9 @@ describe('prose still streams', () => {
     const r = stream(piiRedact, chunks);
     expect(r.blocked).toBeUndefined();
     expect(r.out).toBe(piiRedact.set.scan(text, piiRedact.ctx).text);
-    expect(r.out).not.toContain('AKIA');
+    // The format's prefix stays (public); nothing of the key after it does.
+    expect(r.out).not.toContain(AWS_KEY.slice(4, 8));
+    expect(r.out).toContain('AKIA[REDACTED:aws-access-key-id]');
   });
 });
 

@@ -1,6 +1,7 @@
 import { isLocalChar } from './pii-email.js';
 import { IBAN_LENGTH } from './pii-financial-ids.js';
 import { isDigit } from './pii-match.js';
+import { DNI_LABEL, NINO_FIRST, NINO_LABEL, labelled, validNinoPrefix } from './pii-national-ids.js';
 import { findPii } from './pii.js';
 
 /**
@@ -44,14 +45,65 @@ function trailingDigitRun(
 const IBAN_START = /(?<![A-Za-z0-9])[A-Za-z]{2}\d{2}/g;
 const IBAN_REST = /^[A-Za-z]{2}\d{2}(?:[A-Za-z0-9]{0,30}|(?: [A-Z0-9]{4}){0,8}(?: [A-Z0-9]{1,4})? ?)$/;
 const COUNTRY_AT_END = /(?<![A-Za-z0-9])(?:[A-Z]{2}|[A-Za-z]{2}\d)$/;
+/**
+ * A NINO being written: two capitals alone, or followed by its digits and the spaces between them
+ * (`AB 12 34 5`), as an IBAN's country code is; the suffix letter ends it. Never a capitalised word
+ * (`Paris`), and a lone capital (the article `A`, the first token of many answers) only after a NINO
+ * label: otherwise the first letter goes out, and the number is still blocked before its second.
+ */
+const NINO_IN_PROGRESS = /(?<![\w-])[A-Z](?:[A-Z][ \d]{0,10})?$/;
+/**
+ * A NIE being written: its X, Y or Z followed by its digits (trailingDigitRun leaves digits glued to a
+ * letter alone) or a dash; the letter alone (Spanish `Y`, "and") only after a DNI or NIE label.
+ */
+const NIE_IN_PROGRESS = /(?<![\w-])[XYZ](?:-?\d{1,7}-?|-)?$/;
+/** Dots separate a DNI's (`12.345.678-Z`) and a BSN's (`1234.56.782`) digit groups too. */
+const isIdSeparator = (c: number): boolean => c === 32 || c === 45 || c === 46;
+
+/** Where a NINO in progress starts at the end of `text`, or -1 (`tail` is the end of `text`). */
+function ninoInProgress(text: string, tail: string): number {
+  const m = NINO_IN_PROGRESS.exec(tail);
+  if (!m) return -1;
+  const s = m[0];
+  const at = text.length - tail.length + m.index;
+  if (s.length === 1) return NINO_FIRST.test(s) && labelled(text, at, NINO_LABEL) ? at : -1;
+  const rest = s.slice(2);
+  const digits = rest.replace(/ /g, '').length;
+  return validNinoPrefix(s.slice(0, 2)) && digits <= 6 && !rest.includes('  ') ? at : -1;
+}
 
 /**
- * For streamed output, the `financial-id` hold-back: a trailing digit run that could still become a card
- * number or SSN, and a trailing IBAN in progress (an IBAN country code, alone in capitals or followed by
- * digits, and what follows it). Words are never held; a lone lower-case `de` or `it` is a word.
+ * Where in the trailing digit run from `from` an id could start: the first group that is still being
+ * written (the last one, with no separator after it yet), or a complete group that can begin a grouped
+ * id. Cards, Aadhaar and dotted BSNs begin with four digits, SSNs, SINs and BSNs with three, a dotted
+ * DNI with one or two before a dot (`12.345.678-Z`), a DNI with eight before the dash of its control
+ * letter (`12345678-Z`); no grouped id begins `12 `, so an answer opening
+ * "12 of your orders" is sent at once rather than one chunk later. `text.length` when none can.
+ */
+function groupedIdStart(text: string, from: number): number {
+  let g = from;
+  while (g < text.length) {
+    let e = g;
+    while (e < text.length && isDigit(text.charCodeAt(e))) e++;
+    if (e === text.length) return g;
+    const len = e - g;
+    const sep = text.charCodeAt(e);
+    if (len === 3 || len === 4 || (len <= 2 && sep === 46) || (len === 8 && sep === 45)) return g;
+    g = e;
+    while (g < text.length && isIdSeparator(text.charCodeAt(g))) g++;
+  }
+  return text.length;
+}
+
+/**
+ * For streamed output, the `financial-id` hold-back: a trailing digit run (with spaces, dashes or dots
+ * between its groups) that could still become a card number or a national id, with a DNI's control
+ * letter still to come; a trailing IBAN in progress (an IBAN country code, alone in capitals or followed
+ * by digits, and what follows it); a NINO's or NIE's letters and digits so far. Words are never held; a
+ * lone lower-case `de` or `it` is a word, and a capitalised one is released with its second letter.
  */
 export function financialPendingFrom(text: string): number {
-  let from = trailingDigitRun(text, 19);
+  let from = groupedIdStart(text, trailingDigitRun(text, 19, isIdSeparator));
   const tail = text.slice(Math.max(0, text.length - 45));
   const offset = text.length - tail.length;
   IBAN_START.lastIndex = 0;
@@ -63,6 +115,11 @@ export function financialPendingFrom(text: string): number {
   const cc = COUNTRY_AT_END.exec(tail);
   if (cc && IBAN_LENGTH[cc[0].slice(0, 2).toUpperCase()] !== undefined)
     from = Math.min(from, offset + cc.index);
+  const nino = ninoInProgress(text, tail);
+  if (nino >= 0) from = Math.min(from, nino);
+  const nie = NIE_IN_PROGRESS.exec(tail);
+  if (nie && (nie[0].length > 1 || labelled(text, offset + nie.index, DNI_LABEL)))
+    from = Math.min(from, offset + nie.index);
   return from;
 }
 

@@ -1,4 +1,4 @@
-import { secretRules } from './secret-rules.js';
+import { formatPrefixLength, formatPrefixes } from './secret-rules.js';
 
 /**
  * Streaming hold-back for the `secrets` detector (secrets.ts): where a secret at the end of streamed
@@ -6,17 +6,6 @@ import { secretRules } from './secret-rules.js';
  * (stream-guard.ts). Like pii-hold-back.ts for the `pii` and `financial-id` detectors.
  */
 
-/**
- * Literal starts of the credential formats: the rules' own `prefixes`, and the starts of the formats
- * whose keywords are not (upper-case or case-insensitive formats, keywords without a separator).
- */
-const PREFIXES = [
-  ...new Set([
-    ...secretRules.flatMap((r) => r.prefixes ?? []),
-    ...['SK', 'dapi', 'ATATT3', 'AGE-SECRET-KEY-1', 'pypi-AgEIcHlwaS5vcmc', 'HRKU-AA', 'fm1a_', 'fm1r_'],
-    ...['PMAK-', 'XAPP-', 'hooks.slack.com/', 'eyJ', '-----BEGIN', '0x'],
-  ]),
-];
 /**
  * URL schemes that carry credentials. A URL's credentials are redacted from its scheme on
  * (`postgres://user:pw@…`), so a scheme being written is held until `://` says whether it is one (after
@@ -27,16 +16,14 @@ const SCHEMES = [
   ...['imaps', 'postgres', 'postgresql', 'mysql', 'mariadb', 'mssql', 'sqlserver', 'mongodb', 'mongodb+srv'],
   ...['redis', 'rediss', 'amqp', 'amqps', 'mqtt'],
 ];
-/** Token starts that hold the rest of their token until it ends: each is a credential's beginning. */
-const FULL_PREFIX = new Set(PREFIXES);
-/** Every proper beginning of a prefix or of `scheme://`: text that could still become one. */
-const PREFIX_START = new Set(
-  [...PREFIXES, ...SCHEMES.map((x) => `${x}://`)].flatMap((p) =>
+/** Every proper beginning of `scheme://`: text that could still become a URL with credentials. */
+const SCHEME_START = new Set(
+  SCHEMES.map((x) => `${x}://`).flatMap((p) =>
     Array.from({ length: p.length - 1 }, (_, k) => p.slice(0, k + 1)),
   ),
 );
-const FIRST_CHAR = new Set([...PREFIX_START].map((p) => p.charCodeAt(0)));
-const LONGEST_PREFIX = Math.max(...PREFIXES.map((p) => p.length));
+const FIRST_CHAR = new Set([...formatPrefixes, ...SCHEME_START].map((p) => p.charCodeAt(0)));
+const LONGEST_SCHEME = Math.max(...SCHEMES.map((p) => p.length + 3));
 /** The longest token held whole while it starts with a prefix (a PyPI token runs to 1 019 characters). */
 const MAX_SECRET = 1100;
 
@@ -44,23 +31,23 @@ const MAX_SECRET = 1100;
 const isTokenChar = (c: number): boolean => isAlnum(c) || '_-+/=.~:'.includes(String.fromCharCode(c));
 const isAlnum = (c: number): boolean => (c >= 48 && c <= 57) || (c >= 65 && c <= 90) || (c >= 97 && c <= 122);
 
-/** Whether the token starting at `p` starts with a known prefix, or is still the beginning of one. */
-function prefixAt(text: string, p: number): boolean {
-  if (!FIRST_CHAR.has(text.charCodeAt(p))) return false;
-  for (let k = 1; k <= LONGEST_PREFIX && p + k <= text.length; k++) {
-    const head = text.slice(p, p + k);
-    if (FULL_PREFIX.has(head)) return true;
-    // No prefix goes on like this; or the token ends here, the beginning of one.
-    if (!PREFIX_START.has(head)) return false;
-    if (p + k === text.length) return true;
-  }
-  return false;
-}
-
 /**
- * The trailing token: where it, or a token inside it (after `=`, `:`, `_`, `/`…), starts with a prefix or
- * could still become one (`A`, `gh`, `sk-`, `AKIA…`: a chunk may end anywhere in a key), and the last
- * 200 characters of an unbroken token of 200 or more. `n` when neither.
+ * Where the token starting at `p` must be held from, or -1 when it need not be: a credential format's
+ * literal prefix is sent as it comes (it is public, and a redaction keeps it: secret-rules.ts,
+ * formatPrefixLength), and the token is held from the first character after the longest prefix it has;
+ * a URL scheme being written (`post`, `https:/`) ending the text is held whole.
+ */
+function holdAt(text: string, p: number): number {
+  if (!FIRST_CHAR.has(text.charCodeAt(p))) return -1;
+  const prefix = formatPrefixLength(text, p);
+  if (prefix > 0) return p + prefix;
+  const rest = text.length - p;
+  return rest < LONGEST_SCHEME && SCHEME_START.has(text.slice(p)) ? p : -1;
+}
+/**
+ * The trailing token: where it, or a token inside it (after `=`, `:`, `_`, `/`…), goes on after a
+ * format's prefix (`AKIA` and what follows it, from the character after the prefix) or is a URL scheme
+ * being written, and the last 200 characters of an unbroken token of 200 or more. `n` when neither.
  */
 function tokenPendingFrom(text: string): number {
   const n = text.length;
@@ -71,8 +58,11 @@ function tokenPendingFrom(text: string): number {
   const runStart = s === 0 || !isTokenChar(text.charCodeAt(s - 1));
   const from = n - s >= 200 ? n - 200 : n;
   // Formats start where no letter or digit precedes (the rules' `(?<![A-Za-z0-9])`).
-  for (let p = s; p < from; p++)
-    if ((p === s ? runStart : !isAlnum(text.charCodeAt(p - 1))) && prefixAt(text, p)) return p;
+  for (let p = s; p < from; p++) {
+    if (!(p === s ? runStart : !isAlnum(text.charCodeAt(p - 1)))) continue;
+    const at = holdAt(text, p);
+    if (at >= 0) return Math.min(at, from);
+  }
   return from;
 }
 
@@ -148,14 +138,14 @@ function pemPendingFrom(text: string): number {
 
 /**
  * For streamed output: where the tail could still grow into a secret, so that no part of one is sent
- * before it can be redacted whole. Held back: an unfinished PEM block, a trailing token that starts with a
- * known prefix or could still become one (down to its first character: a chunk may end after `A` of
- * `AKIA…` or `gh` of `ghp_…`) or a `scheme://` that carries credentials, a URL still inside its
- * user-info, a value being written after `password=`, `Bearer`, `tenant_id:` or an AWS secret's label,
- * an Azure client secret's start, and the last 200 characters of an unbroken token of 200 or more.
- * Ordinary words are not held (a word that is the beginning of a prefix, like `do` or `AI`, until the
- * next character shows it is not). Every check looks at a bounded suffix, so a call costs the same however
- * long the answer is.
+ * before it can be redacted whole. Held back: an unfinished PEM block, a trailing token from the first
+ * character after a format's literal prefix (`AKIA`, `ghp_`, `sk-ant-` go out as they come; a redaction
+ * keeps them), a `scheme://` being written that may carry credentials, a URL still inside its user-info,
+ * a value being written after `password=`, `Bearer`, `tenant_id:` or an AWS secret's label, an Azure
+ * client secret's start, and the last 200 characters of an unbroken token of 200 or more. Ordinary words
+ * are not held, nor is a word that may begin a prefix (`A` may begin `AKIA`; `do`, `gh`): an answer
+ * starting with `A` is sent at once. Every check looks at a bounded suffix, so a call costs the same
+ * however long the answer is.
  */
 export function secretPendingFrom(text: string): number {
   return Math.min(

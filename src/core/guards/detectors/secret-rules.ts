@@ -330,3 +330,34 @@ export const secretRules: readonly SecretRule[] = [
     },
   ),
 ];
+
+/**
+ * Literal starts of the credential formats: the rules' own `prefixes`, and the starts of the formats
+ * whose keywords are not (upper-case or case-insensitive formats, keywords without a separator).
+ * `-----BEGIN` (private keys) and URL schemes have structural matchers and are held by them.
+ */
+export const formatPrefixes: readonly string[] = [
+  ...new Set([
+    ...secretRules.flatMap((r) => r.prefixes ?? []),
+    ...['SK', 'dapi', 'ATATT3', 'AGE-SECRET-KEY-1', 'pypi-AgEIcHlwaS5vcmc', 'HRKU-AA', 'fm1a_', 'fm1r_'],
+    ...['PMAK-', 'XAPP-', 'hooks.slack.com/', 'eyJ', '0x'],
+  ]),
+];
+
+const formatPrefixSet = new Set(formatPrefixes);
+const longestFormatPrefix = Math.max(...formatPrefixes.map((p) => p.length));
+
+/**
+ * How many characters at `at` are a format's literal prefix (the longest one; 0 when none): `AKIA`,
+ * `sk-ant-`, `ghp_`, `eyJ`. A prefix names the kind of key and is printed in every vendor's documentation;
+ * the key is what follows it. So a redaction keeps it (`AKIA[REDACTED:aws-access-key-id]`), which tells a
+ * reader what leaked, and a streamed answer sends it without waiting (secret-hold-back.ts): an answer
+ * whose first word is `A` does not wait to see whether `KIA` follows. Only a prefix shorter than `limit`
+ * counts, so something always remains to redact.
+ */
+export function formatPrefixLength(text: string, at: number, limit = Infinity): number {
+  let best = 0;
+  for (let k = 1; k <= longestFormatPrefix && at + k <= text.length && k < limit; k++)
+    if (formatPrefixSet.has(text.slice(at, at + k))) best = k;
+  return best;
+}

@@ -1,6 +1,6 @@
 import { matchesOf } from '../regex-matches.js';
 import { keywordScanner } from './keyword-scan.js';
-import { secretRules, type SecretRule } from './secret-rules.js';
+import { formatPrefixLength, secretRules, type SecretRule } from './secret-rules.js';
 
 /**
  * Credentials in free text: provider keys (secret-rules.ts), private keys (PEM), JWTs, URLs with a
@@ -20,6 +20,9 @@ export interface SecretMatch {
   /** 0..1: 1 for exact provider formats; lower for heuristics and for placeholders (`user:password@`). */
   readonly score: number;
 }
+
+/** A match before its format's literal prefix is taken off the span (findSecrets). */
+type Found = SecretMatch & { readonly prefix?: number };
 
 /** Counts per ASCII character for entropy, all zero between calls. */
 const asciiCounts = new Int32Array(128);
@@ -178,8 +181,8 @@ function jwtHeader(part: string): boolean {
   }
 }
 
-function jwts(text: string, hits: Hits): SecretMatch[] {
-  const out: SecretMatch[] = [];
+function jwts(text: string, hits: Hits): Found[] {
+  const out: Found[] = [];
   let covered = 0;
   for (const at of positions(hits, ['eyj'])) {
     if (at < covered || text.slice(at, at + 3) !== 'eyJ') continue;
@@ -193,7 +196,8 @@ function jwts(text: string, hits: Hits): SecretMatch[] {
     JWT.lastIndex = at;
     const m = JWT.exec(text);
     if (!m || !jwtHeader(m[0].slice(0, m[0].indexOf('.')))) continue;
-    out.push({ id: 'jwt', start: at, end: at + m[0].length, score: 0.9 });
+    // `eyJ` (`{"` in base64) starts every JWT: kept, like a key's prefix.
+    out.push({ id: 'jwt', start: at, end: at + m[0].length, score: 0.9, prefix: 3 });
     covered = at + m[0].length;
   }
   return out;
@@ -344,8 +348,8 @@ const windowFreeContext: ReadonlySet<SecretRule> = new Set(
   ),
 );
 
-function ruleMatches(text: string, hits: Hits): SecretMatch[] {
-  const out: SecretMatch[] = [];
+function ruleMatches(text: string, hits: Hits): Found[] {
+  const out: Found[] = [];
   for (const rule of secretRules) {
     if (!rule.keywords.some((k) => hits.found.has(k))) continue;
     if (windowFreeContext.has(rule) && !rule.context?.test(text)) continue;
@@ -357,7 +361,8 @@ function ruleMatches(text: string, hits: Hits): SecretMatch[] {
         continue;
       // AWS's documentation keys say EXAMPLE (`AKIAIOSFODNN7EXAMPLE`): placeholders, below the threshold.
       const score = rule.id.startsWith('aws-') && /EXAMPLE/.test(secret) ? 0.3 : (rule.score ?? 1);
-      out.push({ id: rule.id, start, end: start + secret.length, score });
+      const prefix = formatPrefixLength(text, start, secret.length);
+      out.push({ id: rule.id, start, end: start + secret.length, score, prefix });
     }
   }
   return out;
@@ -371,7 +376,7 @@ export function findSecrets(text: string): SecretMatch[] {
   if (text.length < 8) return [];
   const hits = scanKeywords(text);
   if (hits.found.size === 0) return [];
-  const all = [
+  const all: Found[] = [
     ...ruleMatches(text, hits),
     ...privateKeys(text, hits),
     ...jwts(text, hits),
@@ -379,11 +384,13 @@ export function findSecrets(text: string): SecretMatch[] {
     ...assignments(text, hits),
     ...authHeaders(text, hits),
   ].sort((a, b) => a.start - b.start || b.end - a.end);
-  const out: SecretMatch[] = [];
+  const kept: Found[] = [];
   for (const m of all) {
-    const last = out[out.length - 1];
+    const last = kept[kept.length - 1];
     if (last && m.start >= last.start && m.end <= last.end) continue;
-    out.push(m);
+    kept.push(m);
   }
-  return out;
+  // The format's literal prefix is not the secret (secret-rules.ts, formatPrefixLength): the span starts
+  // after it. Only now, so a key the length of an assignment's value is still named by its format.
+  return kept.map((m) => ({ id: m.id, start: m.start + (m.prefix ?? 0), end: m.end, score: m.score }));
 }
