@@ -9,10 +9,11 @@
 // previous one. Each case is one answer (chosen by a tag in the user message) through one guarded app
 // and, interleaved with it, the same answer through the bare app. The best case's answer starts with
 // "Sure, " in one-word chunks, which nothing holds back (nor does `pii: redact`, case redact-words: each
-// chunk ends in a space); the others start with a chunk the output stream guard holds until the next
-// chunk shows it cannot grow into a violation ("A", a digit run, a number cut into two tokens, a word at
-// the end of a chunk under `pii: redact`). A held case adds about one chunk gap per chunk it waits for:
-// that is the gap, not the guard's work.
+// chunk ends in a space). Cases letter ("A", which may begin a key's public prefix) and digits ("12 ",
+// a digit group no id begins with) were held for a chunk until the hold-back learned to send them; number
+// (a number cut into two tokens) and redact-tokens (a word at the end of a chunk under `pii: redact`)
+// are held until the next chunk shows they cannot grow into a violation. A held case adds about one
+// chunk gap per chunk it waits for: that is the gap, not the guard's work.
 // Time to first token is measured by the client as the time from sending the request to receiving the
 // first SSE line that carries answer text. Run: npm run build && node bench/stream-guard-ttft.js
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -64,13 +65,13 @@ const CASES = [
   {
     id: 'letter',
     app: 'guarded',
-    first: '`A` (could begin an AWS key)',
+    first: '`A` (may begin a key prefix such as `AKIA`: public, sent)',
     chunks: ['A', ' refund', ' was', ' issued', '.'],
   },
   {
     id: 'digits',
     app: 'guarded',
-    first: '`12 ` (a digit run, one-word chunks)',
+    first: '`12 ` (a complete digit group no id begins with)',
     chunks: words('12 of your orders have shipped.'),
   },
   {
