@@ -4,8 +4,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import OpenAI from 'openai';
 import { beforeAll, describe, expect, it } from 'vitest';
+import { rescanTraces } from '../../src/ops/scan.js';
 import { GATEWAY_KEY, deployRelease, startFirebreak, testConfigYaml } from '../support/harness.js';
 import { freshDatabaseUrl, storeKinds } from '../support/stores.js';
+import { seedTrace } from '../support/trace-record.js';
 
 /** `firebreak scan` as users run it: the built bin in a child process, input on stdin or from a file. */
 const BIN = join(import.meta.dirname, '../../bin/firebreak.js');
@@ -332,6 +334,41 @@ describe.each(storeKinds)('firebreak scan with a store (%s)', (kind) => {
     const withFile = await run(['scan', 'x.jsonl', '--traces', '--config', config]);
     expect(withFile.code).toBe(1);
     expect(withFile.stderr).toContain('--traces reads the store, not a file');
+  });
+
+  it('reports progress page by page on a long rescan, and ends at the total', async () => {
+    // 1,234 traces: three pages of 500 and a short one. The CLI prints at most one report per 5 s (200 ms
+    // on a terminal); the operation reports after every page, which is what it throttles.
+    const fb = await startFirebreak({ store: { url: await freshDatabaseUrl(kind) } });
+    try {
+      const now = Date.now();
+      const seeded = Array.from({ length: 1234 }, (_, i) =>
+        seedTrace({ id: `c-${i}`, traceId: `t-${i}`, ts: now - 60_000 + i }),
+      );
+      for (let i = 0; i < seeded.length; i += 400)
+        await fb.store.traces.insertBatch(seeded.slice(i, i + 400));
+      const reports: [number, number][] = [];
+      let results = 0;
+      const summary = await rescanTraces(
+        fb.fb.ops,
+        { since: '1h' },
+        () => {
+          results++;
+          // Each report comes after the page it counts was scanned, not before.
+          expect(results).toBeGreaterThan(reports.at(-1)?.[0] ?? -1);
+        },
+        (done, total) => reports.push([done, total]),
+      );
+      expect(reports).toEqual([
+        [0, 1234],
+        [500, 1234],
+        [1000, 1234],
+        [1234, 1234],
+      ]);
+      expect([summary.scanned, results]).toEqual([1234, 1234]);
+    } finally {
+      await fb.close();
+    }
   });
 
   it('reports an empty store’s progress once (issue 4 review)', async () => {
