@@ -169,7 +169,9 @@ describe.each(storeKinds)('containment through the gateway (%s)', (kind) => {
     expect(raw).not.toContain('"tool_calls"');
     expect(raw).not.toContain('"arguments"');
     expect(raw).toContain('blocked \\"send_email\\"');
-    expect(raw).toContain('"withheld_tool_calls":[{"id":"call_sim_0_0","name":"send_email","decision":"deny"');
+    expect(raw).toContain(
+      '"withheld_tool_calls":[{"id":"call_sim_0_0","name":"send_email","decision":"deny"',
+    );
     expect(raw.trim().endsWith('data: [DONE]')).toBe(true);
 
     await changed(() =>

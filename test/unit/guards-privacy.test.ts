@@ -175,6 +175,29 @@ describe('secrets', () => {
     for (const [t, id] of cases) expect(ids(t), t).toContain(id);
   });
 
+  it("keep only a rule's own prefix, and the higher score of two matches over one value", () => {
+    const b64 = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789/+';
+    // An AWS secret access key is random from its first character, whatever it happens to begin with.
+    for (const start of ['SK', 'AKIA', 'dapi', 'eyJ']) {
+      const value = start + body(40 - start.length, b64);
+      const text = `aws_secret_access_key = ${value}`;
+      const [m] = findSecrets(text);
+      expect([m?.id, text.slice(m?.start, m?.end)], start).toEqual(['aws-secret-access-key', value]);
+    }
+    // `sk-…` in an assignment or after Bearer: the key-like-token rule (0.4) matches the same value,
+    // and the assignment (which acts) stays, keeping the format's prefix the token rule found.
+    const key = 'sk-' + body(32);
+    for (const [text, id] of [
+      [`OPENAI_API_KEY=${key} ok`, 'generic-assignment'],
+      [`Authorization: Bearer ${key} ok`, 'bearer-token'],
+    ] as const) {
+      const [m] = findSecrets(text);
+      expect(m?.id, text).toBe(id);
+      expect(m?.score).toBeGreaterThanOrEqual(secrets.defaultThreshold);
+      expect(text.slice(m?.start, m?.end)).toBe(key.slice(3));
+    }
+  });
+
   it('let look-alikes and placeholders through', () => {
     const lookAlikes = [
       `${'sk_' + 'live_'}short`,

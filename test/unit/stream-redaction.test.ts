@@ -175,6 +175,28 @@ describe('streamed redaction sends exactly what the non-streamed path sends, how
     const start = stream(defaults, ['gh', 'p_', 'R8m2Kq7Xw4Lp9Tz3Vb6Nc1Hd5Jf0Gs2Ya4Qe', ' is the token']);
     expect(start.emits.slice(0, 2)).toEqual(['gh', 'p_']);
     expect(start.out).toBe('ghp_[REDACTED:github-token] is the token');
+    // Two capitals may begin a UK National Insurance number only after its label.
+    expect(stream(defaults, ['OK', ', here', ' it is.']).emits).toEqual(['OK', ', here', ' it is.', '']);
+    expect(stream(defaults, ['NINO: AB', '12']).emits[0]).toBe('NINO: ');
+  });
+
+  it('a long JWT after Bearer, past the header hold-back, is redacted as unstreamed, prefix kept', () => {
+    const b64url = (x: string) => Buffer.from(x).toString('base64url');
+    const header = b64url(JSON.stringify({ alg: 'RS256', typ: 'JWT', kid: 'k1' }));
+    const claims = b64url(JSON.stringify({ sub: '1234567890', scope: 'read write admin', iat: 1516239022 }));
+    let sig = '';
+    for (let i = 0; sig.length < 342; i++) sig += ((i * 7919) % 997).toString(36);
+    const jwt = `${header}.${claims}.${sig.slice(0, 342)}`;
+    const text = `Send Authorization: Bearer ${jwt}. Then retry.`;
+    const whole = defaults.set.scan(text, defaults.ctx).text;
+    expect(whole).toBe('Send Authorization: Bearer eyJ[REDACTED:bearer-token] Then retry.');
+    const chunkings = [Array.from(text)];
+    for (let i = 1; i < text.length; i += 5) chunkings.push([text.slice(0, i), text.slice(i)]);
+    for (const chunks of chunkings) {
+      const r = stream(defaults, chunks);
+      expect(r.blocked, JSON.stringify(chunks.map((c) => c.length))).toBeUndefined();
+      expect(r.out).toBe(whole);
+    }
   });
 });
 

@@ -8,9 +8,9 @@ import { withFields } from '../with-fields.js';
  * last WINDOW characters before it (so a match split across chunks is seen whole), and only text that can
  * no longer turn into a blocking or redacting match is released to the client: detectors that act on
  * output say, through `pendingFrom`, from where the tail could still grow into one of their matches (a
- * trailing digit run, a canary's first letters, the first letters of a key prefix, a word that may be an
- * address's local part). Ordinary words are released at once, or a chunk later where they could begin
- * such a match, which keeps the added time to first token near zero; a violation found in held text
+ * trailing digit run, a canary's first letters, what follows a key format's public prefix, a word that
+ * may be an address's local part). Ordinary words are released at once, or a chunk later where they
+ * could begin such a match, which keeps the added time to first token near zero; a violation found in held text
  * stops the stream before that text is sent, and a redaction is applied to held text as it is released
  * (a match that reaches the end of the text is held whole until it cannot grow any more).
  *

@@ -46,15 +46,14 @@ const IBAN_START = /(?<![A-Za-z0-9])[A-Za-z]{2}\d{2}/g;
 const IBAN_REST = /^[A-Za-z]{2}\d{2}(?:[A-Za-z0-9]{0,30}|(?: [A-Z0-9]{4}){0,8}(?: [A-Z0-9]{1,4})? ?)$/;
 const COUNTRY_AT_END = /(?<![A-Za-z0-9])(?:[A-Z]{2}|[A-Za-z]{2}\d)$/;
 /**
- * A NINO being written: two capitals alone, or followed by its digits and the spaces between them
- * (`AB 12 34 5`), as an IBAN's country code is; the suffix letter ends it. Never a capitalised word
- * (`Paris`), and a lone capital (the article `A`, the first token of many answers) only after a NINO
- * label: otherwise the first letter goes out, and the number is still blocked before its second.
+ * A NINO being written after its label (unlabelled ones do not act): one capital, two, or two followed
+ * by its digits and the spaces between them (`AB 12 34 5`); the suffix letter ends it. Never a
+ * capitalised word (`Paris`).
  */
 const NINO_IN_PROGRESS = /(?<![\w-])[A-Z](?:[A-Z][ \d]{0,10})?$/;
 /**
- * A NIE being written: its X, Y or Z followed by its digits (trailingDigitRun leaves digits glued to a
- * letter alone) or a dash; the letter alone (Spanish `Y`, "and") only after a DNI or NIE label.
+ * A NIE being written after a DNI or NIE label (unlabelled ones do not act): its X, Y or Z, alone or
+ * followed by its digits (trailingDigitRun leaves digits glued to a letter alone) or a dash.
  */
 const NIE_IN_PROGRESS = /(?<![\w-])[XYZ](?:-?\d{1,7}-?|-)?$/;
 /** Dots separate a DNI's (`12.345.678-Z`) and a BSN's (`1234.56.782`) digit groups too. */
@@ -66,7 +65,10 @@ function ninoInProgress(text: string, tail: string): number {
   if (!m) return -1;
   const s = m[0];
   const at = text.length - tail.length + m.index;
-  if (s.length === 1) return NINO_FIRST.test(s) && labelled(text, at, NINO_LABEL) ? at : -1;
+  // Only after its label: an unlabelled NINO scores under the threshold (pii-national-ids.ts), so `OK`
+  // or `AB` opening an answer is sent at once.
+  if (!labelled(text, at, NINO_LABEL)) return -1;
+  if (s.length === 1) return NINO_FIRST.test(s) ? at : -1;
   const rest = s.slice(2);
   const digits = rest.replace(/ /g, '').length;
   return validNinoPrefix(s.slice(0, 2)) && digits <= 6 && !rest.includes('  ') ? at : -1;
@@ -118,8 +120,7 @@ export function financialPendingFrom(text: string): number {
   const nino = ninoInProgress(text, tail);
   if (nino >= 0) from = Math.min(from, nino);
   const nie = NIE_IN_PROGRESS.exec(tail);
-  if (nie && (nie[0].length > 1 || labelled(text, offset + nie.index, DNI_LABEL)))
-    from = Math.min(from, offset + nie.index);
+  if (nie && labelled(text, offset + nie.index, DNI_LABEL)) from = Math.min(from, offset + nie.index);
   return from;
 }
 

@@ -6,10 +6,13 @@ import type { PiiKind, PiiMatch } from './pii-match.js';
  * National identifiers beyond the US SSN (pii-financial-ids.ts), for the `financial-id` detector: UK
  * National Insurance numbers, Canadian social insurance numbers, Indian Aadhaar numbers, Spanish DNI and
  * NIE numbers, Dutch BSNs. The detector blocks by default, so each is held to its checksum or exact
- * format, and where that still accepts one random number in ten or eleven (Luhn, Verhoeff, the 11-test)
- * a label must stand before it as well; only an Aadhaar number printed in its own 4-4-4 shape goes
- * without, and not after another number's label (`order`, `tracking`). Every regular expression here is
- * linear: bounded single-class repetitions and fixed separators, nothing quantified inside a quantifier.
+ * format and must have its label within 40 characters before it (`NI number`, `SIN`, `Aadhaar`, `DNI`,
+ * `BSN`). Without one it scores UNLABELLED, under the default threshold, so it neither blocks nor is
+ * redacted: part numbers (`HP123456A`), build ids (`20240115-T`), serials (`X1234567L`) and AWS account
+ * ids as the console prints them (`2345-6789-0125`) have these shapes, and the checksums (Verhoeff and
+ * Luhn one in ten, the 11-test one in eleven, the DNI's letter one in 23) do not tell them apart. Every
+ * regular expression here is linear: bounded single-class repetitions and fixed separators, nothing
+ * quantified inside a quantifier.
  */
 
 /** The kinds found here, in the order the `financial-id` detector lists them. */
@@ -24,6 +27,9 @@ export const NATIONAL_ID_KINDS = [
 
 /** How far before a number its label may stand (the SSN's label window). */
 const LABEL_WINDOW = 40;
+
+/** The score of an id without its label: a release that lowers the threshold under it can still act. */
+const UNLABELLED = 0.4;
 
 export function labelled(text: string, at: number, label: RegExp): boolean {
   return label.test(text.slice(Math.max(0, at - LABEL_WINDOW), at));
@@ -57,7 +63,7 @@ export function findNinos(text: string): PiiMatch[] {
   const out: PiiMatch[] = [];
   for (const m of matchesOf(NINO, text)) {
     if (!validNinoPrefix(m[1] ?? '')) continue;
-    const score = labelled(text, m.index, NINO_LABEL) ? 1 : 0.9;
+    const score = labelled(text, m.index, NINO_LABEL) ? 1 : UNLABELLED;
     out.push({ kind: 'nino', start: m.index, end: m.index + m[0].length, score });
   }
   return out;
@@ -175,8 +181,15 @@ export function findAadhaars(text: string): PiiMatch[] {
     if (/^(\d)\1+$/.test(digits) || !verhoeff(digits)) continue;
     const before = text.slice(Math.max(0, m.index - LABEL_WINDOW), m.index);
     const label = AADHAAR_LABEL.test(before);
-    // Bare twelve digits are an Aadhaar number only when labelled; 4-4-4 unless another number's label.
-    const score = label ? (sep === '' ? 0.9 : 1) : sep !== '' && !OTHER_NUMBER_LABEL.test(before) ? 0.9 : 0;
+    // Unlabelled, bare twelve digits are nothing; 4-4-4 (the card's print, but also AWS account ids and
+    // confirmation codes) scores under the threshold, and not at all after another number's label.
+    const score = label
+      ? sep === ''
+        ? 0.9
+        : 1
+      : sep !== '' && !OTHER_NUMBER_LABEL.test(before)
+        ? UNLABELLED
+        : 0;
     if (score > 0) out.push({ kind: 'aadhaar', start: m.index, end: m.index + m[0].length, score });
   }
   return out;
@@ -201,7 +214,7 @@ const NIE = /(?<![\w-])([XYZ])-?(\d{7})-?([A-Z])(?![\w-])/g;
 export const DNI_LABEL = /\b(?:dni|nif|nie|documento nacional|n[úu]mero de identidad)\b/i;
 
 function spanishMatch(kind: PiiKind, text: string, at: number, length: number): PiiMatch {
-  return { kind, start: at, end: at + length, score: labelled(text, at, DNI_LABEL) ? 1 : 0.9 };
+  return { kind, start: at, end: at + length, score: labelled(text, at, DNI_LABEL) ? 1 : UNLABELLED };
 }
 
 export function findDnis(text: string): PiiMatch[] {

@@ -17,7 +17,8 @@
  *
  * `keywords` are lower-case literals of which at least one occurs in any match: the detector looks for all
  * keywords in one pass and runs only the rules whose keyword occurred, so ordinary text costs one scan.
- * `prefixes` (case-sensitive) are what a streamed answer holds back while it could still become a secret.
+ * `prefixes` (case-sensitive) are the literal starts of a rule's secrets: public (they name the format),
+ * so a redaction keeps them and a streamed answer sends them without waiting (formatPrefixLength).
  */
 export interface SecretRule {
   readonly id: string;
@@ -29,7 +30,7 @@ export interface SecretRule {
   readonly entropy?: number;
   /** 0..1 (default 1): below 1 for formats that are only probably secret (a bare 64-hex key). */
   readonly score?: number;
-  /** Literal starts of the secret, for the streaming hold-back. */
+  /** Literal starts of the secret: kept by a redaction, streamed without waiting (formatPrefixLength). */
   readonly prefixes?: readonly string[];
   /** Text within 80 characters before the match must match this (a format that needs a label). */
   readonly context?: RegExp;
@@ -345,7 +346,11 @@ export const formatPrefixes: readonly string[] = [
 ];
 
 const formatPrefixSet = new Set(formatPrefixes);
-const longestFormatPrefix = Math.max(...formatPrefixes.map((p) => p.length));
+/** Every beginning of a format prefix, the prefixes included: where a walk may still find a longer one. */
+const formatPrefixStarts = new Set(
+  formatPrefixes.flatMap((p) => Array.from({ length: p.length }, (_, k) => p.slice(0, k + 1))),
+);
+const formatPrefixFirst = new Set(formatPrefixes.map((p) => p.charCodeAt(0)));
 
 /**
  * How many characters at `at` are a format's literal prefix (the longest one; 0 when none): `AKIA`,
@@ -353,11 +358,30 @@ const longestFormatPrefix = Math.max(...formatPrefixes.map((p) => p.length));
  * the key is what follows it. So a redaction keeps it (`AKIA[REDACTED:aws-access-key-id]`), which tells a
  * reader what leaked, and a streamed answer sends it without waiting (secret-hold-back.ts): an answer
  * whose first word is `A` does not wait to see whether `KIA` follows. Only a prefix shorter than `limit`
- * counts, so something always remains to redact.
+ * counts, so something always remains to redact. The walk stops at the first character no prefix goes on
+ * with, so a token costs a few lookups whatever its length.
  */
 export function formatPrefixLength(text: string, at: number, limit = Infinity): number {
+  if (!formatPrefixFirst.has(text.charCodeAt(at))) return 0;
   let best = 0;
-  for (let k = 1; k <= longestFormatPrefix && at + k <= text.length && k < limit; k++)
-    if (formatPrefixSet.has(text.slice(at, at + k))) best = k;
+  for (let k = 1; at + k <= text.length && k < limit; k++) {
+    const head = text.slice(at, at + k);
+    if (!formatPrefixStarts.has(head)) break;
+    if (formatPrefixSet.has(head)) best = k;
+  }
   return best;
+}
+
+/**
+ * The format prefixes that are a rule's own: its `prefixes`, and those that are one of its keywords (the
+ * upper-case formats: Twilio's `SK`, Databricks' `dapi`). Only these are taken off a rule's match: an
+ * AWS secret access key is 40 random characters, and one that happens to begin `SK` or `AKIA` is random
+ * there too.
+ */
+export function ownPrefixes(rule: SecretRule): ReadonlySet<string> {
+  return new Set(
+    formatPrefixes.filter(
+      (p) => rule.prefixes?.includes(p) === true || rule.keywords.includes(p.toLowerCase()),
+    ),
+  );
 }

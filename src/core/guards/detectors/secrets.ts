@@ -1,6 +1,6 @@
 import { matchesOf } from '../regex-matches.js';
 import { keywordScanner } from './keyword-scan.js';
-import { formatPrefixLength, secretRules, type SecretRule } from './secret-rules.js';
+import { ownPrefixes, secretRules, type SecretRule } from './secret-rules.js';
 
 /**
  * Credentials in free text: provider keys (secret-rules.ts), private keys (PEM), JWTs, URLs with a
@@ -23,6 +23,9 @@ export interface SecretMatch {
 
 /** A match before its format's literal prefix is taken off the span (findSecrets). */
 type Found = SecretMatch & { readonly prefix?: number };
+
+const ownPrefixesOf = new Map(secretRules.map((r) => [r, ownPrefixes(r)]));
+const NO_PREFIXES: ReadonlySet<string> = new Set();
 
 /** Counts per ASCII character for entropy, all zero between calls. */
 const asciiCounts = new Int32Array(128);
@@ -361,7 +364,9 @@ function ruleMatches(text: string, hits: Hits): Found[] {
         continue;
       // AWS's documentation keys say EXAMPLE (`AKIAIOSFODNN7EXAMPLE`): placeholders, below the threshold.
       const score = rule.id.startsWith('aws-') && /EXAMPLE/.test(secret) ? 0.3 : (rule.score ?? 1);
-      const prefix = formatPrefixLength(text, start, secret.length);
+      let prefix = 0;
+      for (const p of ownPrefixesOf.get(rule) ?? NO_PREFIXES)
+        if (p.length > prefix && p.length < secret.length && secret.startsWith(p)) prefix = p.length;
       out.push({ id: rule.id, start, end: start + secret.length, score, prefix });
     }
   }
@@ -370,7 +375,8 @@ function ruleMatches(text: string, hits: Hits): Found[] {
 
 /**
  * Every credential in the text, earliest first; a match inside another (a JWT inside a Bearer header) is
- * dropped in favour of the outer one.
+ * dropped in favour of the outer one, and of two with the same span the higher score stays (so a
+ * `generic-assignment` is not lost to the 0.4 `key-like-token` of the same value).
  */
 export function findSecrets(text: string): SecretMatch[] {
   if (text.length < 8) return [];
@@ -383,14 +389,22 @@ export function findSecrets(text: string): SecretMatch[] {
     ...urlCredentials(text, hits),
     ...assignments(text, hits),
     ...authHeaders(text, hits),
-  ].sort((a, b) => a.start - b.start || b.end - a.end);
+  ].sort((a, b) => a.start - b.start || b.end - a.end || b.score - a.score);
   const kept: Found[] = [];
+  // Where a format (a rule or a JWT) matched with its literal prefix, by start: a header's or an
+  // assignment's value that is that format keeps the prefix too (`Bearer eyJ[REDACTED:bearer-token]`),
+  // as the stream sent it.
+  let prefixAt: Map<number, number> | undefined;
   for (const m of all) {
+    if (m.prefix) (prefixAt ??= new Map()).set(m.start, Math.max(m.prefix, prefixAt.get(m.start) ?? 0));
     const last = kept[kept.length - 1];
     if (last && m.start >= last.start && m.end <= last.end) continue;
     kept.push(m);
   }
   // The format's literal prefix is not the secret (secret-rules.ts, formatPrefixLength): the span starts
   // after it. Only now, so a key the length of an assignment's value is still named by its format.
-  return kept.map((m) => ({ id: m.id, start: m.start + (m.prefix ?? 0), end: m.end, score: m.score }));
+  return kept.map((m) => {
+    const prefix = m.prefix ?? prefixAt?.get(m.start) ?? 0;
+    return { id: m.id, start: m.start + (prefix < m.end - m.start ? prefix : 0), end: m.end, score: m.score };
+  });
 }
