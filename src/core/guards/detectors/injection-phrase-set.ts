@@ -21,6 +21,11 @@ export interface Phrase {
    * an IT notice pasted to be summarised) is not "share your password".
    */
   readonly negatable?: boolean;
+  /**
+   * Not a match when the token right after it is one of these: "a message for all AI" is addressed to
+   * the model, "a message for all AI vendors" to companies.
+   */
+  readonly notFollowedBy?: ReadonlySet<number>;
 }
 
 /**
@@ -98,6 +103,8 @@ export class PhraseSet {
       if (found < 0) return;
       at = found;
     }
+    if (p.notFollowedBy && at + 1 < tokens.count && p.notFollowedBy.has(key(tokens.hashes[at + 1] ?? 0)))
+      return;
     done.add(p);
     out.push({ phrase: p, start: tokens.starts[i] ?? 0, end: tokens.ends[at] ?? 0 });
   }

@@ -18,7 +18,7 @@ function phrase(
   score: number,
   message: string,
   source: string,
-  options: { negatable?: boolean } = {},
+  options: { negatable?: boolean; notFollowedBy?: readonly string[] } = {},
 ): Phrase {
   const steps: Step[] = [];
   let gap = 0;
@@ -35,7 +35,15 @@ function phrase(
     steps.push({ words: new Set(alts.map((a) => key(wordHash(a)))), gap });
     gap = 0;
   }
-  return { kind, score, message, steps, ...options };
+  const { notFollowedBy, ...rest } = options;
+  return {
+    kind,
+    score,
+    message,
+    steps,
+    ...rest,
+    ...(notFollowedBy ? { notFollowedBy: new Set(notFollowedBy.map((w) => key(wordHash(w)))) } : {}),
+  };
 }
 
 /** A phrase a negation before it turns into advice ("never share …"). */
@@ -249,6 +257,14 @@ const jailbreakPhrases = [
   ),
 ];
 
+/** Words after "AI" that make it name people or organisations, not the model reading the text. */
+const AI_AS_PEOPLE = (
+  'vendor vendors team teams group groups working committee council board company companies provider ' +
+  'providers industry researchers research developers engineers lab labs community startups sector ' +
+  'policy policies ethics act regulation regulations strategy governance office taskforce task squad ' +
+  'guild champions leads department'
+).split(' ');
+
 /** Phrases addressed to the model inside a document or tool result. */
 const documentPhrases = [
   phrase(
@@ -256,6 +272,8 @@ const documentPhrases = [
     0.85,
     ADDRESSED,
     'note|message|instruction|instructions|attention|important|notice|reminder ~1 to|for ~1 the|all|any ~1 $AI',
+    // "Message for all AI vendors", "Reminder for the AI working group": the AI word names people.
+    { notFollowedBy: AI_AS_PEOPLE },
   ),
   // "NOTE TO AI AGENTS", "instructions for LLM assistants": no article, and the AI named as a reader
   // (not "a note to our AI team", "reminder for the AI working group").
