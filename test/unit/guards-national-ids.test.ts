@@ -72,6 +72,10 @@ describe('UK National Insurance number', () => {
     // Without its label it scores under the threshold: part numbers and order ids have this shape.
     expect(findPii('see JG103728D', ['nino'])[0]?.score).toBe(0.4);
     expect(found('Order AB123456C has shipped. Part number HP123456A is in stock.')).toEqual([]);
+    // The label window starts at a word's start: "Alumni no" is no "NI no", wherever the 40 characters
+    // before the number begin.
+    for (let pad = 25; pad <= 40; pad++)
+      expect(findPii(`Alumni no ${'y'.repeat(pad)} JG103728D`, ['nino'])[0]?.score, String(pad)).toBe(0.4);
   });
 
   it('is not found with an unallocated prefix, a bad suffix, lower case or more around it', () => {

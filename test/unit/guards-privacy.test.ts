@@ -9,6 +9,7 @@ import type { PiiKind } from '../../src/core/guards/detectors/pii-match.js';
 import { findPii } from '../../src/core/guards/detectors/pii.js';
 import { financialId, pii, privacyDetectors, secrets } from '../../src/core/guards/detectors/privacy.js';
 import { findSecrets } from '../../src/core/guards/detectors/secrets.js';
+import { formatPrefixes, ownPrefixes, secretRules } from '../../src/core/guards/detectors/secret-rules.js';
 import type { GuardContext, GuardSettings, Stage } from '../../src/core/guards/types.js';
 
 /**
@@ -196,6 +197,16 @@ describe('secrets', () => {
       expect(m?.score).toBeGreaterThanOrEqual(secrets.defaultThreshold);
       expect(text.slice(m?.start, m?.end)).toBe(key.slice(3));
     }
+    // Two likely secrets over one value: the format's id stays, not the generic one.
+    const hex = `0x${body(64, '0123456789abcdef')}`;
+    expect(findSecrets(`private_key = ${hex}`)[0]?.id).toBe('crypto-private-key');
+  });
+
+  it('send as public only prefixes some rule keeps in its redaction', () => {
+    // The stream sends every format prefix as it comes (secret-hold-back.ts); a redaction that then
+    // covered one would disagree with what was sent, and the stream would be stopped instead.
+    const owners = secretRules.map(ownPrefixes);
+    expect(formatPrefixes.filter((p) => !owners.some((o) => o.has(p)))).toEqual([]);
   });
 
   it('let look-alikes and placeholders through', () => {

@@ -180,6 +180,30 @@ describe('streamed redaction sends exactly what the non-streamed path sends, how
     expect(stream(defaults, ['NINO: AB', '12']).emits[0]).toBe('NINO: ');
   });
 
+  it('formats whose prefix is longer than their keyword stream as unstreamed (fly.io, Slack webhook, Grafana)', () => {
+    const b64 = (n: number) => {
+      let out = '';
+      for (let i = 0; out.length < n; i++) out += ((i * 7919 + 13) % 997).toString(36).toUpperCase() + 'q';
+      return out.slice(0, n);
+    };
+    for (const [token, kind] of [
+      ['fm1a_' + b64(120), 'flyio-access-token'],
+      ['hooks.slack.com/services/' + b64(44), 'slack-webhook-url'],
+      ['eyJrIjoi' + b64(80), 'grafana-token'],
+    ] as const) {
+      const text = `Your token is ${token} ok`;
+      const whole = defaults.set.scan(text, defaults.ctx).text;
+      expect(whole, kind).toContain(`[REDACTED:${kind}]`);
+      const chunkings = [Array.from(text)];
+      for (let i = 1; i < text.length; i++) chunkings.push([text.slice(0, i), text.slice(i)]);
+      for (const chunks of chunkings) {
+        const r = stream(defaults, chunks);
+        expect(r.blocked, `${kind} ${JSON.stringify(chunks.map((c) => c.length))}`).toBeUndefined();
+        expect(r.out).toBe(whole);
+      }
+    }
+  });
+
   it('a long JWT after Bearer, past the header hold-back, is redacted as unstreamed, prefix kept', () => {
     const b64url = (x: string) => Buffer.from(x).toString('base64url');
     const header = b64url(JSON.stringify({ alg: 'RS256', typ: 'JWT', kid: 'k1' }));

@@ -103,7 +103,14 @@ export class PhraseSet {
       if (found < 0) return;
       at = found;
     }
-    if (p.notFollowedBy && at + 1 < tokens.count && p.notFollowedBy.has(key(tokens.hashes[at + 1] ?? 0)))
+    // Only the very next word, after one space: "Note to the AI: team leads say …" is still addressed
+    // to the model.
+    if (
+      p.notFollowedBy &&
+      at + 1 < tokens.count &&
+      (tokens.starts[at + 1] ?? 0) - (tokens.ends[at] ?? 0) <= 1 &&
+      p.notFollowedBy.has(key(tokens.hashes[at + 1] ?? 0))
+    )
       return;
     done.add(p);
     out.push({ phrase: p, start: tokens.starts[i] ?? 0, end: tokens.ends[at] ?? 0 });

@@ -32,7 +32,10 @@ const LABEL_WINDOW = 40;
 const UNLABELLED = 0.4;
 
 export function labelled(text: string, at: number, label: RegExp): boolean {
-  return label.test(text.slice(Math.max(0, at - LABEL_WINDOW), at));
+  // From the start of the word the window falls in: cut inside "Alumni", "ni no" would read as a label.
+  let from = Math.max(0, at - LABEL_WINDOW);
+  while (from > 0 && from > at - LABEL_WINDOW - 40 && /\w/.test(text.charAt(from - 1))) from--;
+  return label.test(text.slice(from, at));
 }
 
 // ---------------------------------------------------------------------------------------------------

@@ -373,15 +373,19 @@ export function formatPrefixLength(text: string, at: number, limit = Infinity): 
 }
 
 /**
- * The format prefixes that are a rule's own: its `prefixes`, and those that are one of its keywords (the
- * upper-case formats: Twilio's `SK`, Databricks' `dapi`). Only these are taken off a rule's match: an
- * AWS secret access key is 40 random characters, and one that happens to begin `SK` or `AKIA` is random
- * there too.
+ * The format prefixes that are a rule's own: its `prefixes`, and those that one of its keywords begins
+ * or is begun by (the upper-case formats: Twilio's `SK`, Databricks' `dapi`; fly.io's `fm1a_` under the
+ * keyword `fm1`, Grafana's `eyJ` under `eyjrijoi`). Only these are taken off a rule's match: an AWS secret
+ * access key is 40 random characters, and one that happens to begin `SK` or `AKIA` is random there too.
+ * Every prefix the stream sends is some rule's own (a unit test checks it), or the stream and the
+ * redaction would disagree about it.
  */
 export function ownPrefixes(rule: SecretRule): ReadonlySet<string> {
-  return new Set(
-    formatPrefixes.filter(
-      (p) => rule.prefixes?.includes(p) === true || rule.keywords.includes(p.toLowerCase()),
-    ),
-  );
+  const owned = (p: string): boolean => {
+    const low = p.toLowerCase();
+    return (
+      rule.prefixes?.includes(p) === true || rule.keywords.some((k) => low.startsWith(k) || k.startsWith(low))
+    );
+  };
+  return new Set(formatPrefixes.filter(owned));
 }

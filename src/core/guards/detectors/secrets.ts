@@ -374,9 +374,15 @@ function ruleMatches(text: string, hits: Hits): Found[] {
 }
 
 /**
+ * Of two matches with the same span, one that is likely a secret (0.5 or more) stays, and of two such the
+ * format rule's (the order above: a `crypto-private-key` is not relabelled `generic-assignment`); so an
+ * assignment is not lost to the 0.4 `key-like-token` of the same value, which would not act.
+ */
+const likely = (m: SecretMatch): number => (m.score >= 0.5 ? 1 : 0);
+
+/**
  * Every credential in the text, earliest first; a match inside another (a JWT inside a Bearer header) is
- * dropped in favour of the outer one, and of two with the same span the higher score stays (so a
- * `generic-assignment` is not lost to the 0.4 `key-like-token` of the same value).
+ * dropped in favour of the outer one, and of two with the same span see `likely`.
  */
 export function findSecrets(text: string): SecretMatch[] {
   if (text.length < 8) return [];
@@ -389,7 +395,7 @@ export function findSecrets(text: string): SecretMatch[] {
     ...urlCredentials(text, hits),
     ...assignments(text, hits),
     ...authHeaders(text, hits),
-  ].sort((a, b) => a.start - b.start || b.end - a.end || b.score - a.score);
+  ].sort((a, b) => a.start - b.start || b.end - a.end || likely(b) - likely(a));
   const kept: Found[] = [];
   // Where a format (a rule or a JWT) matched with its literal prefix, by start: a header's or an
   // assignment's value that is that format keeps the prefix too (`Bearer eyJ[REDACTED:bearer-token]`),
