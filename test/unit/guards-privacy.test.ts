@@ -176,7 +176,7 @@ describe('secrets', () => {
     for (const [t, id] of cases) expect(ids(t), t).toContain(id);
   });
 
-  it("keep only a rule's own prefix, and the higher score of two matches over one value", () => {
+  it("keep only a rule's own prefix; of two matches over one value, the likely secret, then the format's", () => {
     const b64 = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789/+';
     // An AWS secret access key is random from its first character, whatever it happens to begin with.
     for (const start of ['SK', 'AKIA', 'dapi', 'eyJ']) {
@@ -197,6 +197,10 @@ describe('secrets', () => {
       expect(m?.score).toBeGreaterThanOrEqual(secrets.defaultThreshold);
       expect(text.slice(m?.start, m?.end)).toBe(key.slice(3));
     }
+    // A key that starts like Anthropic's but is not in its format is still key-shaped (the keyword scan
+    // records only the longest keyword at a position: `sk-ant-` hid `sk-`).
+    const short = `sk-ant-${body(40)}`;
+    expect(findSecrets(`key ${short} ok`).map((m) => m.id)).toEqual(['key-like-token']);
     // Two likely secrets over one value: the format's id stays, not the generic one.
     const hex = `0x${body(64, '0123456789abcdef')}`;
     expect(findSecrets(`private_key = ${hex}`)[0]?.id).toBe('crypto-private-key');

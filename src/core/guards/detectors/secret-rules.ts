@@ -313,7 +313,9 @@ export const secretRules: readonly SecretRule[] = [
   rule(
     'key-like-token',
     'A token shaped like an API key (`sk-…`, `xox…-`) without a known provider format',
-    ['sk-', 'xoxa-', 'xoxb-', 'xoxo-', 'xoxp-', 'xoxr-', 'xoxs-'],
+    // `sk-ant-` too: the keyword scan records the longest keyword at a position, so where Anthropic's
+    // keyword matches, `sk-` does not, and a key too short for Anthropic's format was not looked at.
+    ['sk-', 'sk-ant-', 'xoxa-', 'xoxb-', 'xoxo-', 'xoxp-', 'xoxr-', 'xoxs-'],
     `${B}(?:sk-(?:proj-|ant-|svcacct-|admin-)?[A-Za-z0-9_-]{20,300}|xox[abposr]-[A-Za-z0-9-]{10,300})`,
     { score: 0.4, source: 'firebreak' },
   ),
