@@ -30,7 +30,11 @@ export interface SecretRule {
   readonly entropy?: number;
   /** 0..1 (default 1): below 1 for formats that are only probably secret (a bare 64-hex key). */
   readonly score?: number;
-  /** Literal starts of the secret: kept by a redaction, streamed without waiting (formatPrefixLength). */
+  /**
+   * Literal starts of the secret: kept by a redaction, streamed without waiting (formatPrefixLength).
+   * Only a rule's own are taken off its match: an AWS secret access key is 40 random characters, and one
+   * that happens to begin `SK` or `AKIA` is random there too.
+   */
   readonly prefixes?: readonly string[];
   /** Text within 80 characters before the match must match this (a format that needs a label). */
   readonly context?: RegExp;
@@ -113,7 +117,8 @@ export const secretRules: readonly SecretRule[] = [
     'Azure AD client secret',
     ['q~'],
     `(?<![A-Za-z0-9_~.])[A-Za-z0-9_~.]{3}\\dQ~[A-Za-z0-9_~.-]{31,34}(?![A-Za-z0-9_~.-])`,
-    { entropy: 3 },
+    // Random from its first character: no public start (`Q~` is its fifth and sixth).
+    { entropy: 3, prefixes: [] },
   ),
   rule(
     'azure-ad-identifier',
@@ -148,13 +153,16 @@ export const secretRules: readonly SecretRule[] = [
     `${B}vc[picrk]_[A-Za-z0-9]{40,64}${E}`,
     { source: 'vendor' },
   ),
-  rule('heroku-api-key', 'Heroku API key', ['hrku-aa'], `${B}HRKU-AA[0-9a-zA-Z_-]{58}${E}`, { entropy: 4 }),
+  rule('heroku-api-key', 'Heroku API key', ['hrku-aa'], `${B}HRKU-AA[0-9a-zA-Z_-]{58}${E}`, {
+    entropy: 4,
+    prefixes: ['HRKU-AA'],
+  }),
   rule(
     'flyio-access-token',
     'Fly.io access token',
     ['fo1_', 'fm1', 'fm2_'],
     `${B}(?:fo1_[\\w-]{43}|fm1[ar]_[a-zA-Z0-9+/]{100,}={0,3}|fm2_[a-zA-Z0-9+/]{100,}={0,3})(?![A-Za-z0-9+/=_-])`,
-    { entropy: 4 },
+    { entropy: 4, prefixes: ['fo1_', 'fm1a_', 'fm1r_', 'fm2_'] },
   ),
   rule(
     'tailscale-key',
@@ -194,6 +202,7 @@ export const secretRules: readonly SecretRule[] = [
     'PyPI upload token',
     ['pypi-ageichlwas5vcmc'],
     `${B}pypi-AgEIcHlwaS5vcmc[\\w-]{50,1000}${E}`,
+    { prefixes: ['pypi-AgEIcHlwaS5vcmc'] },
   ),
   rule('rubygems-api-token', 'RubyGems API token', ['rubygems_'], `${B}rubygems_[a-f0-9]{48}${E}`),
   rule('docker-pat', 'Docker personal access token', ['dckr_pat_'], `${B}dckr_pat_[A-Za-z0-9_-]{27}${E}`, {
@@ -201,6 +210,7 @@ export const secretRules: readonly SecretRule[] = [
   }),
   rule('databricks-token', 'Databricks token', ['dapi'], `${B}dapi[a-fA-F0-9]{32}(?:-\\d)?${E}`, {
     entropy: 3,
+    prefixes: ['dapi'],
   }),
   // Messaging, payments and SaaS
   rule(
@@ -212,12 +222,14 @@ export const secretRules: readonly SecretRule[] = [
   ),
   rule('slack-app-token', 'Slack app token', ['xapp-'], `${B}xapp-\\d-[A-Z0-9]+-\\d+-[a-z0-9]+`, {
     flags: 'i',
+    prefixes: ['xapp-', 'XAPP-'],
   }),
   rule(
     'slack-webhook-url',
     'Slack incoming webhook',
     ['hooks.slack.com'],
     'hooks\\.slack\\.com/(?:services|workflows|triggers)/[A-Za-z0-9+/]{43,56}',
+    { prefixes: ['hooks.slack.com/'] },
   ),
   rule(
     'stripe-secret-key',
@@ -236,7 +248,10 @@ export const secretRules: readonly SecretRule[] = [
       source: 'vendor',
     },
   ),
-  rule('twilio-api-key', 'Twilio API key', ['sk'], `${B}SK[0-9a-fA-F]{32}${E}`, { entropy: 3 }),
+  rule('twilio-api-key', 'Twilio API key', ['sk'], `${B}SK[0-9a-fA-F]{32}${E}`, {
+    entropy: 3,
+    prefixes: ['SK'],
+  }),
   rule(
     'sendgrid-api-key',
     'SendGrid API key',
@@ -265,6 +280,7 @@ export const secretRules: readonly SecretRule[] = [
   }),
   rule('postman-api-key', 'Postman API key', ['pmak-'], `${B}PMAK-[a-f0-9]{24}-[a-f0-9]{34}${E}`, {
     flags: 'i',
+    prefixes: ['pmak-', 'PMAK-'],
   }),
   rule('pulumi-access-token', 'Pulumi access token', ['pul-'], `${B}pul-[a-f0-9]{40}${E}`),
   rule('doppler-token', 'Doppler token', ['dp.pt.'], `${B}dp\\.pt\\.[A-Za-z0-9]{43}${E}`),
@@ -280,7 +296,7 @@ export const secretRules: readonly SecretRule[] = [
     'Grafana API key, cloud or service-account token',
     ['glc_', 'glsa_', 'eyjrijoi'],
     `${B}(?:glc_[A-Za-z0-9+/]{32,400}={0,3}|glsa_[A-Za-z0-9]{32}_[A-Fa-f0-9]{8}|eyJrIjoi[A-Za-z0-9]{70,400}={0,3})(?![A-Za-z0-9+/=_-])`,
-    { entropy: 3 },
+    { entropy: 3, prefixes: ['glc_', 'glsa_', 'eyJ'] },
   ),
   rule('vault-token', 'HashiCorp Vault token', ['hvs.', 'hvb.', 'hvr.'], `${B}hv[sbr]\\.[\\w-]{90,300}${E}`, {
     entropy: 3.5,
@@ -294,12 +310,14 @@ export const secretRules: readonly SecretRule[] = [
   ),
   rule('atlassian-api-token', 'Atlassian API token', ['atatt3'], `${B}ATATT3[A-Za-z0-9_=-]{186}${E}`, {
     entropy: 3.5,
+    prefixes: ['ATATT3'],
   }),
   rule(
     'age-secret-key',
     'age encryption secret key',
     ['age-secret-key-1'],
     'AGE-SECRET-KEY-1[QPZRY9X8GF2TVDW0S3JN54KHCE6MUA7L]{58}',
+    { prefixes: ['AGE-SECRET-KEY-1'] },
   ),
   rule(
     'firebreak-key',
@@ -328,6 +346,7 @@ export const secretRules: readonly SecretRule[] = [
     {
       entropy: 3,
       score: 0.8,
+      prefixes: ['0x'],
       context: /private|secret|wallet|mnemonic|seed|\bkey\b|\bpk\b/i,
       source: 'firebreak',
     },
@@ -335,16 +354,11 @@ export const secretRules: readonly SecretRule[] = [
 ];
 
 /**
- * Literal starts of the credential formats: the rules' own `prefixes`, and the starts of the formats
- * whose keywords are not (upper-case or case-insensitive formats, keywords without a separator).
- * `-----BEGIN` (private keys) and URL schemes have structural matchers and are held by them.
+ * Literal starts of the credential formats: the rules' `prefixes`, and `eyJ`, which starts every JWT
+ * (secrets.ts). `-----BEGIN` (private keys) and URL schemes have structural matchers and are held by them.
  */
 export const formatPrefixes: readonly string[] = [
-  ...new Set([
-    ...secretRules.flatMap((r) => r.prefixes ?? []),
-    ...['SK', 'dapi', 'ATATT3', 'AGE-SECRET-KEY-1', 'pypi-AgEIcHlwaS5vcmc', 'HRKU-AA', 'fm1a_', 'fm1r_'],
-    ...['PMAK-', 'XAPP-', 'hooks.slack.com/', 'eyJ', '0x'],
-  ]),
+  ...new Set([...secretRules.flatMap((r) => r.prefixes ?? []), 'eyJ']),
 ];
 
 const formatPrefixSet = new Set(formatPrefixes);
@@ -372,22 +386,4 @@ export function formatPrefixLength(text: string, at: number, limit = Infinity): 
     if (formatPrefixSet.has(head)) best = k;
   }
   return best;
-}
-
-/**
- * The format prefixes that are a rule's own: its `prefixes`, and those that one of its keywords begins
- * or is begun by (the upper-case formats: Twilio's `SK`, Databricks' `dapi`; fly.io's `fm1a_` under the
- * keyword `fm1`, Grafana's `eyJ` under `eyjrijoi`). Only these are taken off a rule's match: an AWS secret
- * access key is 40 random characters, and one that happens to begin `SK` or `AKIA` is random there too.
- * Every prefix the stream sends is some rule's own (a unit test checks it), or the stream and the
- * redaction would disagree about it.
- */
-export function ownPrefixes(rule: SecretRule): ReadonlySet<string> {
-  const owned = (p: string): boolean => {
-    const low = p.toLowerCase();
-    return (
-      rule.prefixes?.includes(p) === true || rule.keywords.some((k) => low.startsWith(k) || k.startsWith(low))
-    );
-  };
-  return new Set(formatPrefixes.filter(owned));
 }

@@ -1,6 +1,6 @@
 import { matchesOf } from '../regex-matches.js';
 import { keywordScanner } from './keyword-scan.js';
-import { ownPrefixes, secretRules, type SecretRule } from './secret-rules.js';
+import { secretRules, type SecretRule } from './secret-rules.js';
 
 /**
  * Credentials in free text: provider keys (secret-rules.ts), private keys (PEM), JWTs, URLs with a
@@ -23,9 +23,6 @@ export interface SecretMatch {
 
 /** A match before its format's literal prefix is taken off the span (findSecrets). */
 type Found = SecretMatch & { readonly prefix?: number };
-
-const ownPrefixesOf = new Map(secretRules.map((r) => [r, ownPrefixes(r)]));
-const NO_PREFIXES: ReadonlySet<string> = new Set();
 
 /** Counts per ASCII character for entropy, all zero between calls. */
 const asciiCounts = new Int32Array(128);
@@ -365,7 +362,7 @@ function ruleMatches(text: string, hits: Hits): Found[] {
       // AWS's documentation keys say EXAMPLE (`AKIAIOSFODNN7EXAMPLE`): placeholders, below the threshold.
       const score = rule.id.startsWith('aws-') && /EXAMPLE/.test(secret) ? 0.3 : (rule.score ?? 1);
       let prefix = 0;
-      for (const p of ownPrefixesOf.get(rule) ?? NO_PREFIXES)
+      for (const p of rule.prefixes ?? [])
         if (p.length > prefix && p.length < secret.length && secret.startsWith(p)) prefix = p.length;
       out.push({ id: rule.id, start, end: start + secret.length, score, prefix });
     }
