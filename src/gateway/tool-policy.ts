@@ -52,6 +52,9 @@ interface Log {
 /** Compiled engines kept per release hash; far more than the releases one replica serves at once. */
 const MAX_ENGINES = 64;
 
+/** The taint of a conversation no untrusted content entered (the counterfactual for a tainted deny). */
+const CLEAN = { untrusted: false, sources: [], detectors: [] } as const;
+
 /**
  * The tool-call policy at the gateway: compiles each release's policy once (cached by release hash),
  * decides every call, and for `require-approval` either lets an identical call an operator approved go
@@ -59,9 +62,6 @@ const MAX_ENGINES = 64;
  * the denial), or records a pending approval (an identical call already waiting shares it, also when
  * they race). Never throws: a store failure while holding a call denies it (fail closed).
  */
-/** The taint of a conversation no untrusted content entered (the counterfactual for a tainted deny). */
-const CLEAN = { untrusted: false, sources: [], detectors: [] } as const;
-
 export class ToolPolicyGate implements ToolPolicyPort {
   private readonly engines = new Map<string, ToolPolicyEngine>();
   private readonly failures: PolicyFailureReporter;
