@@ -1,7 +1,6 @@
 import { luhn as luhnDigits } from './guards/detectors/pii-financial-ids.js';
 import type { PiiKind } from './guards/detectors/pii-match.js';
-import { NATIONAL_ID_KINDS } from './guards/detectors/pii-national-ids.js';
-import { findPii } from './guards/detectors/pii.js';
+import { FINANCIAL_KINDS, findPii } from './guards/detectors/pii.js';
 import { findSecrets } from './guards/detectors/secrets.js';
 
 /**
@@ -20,7 +19,7 @@ export function luhn(text: string): boolean {
   return digits.length >= 13 && digits.length <= 19 && luhnDigits(digits);
 }
 
-const PII_KINDS: readonly PiiKind[] = ['email', 'card', 'iban', 'ssn', ...NATIONAL_ID_KINDS];
+const PII_KINDS: readonly PiiKind[] = ['email', ...FINANCIAL_KINDS];
 /** PII matches below this score (a spaced `123 45 6789` with no SSN label) are left alone. */
 const PII_MIN_SCORE = 0.5;
 

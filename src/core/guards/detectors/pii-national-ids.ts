@@ -31,11 +31,18 @@ const LABEL_WINDOW = 40;
 /** The score of an id without its label: a release that lowers the threshold under it can still act. */
 const UNLABELLED = 0.4;
 
-export function labelled(text: string, at: number, label: RegExp): boolean {
-  // From the start of the word the window falls in: cut inside "Alumni", "ni no" would read as a label.
+/**
+ * The text a label of the number at `at` may stand in: the 40 characters before it, from the start of
+ * the word the window falls in (cut inside "Alumni", "ni no" would read as a label).
+ */
+function labelWindow(text: string, at: number): string {
   let from = Math.max(0, at - LABEL_WINDOW);
   while (from > 0 && from > at - LABEL_WINDOW - 40 && /\w/.test(text.charAt(from - 1))) from--;
-  return label.test(text.slice(from, at));
+  return text.slice(from, at);
+}
+
+export function labelled(text: string, at: number, label: RegExp): boolean {
+  return label.test(labelWindow(text, at));
 }
 
 // ---------------------------------------------------------------------------------------------------
@@ -99,7 +106,7 @@ export function findSins(text: string): PiiMatch[] {
     const [, a = '', sep = '', b = '', c = ''] = m;
     const digits = a + b + c;
     if (sep === '.' || a.startsWith('0') || a.startsWith('8') || !luhn(digits)) continue;
-    const before = text.slice(Math.max(0, m.index - LABEL_WINDOW), m.index);
+    const before = labelWindow(text, m.index);
     if (!SIN_LABEL_CASED.test(before) && !SIN_PHRASE.test(before)) continue;
     out.push({ kind: 'sin', start: m.index, end: m.index + m[0].length, score: sep === '' ? 0.9 : 1 });
   }
@@ -182,7 +189,7 @@ export function findAadhaars(text: string): PiiMatch[] {
     const [, a = '', sep = '', b = '', c = ''] = m;
     const digits = a + b + c;
     if (/^(\d)\1+$/.test(digits) || !verhoeff(digits)) continue;
-    const before = text.slice(Math.max(0, m.index - LABEL_WINDOW), m.index);
+    const before = labelWindow(text, m.index);
     const label = AADHAAR_LABEL.test(before);
     // Unlabelled, bare twelve digits are nothing; 4-4-4 (the card's print, but also AWS account ids and
     // confirmation codes) scores under the threshold, and not at all after another number's label.

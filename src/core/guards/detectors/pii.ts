@@ -45,8 +45,13 @@ export const piiFinders: Readonly<Record<PiiKind, PiiFinder>> = {
   address: findAddresses,
 };
 
+/**
+ * The checksum- or format-exact identifiers (the `financial-id` detector's kinds; redacted in stored
+ * traces with e-mail addresses).
+ */
+export const FINANCIAL_KINDS: readonly PiiKind[] = ['card', 'iban', 'ssn', ...NATIONAL_ID_KINDS];
 /** The exact kinds a phone-shaped candidate may really be. */
-const STRONG_KINDS: readonly PiiKind[] = ['card', 'iban', 'ssn', ...NATIONAL_ID_KINDS, 'ip'];
+const STRONG_KINDS: readonly PiiKind[] = [...FINANCIAL_KINDS, 'ip'];
 
 const overlaps = (a: PiiMatch, b: PiiMatch): boolean => a.start < b.end && b.start < a.end;
 

@@ -2,8 +2,7 @@ import type { Detection, Detector } from '../types.js';
 import { crossUser } from './cross-user.js';
 import { financialPendingFrom, piiPendingFrom } from './pii-hold-back.js';
 import type { PiiKind } from './pii-match.js';
-import { NATIONAL_ID_KINDS } from './pii-national-ids.js';
-import { findPii } from './pii.js';
+import { FINANCIAL_KINDS, findPii } from './pii.js';
 import { secretRules } from './secret-rules.js';
 import { secretPendingFrom } from './secret-hold-back.js';
 import { findSecrets } from './secrets.js';
@@ -64,7 +63,6 @@ function piiDetections(text: string, kinds: readonly PiiKind[]): Detection[] {
 }
 
 const CONTACT_KINDS: readonly PiiKind[] = ['email', 'phone', 'ip', 'address'];
-const FINANCIAL_KINDS: readonly PiiKind[] = ['card', 'iban', 'ssn', ...NATIONAL_ID_KINDS];
 
 export const pii: Detector = {
   id: 'pii',
