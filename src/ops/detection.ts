@@ -31,7 +31,9 @@ import { requireApp, requireEnv } from './releases.js';
  * before the count, so the incident read that follows sees the incident and the 4th attaches. If the
  * count sees them, both decide to open and recordSignal's one transaction (the control-plane lock)
  * makes the later one attach. Putting counted signals on a timeline is also one locked change that
- * skips those already there, so racing replicas and reruns never add one twice.
+ * skips those already there, and recordSignal skips a signal already there under the same lock (the
+ * 3rd's incident may have taken the 4th among its counted signals before the 4th attaches itself), so
+ * racing replicas and reruns never add one twice.
  */
 
 export const SIGNAL_TIMER_KIND = 'signal';

@@ -176,6 +176,10 @@ export async function recordSignal(
       return { incident: await viewInTx(ctx, tx, opened.id), opened: true };
     }
     refuseClosed(existing);
+    // A signal with its own id that is on the timeline already (a racing detection put it there among
+    // the counted ones, or a rerun) is not added twice: checked under the same lock that adds it.
+    if (args.signal !== undefined && (await hasSignal(tx, existing.id, args.signal)))
+      tx.unchanged({ incident: await viewInTx(ctx, tx, existing.id), opened: false });
     await commitChange(
       ctx,
       tx,
@@ -186,6 +190,12 @@ export async function recordSignal(
     return { incident: await viewInTx(ctx, tx, existing.id), opened: false };
   }, QUIET);
   return value;
+}
+
+async function hasSignal(tx: ControlTx, incidentId: string, signal: string): Promise<boolean> {
+  return (await tx.incidents.timeline(incidentId)).some(
+    ({ event }) => event.type === 'signal' && event.signal === signal,
+  );
 }
 
 function raise(error: Error): never {

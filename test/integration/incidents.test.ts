@@ -824,6 +824,20 @@ describe.each(storeKinds)('incidents (%s)', (kind) => {
     });
     expect(second.incident.timeline.map((e) => e.type)).toEqual(['status_change', 'signal', 'signal']);
     expect(second.incident.metrics.mttd).toBe(2 * MIN);
+    // A signal with its own id that is on the timeline already (a racing detection attached it among
+    // its counted signals, or a timer rerun) is not added again, by id or by dedup key.
+    const withId = { ...signal, summary: 'canary, third report', signal: 'sig-canary-3', trace: 't-3' };
+    tick();
+    await recordSignal(ops, withId);
+    tick();
+    const byKey = await recordSignal(ops, withId);
+    const byId = await recordSignal(ops, { ...withId, incident: first.incident.id });
+    expect([byKey.opened, byId.opened]).toEqual([false, false]);
+    expect(byId.incident.timeline.filter((e) => e.type === 'signal').map((e) => e.trace)).toEqual([
+      't-1',
+      't-2',
+      't-3',
+    ]);
 
     const id = first.incident.id;
     const page = { page: 'pg_1', at: clock, actor: 'system' };
