@@ -167,7 +167,9 @@ export function blastRadiusQueries(db: Kysely<Database>): BlastRadiusQueries {
         exec
           .selectFrom('traces as t')
           .select(['t.user_id', 't.tenant_id', 't.ts', 't.trace_id'])
-          .where(sql<boolean>`(t.user_id, t.ts) in (values ${pairs})`),
+          .where(sql<boolean>`(t.user_id, t.ts) in (values ${pairs})`)
+          // Two calls in one millisecond: the later row wins, the same on both stores.
+          .orderBy('t.id'),
         q,
       ).execute();
       for (const t of hits)

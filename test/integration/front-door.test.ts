@@ -11,7 +11,7 @@ const LIMIT = 2048;
 const yaml = testConfigYaml()
   .replace(
     '      - name: refund\n',
-    "      - name: slow\n        when: { contains: take-your-time }\n        then: { reply: 'done slowly', delayMs: 400 }\n      - name: refund\n",
+    "      - name: slow\n        when: { contains: take-your-time }\n        then: { reply: 'done slowly', delayMs: 1500 }\n      - name: refund\n",
   )
   .replace(
     'server: { logLevel: silent, upstreamTimeoutMs: 2000 }',
@@ -69,7 +69,9 @@ async function slowCallInFlight(): Promise<{
   socket.write(
     `POST /v1/chat/completions HTTP/1.1\r\nhost: x\r\nauthorization: Bearer ${GATEWAY_KEY}\r\ncontent-length: ${Buffer.byteLength(slow)}\r\n\r\n${slow}`,
   );
-  await new Promise((r) => setTimeout(r, 100));
+  // Long enough for the server to have read the call on a stalled CI machine; the answer takes 1.5 s,
+  // which leaves the tests below room to act while it is in flight.
+  await new Promise((r) => setTimeout(r, 300));
   return { own, socket, received: () => text, ended };
 }
 

@@ -194,7 +194,8 @@ describe.each(storeKinds)('tool-call policy failures are findings (%s)', (kind) 
     policy: {
       engine: 'opa',
       ...(over.mode ? { mode: over.mode } : {}),
-      opa: { url: over.url ?? opa.url, path, timeoutMs: over.timeoutMs ?? 150 },
+      // Generous where OPA is expected to answer: a stalled CI machine must not make an answer a timeout.
+      opa: { url: over.url ?? opa.url, path, timeoutMs: over.timeoutMs ?? 5_000 },
     },
   });
 
@@ -304,7 +305,7 @@ describe.each(storeKinds)('tool-call policy failures are findings (%s)', (kind) 
       { path: 'firebreak/text/decision', kind: 'opa_malformed', error: 'is not JSON' },
     ];
     for (const c of cases) {
-      await deploy(opaSpec(c.path));
+      await deploy(opaSpec(c.path, { timeoutMs: 150 }));
       const r = await authorize({ tool: 'send_email', arguments: { to: 'bob@example.com' } });
       expect(r.body, c.path).toMatchObject({ decision: 'deny', enforced: 'deny', engine: 'opa' });
       expect(r.body['error'], c.path).toContain(c.error);

@@ -545,7 +545,9 @@ when { resource.name == "lookup_order" };`,
   });
 
   it('asks OPA: allow, deny with reasons, require-approval; every failure is a deny with the error', async () => {
-    const opaSpec = (path: string, url = opa.url, timeoutMs = 150) => ({
+    // A generous timeout where OPA is expected to answer (a stalled CI machine must not turn an answer
+    // into opa_timeout); the slow path is given 150 ms against its 400 ms answer.
+    const opaSpec = (path: string, url = opa.url, timeoutMs = 5_000) => ({
       model: { name: 'agent' },
       tools: ['lookup_order', 'send_email', 'issue_refund'],
       toolPolicy: { unknownTools: 'allow' },
@@ -600,7 +602,7 @@ when { resource.name == "lookup_order" };`,
     expect(broken.body).toMatchObject({ decision: 'deny' });
     expect(broken.body['error']).toContain('answered HTTP 500');
 
-    await deployed(opaSpec('firebreak/slow/decision'));
+    await deployed(opaSpec('firebreak/slow/decision', opa.url, 150));
     const slow = await authorize({ tool: 'lookup_order', arguments: {} });
     expect(slow.body).toMatchObject({ decision: 'deny', enforced: 'deny' });
     expect(slow.body['error']).toContain('did not answer within 150 ms');

@@ -15,7 +15,8 @@ import { closedPort, providersYaml, startUpstream, UPSTREAM_KEY } from '../suppo
  * each reaches the client in its API's own error format with a clear message, is recorded as an
  * `error` trace, and leaves the gateway serving.
  */
-const TIMEOUT_MS = 300;
+// Wide enough that a stalled CI machine does not turn a 80 ms chunk gap into a timeout.
+const TIMEOUT_MS = 1_000;
 
 // Anything that escapes the gateway's handling would surface here (the process must never crash).
 const escaped: unknown[] = [];
@@ -47,9 +48,9 @@ beforeAll(async () => {
       then: { reply: 'one two three four five six', fail: 'cut-stream', cutAfterChunks: 2 },
     },
     {
-      // Longer in all than the 300 ms timeout, but never silent for that long.
+      // Longer in all than the 1 s timeout, but never silent for that long.
       when: { contains: 'long-stream' },
-      then: { chunks: Array.from({ length: 12 }, (_, i) => `c${i} `), chunkDelayMs: 60 },
+      then: { chunks: Array.from({ length: 16 }, (_, i) => `c${i} `), chunkDelayMs: 80 },
     },
     {
       // Silent between its chunks for longer than the timeout.
@@ -381,7 +382,7 @@ describe('upstream failures reach the client in its own format and are recorded 
         );
         let text = '';
         for await (const chunk of stream) text += chunk.choices[0]?.delta.content ?? '';
-        expect(text).toBe(Array.from({ length: 12 }, (_, i) => `c${i} `).join(''));
+        expect(text).toBe(Array.from({ length: 16 }, (_, i) => `c${i} `).join(''));
         const [call] = await c.fb.traceOf(traceId);
         expect(call).toMatchObject({ status: 'ok', stream: true, errorCode: null });
       },
