@@ -722,9 +722,13 @@ const isNeg = (head, sources) => (it) =>
   sources.includes(it.source) &&
   (it.source === 'readme' || (head === 'direct') === (it.stage === 'input'));
 // Recall is reported on the dataset's attacks; the unseen checks' are reported out of fold on their own.
+const attackFor = {
+  direct: isDirectAttack,
+  indirect: (it) => it.kind === 'indirect_injection',
+};
 const posFor = {
-  direct: (it) => isDirectAttack(it) && it.source !== 'unseen',
-  indirect: (it) => it.kind === 'indirect_injection' && it.source !== 'unseen',
+  direct: (it) => attackFor.direct(it) && it.source !== 'unseen',
+  indirect: (it) => attackFor.indirect(it) && it.source !== 'unseen',
 };
 const targetFp = { direct: 0.02, indirect: 0.02 };
 const thresholds = { jailbreak: 0 }; // the jailbreak head picks a kind; 0 = probability 0.5
@@ -765,7 +769,7 @@ for (const head of ['direct', 'indirect']) {
   // The unseen checks (bench/unseen-checks), out of fold by set: what this head does on a writer it has
   // not seen, beside the dataset's figures above.
   const unseenPos = scores(
-    (it) => it.source === 'unseen' && posFor[head](it) && (head === 'direct') === (it.stage === 'input'),
+    (it) => it.source === 'unseen' && attackFor[head](it) && (head === 'direct') === (it.stage === 'input'),
   );
   const hard = scores(
     (it) => it.source === 'unseen' && it.label === 'benign' && (head === 'direct') === (it.stage === 'input'),
