@@ -7,7 +7,8 @@
  * text, no allocation per call (scratch buffers are reused; scoring is synchronous).
  *
  * Features (FEATURE_SET): over the normalised text (lower-cased, whitespace collapsed to one space with
- * one at each end, invisible characters dropped, Unicode tag characters read as the ASCII they hide),
+ * one at each end, a run of one character cut to three, invisible characters dropped, Unicode tag
+ * characters read as the ASCII they hide),
  * every character 3-, 4- and 5-gram, hashed right to left from its last character with FNV-1a, and
  * every word unigram and bigram. All features of a text position are attributed to it (a word's to the
  * character after it). The training script holds a line-for-line copy of this extraction; the model
@@ -15,7 +16,7 @@
  * scorer reproduces them.
  */
 
-export const FEATURE_SET = 'fnv-rl-char3-5+word1-2/v2';
+export const FEATURE_SET = 'fnv-rl-char3-5+word1-2/v3';
 
 /** One logistic-regression head over the shared hashed features. */
 export interface LinearHeadSpec {
@@ -33,6 +34,11 @@ export interface LinearModelSpec {
   readonly featureSet: string;
   /** 2^bits hash buckets. */
   readonly bits: number;
+  /**
+   * The direct head read on documents and tool results: it fires there at this logit above its own
+   * threshold (the training script picks it on clean documents; injection.ts uses it).
+   */
+  readonly documentShift: number;
   readonly heads: readonly LinearHeadSpec[];
   /** int8 weights, bucket-major (`weights[bucket * heads.length + head]`), base64. */
   readonly weights: string;
@@ -321,6 +327,9 @@ export class HashedLinearModel {
           space = true;
         } else space = false;
       }
+      // A fourth identical character in a row is dropped: a run (`=====`, `pppp…`) repeats one n-gram,
+      // and a repeated feature would add its weight once per repetition (a run of `p` read as an attack).
+      if (n >= 3 && c === c1 && c === c2 && c === c3) continue;
       // Character n-grams ending here, hashed right to left.
       let h = Math.imul(offset ^ c, prime);
       if (n >= 2) {
@@ -441,6 +450,9 @@ export function foldedTokens(text: string): Tokens {
   let inWord = false;
   let start = 0;
   let end = 0;
+  let r1 = -1;
+  let r2 = -1;
+  let r3 = -1;
   for (let i = 0; i <= len; i++) {
     let c = i < len ? text.charCodeAt(i) : 32;
     const at = i;
@@ -454,6 +466,11 @@ export function foldedTokens(text: string): Tokens {
     c = lower(c);
     if (isInvisible(c)) continue;
     c = confusableLatin.get(c) ?? c;
+    // As scan() reads it: a fourth identical character in a row is dropped.
+    if (c === r1 && c === r2 && c === r3) continue;
+    r3 = r2;
+    r2 = r1;
+    r1 = c;
     if (isWordChar(c)) {
       if (!inWord) start = at;
       wh = Math.imul(wh ^ c, FNV_PRIME);

@@ -178,6 +178,21 @@ export const jailbreak: Detector = {
 };
 
 /**
+ * The direct head's reading of a document: an instruction planted for the model is often worded as a
+ * user's request is, and that head learns from requests (pasted e-mails and pages with planted lines
+ * among them). Documents are full of honest imperatives, so it fires there only at the stricter
+ * threshold the training script chose on clean documents (the model's documentShift).
+ */
+function asDocument(head: HeadScore | undefined): HeadScore | undefined {
+  if (!head) return undefined;
+  const logit = head.logit - injectionModel.documentShift;
+  return { logit, probability: 1 / (1 + Math.exp(-logit)), start: head.start, end: head.end };
+}
+
+const likelier = (a: HeadScore | undefined, b: HeadScore | undefined): HeadScore | undefined =>
+  !a || (b && b.probability > a.probability) ? b : a;
+
+/**
  * Instructions addressed to the model inside a retrieved document or a tool result. Blocking a document
  * drops it from the prompt (the gateway's choice); blocking a tool result fails the call.
  */
@@ -191,7 +206,7 @@ export const indirectInjection: Detector = {
   description: 'instructions aimed at the model hidden in a retrieved document or a tool result',
   detect(text, ctx) {
     const scan = classifier().scan(text);
-    const cls = scan.heads[INDIRECT];
+    const cls = likelier(scan.heads[INDIRECT], asDocument(scan.heads[DIRECT]));
     const d = combine(
       signals(text, scan, documentSet, ctx, false),
       cls,
