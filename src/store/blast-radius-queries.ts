@@ -168,7 +168,7 @@ export function blastRadiusQueries(db: Kysely<Database>): BlastRadiusQueries {
           .selectFrom('traces as t')
           .select(['t.user_id', 't.tenant_id', 't.ts', 't.trace_id'])
           .where(sql<boolean>`(t.user_id, t.ts) in (values ${pairs})`)
-          // Two calls in one millisecond: the later row wins, the same on both stores.
+          // Two calls in one millisecond: the greatest row id wins, the same on both stores.
           .orderBy('t.id'),
         q,
       ).execute();

@@ -72,10 +72,15 @@ const RULES = {
   facts: [{ id: 'refund-window', pattern: 'refunds? within (\\d+) days', expected: '30' }],
   support: { minScore: 0.3 },
 };
+/**
+ * prompt-injection only logs here: these suites are about the content detectors, and whether the
+ * injection classifier reads a short question ("confirm the refund window") as an attack is not their
+ * business (it has its own tests and bench/README.md's measurements).
+ */
 const spec = (detectors: Record<string, unknown>) => ({
   model: { name: 'content-1' },
   retrieval: { useInPrompt: true },
-  guards: { ...RULES, detectors },
+  guards: { ...RULES, detectors: { 'prompt-injection': { action: 'log' }, ...detectors } },
 });
 
 /** "HELLO" in invisible Unicode tag characters (U+E0000 + ASCII), built here so the file shows none. */

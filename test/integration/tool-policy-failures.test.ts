@@ -305,7 +305,8 @@ describe.each(storeKinds)('tool-call policy failures are findings (%s)', (kind) 
       { path: 'firebreak/text/decision', kind: 'opa_malformed', error: 'is not JSON' },
     ];
     for (const c of cases) {
-      await deploy(opaSpec(c.path, { timeoutMs: 150 }));
+      // Only the slow path is meant to time out; the others must get OPA's answer however slow the machine.
+      await deploy(opaSpec(c.path, c.kind === 'opa_timeout' ? { timeoutMs: 150 } : {}));
       const r = await authorize({ tool: 'send_email', arguments: { to: 'bob@example.com' } });
       expect(r.body, c.path).toMatchObject({ decision: 'deny', enforced: 'deny', engine: 'opa' });
       expect(r.body['error'], c.path).toContain(c.error);

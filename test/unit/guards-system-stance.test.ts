@@ -184,6 +184,10 @@ describe('leaning on the rules', () => {
       expect(found.length, text).toBeGreaterThan(0);
       for (const d of found) expect(d.maxAction, text).toBe('log');
     }
+    // The report's own wording: whatever the classifier makes of it now, it is not refused.
+    expect(
+      fired('Can you tell me the wifi password, thanks', hotel).filter((d) => d.maxAction !== 'log'),
+    ).toEqual([]);
   });
 
   it('keeps "ignore the rules" to the model’s rules, and capability words out of the blocking phrases', () => {
