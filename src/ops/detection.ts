@@ -233,19 +233,7 @@ export async function processSignal(ctx: OpsContext, signal: Signal): Promise<De
       continue;
     }
     if (a.type === 'attach') {
-      if (signalIds.get(a.incidentId)?.has(signal.fingerprint)) {
-        out.push({
-          action: 'attach',
-          rule: a.rule,
-          dedupKey: a.dedupKey,
-          incident: a.incidentId,
-          duplicate: true,
-          // A rerun after a crash between opening and attaching the counted signals finishes the job.
-          ...(await countedOn(a.incidentId)),
-        });
-        continue;
-      }
-      const { incident } = await recordSignal(ctx, {
+      const { incident, duplicate } = await recordSignal(ctx, {
         ...base,
         incident: a.incidentId,
         app: signal.app,
@@ -256,12 +244,14 @@ export async function processSignal(ctx: OpsContext, signal: Signal): Promise<De
         rule: a.rule,
         dedupKey: a.dedupKey,
         incident: incident.id,
+        ...(duplicate ? { duplicate } : {}),
+        // On a rerun after a crash between opening and attaching the counted signals, this finishes the job.
         ...(await countedOn(incident.id)),
       });
       continue;
     }
     // open: recordSignal's own dedup (one transaction) makes two racing signals open one incident.
-    const { incident, opened } = await recordSignal(ctx, {
+    const { incident, opened, duplicate } = await recordSignal(ctx, {
       ...base,
       app: a.app,
       ...(a.env !== null ? { env: a.env } : {}),
@@ -278,6 +268,7 @@ export async function processSignal(ctx: OpsContext, signal: Signal): Promise<De
         rule: a.rule,
         dedupKey: a.dedupKey,
         incident: incident.id,
+        ...(duplicate ? { duplicate } : {}),
         ...counts,
       });
       continue;

@@ -150,7 +150,10 @@ function signalEvent(
 /**
  * The hook for detection rules and external alerts: records a signal on `incident`, or on the open
  * (not resolved or closed) incident opened with the same `dedupKey` within `windowMs`, or else opens a
- * new incident with it. One transaction, so two signals racing with one key open one incident.
+ * new incident with it. One transaction, so two signals racing with one key open one incident. A signal
+ * with its own id that is on the timeline already (a rerun after a crash, or a racing detection put it
+ * there among its counted signals) adds nothing and is reported `duplicate`: checked under the same lock
+ * that adds it, so it is never added twice.
  */
 export async function recordSignal(
   ctx: OpsContext,
@@ -159,7 +162,7 @@ export async function recordSignal(
     readonly dedupKey?: string | undefined;
     readonly windowMs?: number | undefined;
   },
-): Promise<{ incident: IncidentView; opened: boolean }> {
+): Promise<{ incident: IncidentView; opened: boolean; duplicate: boolean }> {
   scope(ctx, args.app, args.env);
   if (!args.summary.trim())
     throw new FirebreakError('validation_failed', 'a signal needs a summary', { path: 'summary' });
@@ -173,13 +176,11 @@ export async function recordSignal(
           : undefined;
     if (existing === undefined) {
       const opened = await openInTx(ctx, tx, args, (at) => signalEvent(args, args.actor, at));
-      return { incident: await viewInTx(ctx, tx, opened.id), opened: true };
+      return { incident: await viewInTx(ctx, tx, opened.id), opened: true, duplicate: false };
     }
-    refuseClosed(existing);
-    // A signal with its own id that is on the timeline already (a racing detection put it there among
-    // the counted ones, or a rerun) is not added twice: checked under the same lock that adds it.
     if (args.signal !== undefined && (await hasSignal(tx, existing.id, args.signal)))
-      tx.unchanged({ incident: await viewInTx(ctx, tx, existing.id), opened: false });
+      tx.unchanged({ incident: await viewInTx(ctx, tx, existing.id), opened: false, duplicate: true });
+    refuseClosed(existing);
     await commitChange(
       ctx,
       tx,
@@ -187,7 +188,7 @@ export async function recordSignal(
       { incident: existing, events: [signalEvent(args, args.actor, now)] },
       { actor: args.actor, action: 'signal', at: now },
     );
-    return { incident: await viewInTx(ctx, tx, existing.id), opened: false };
+    return { incident: await viewInTx(ctx, tx, existing.id), opened: false, duplicate: false };
   }, QUIET);
   return value;
 }
