@@ -733,6 +733,8 @@ const posFor = {
   direct: (it) => attackFor.direct(it) && it.source !== 'unseen',
   indirect: (it) => attackFor.indirect(it) && it.source !== 'unseen',
 };
+/** The unseen checks' rows a head reads: user messages (`direct`), documents and tool results (`indirect`). */
+const unseenFor = (head) => (it) => it.source === 'unseen' && (head === 'direct') === (it.stage === 'input');
 const targetFp = { direct: 0.02, indirect: 0.02 };
 const thresholds = { jailbreak: 0 }; // the jailbreak head picks a kind; 0 = probability 0.5
 console.log('# Injection classifier\n');
@@ -771,12 +773,8 @@ for (const head of ['direct', 'indirect']) {
   }
   // The unseen checks (bench/unseen-checks), out of fold by set: what this head does on a writer it has
   // not seen, beside the dataset's figures above.
-  const unseenPos = scores(
-    (it) => it.source === 'unseen' && attackFor[head](it) && (head === 'direct') === (it.stage === 'input'),
-  );
-  const hard = scores(
-    (it) => it.source === 'unseen' && it.label === 'benign' && (head === 'direct') === (it.stage === 'input'),
-  );
+  const unseenPos = scores((it) => unseenFor(head)(it) && attackFor[head](it));
+  const hard = scores((it) => unseenFor(head)(it) && it.label === 'benign');
   if (unseenPos.length > 0)
     console.log(
       `\n${head}: out of fold, the unseen checks' attacks (${unseenPos.length}) reach ${pct(rate(unseenPos, thresholds[head]))}, ` +
@@ -812,8 +810,8 @@ const documentShift = docThreshold - thresholds.direct;
   console.log(
     `direct head on documents: threshold ${docThreshold.toFixed(3)} (${documentShift.toFixed(3)} above its own); ` +
       `with the indirect head, out of fold: BIPIA's attacks ${either((it) => posFor.indirect(it) && it.stage === 'retrieved')}, ` +
-      `the unseen checks' document attacks ${either((it) => it.source === 'unseen' && attackFor.indirect(it) && it.stage !== 'input')}, ` +
-      `their hard honest documents ${either((it) => it.source === 'unseen' && it.label === 'benign' && it.stage !== 'input')}, ` +
+      `the unseen checks' document attacks ${either((it) => unseenFor('indirect')(it) && attackFor.indirect(it))}, ` +
+      `their hard honest documents ${either((it) => unseenFor('indirect')(it) && it.label === 'benign')}, ` +
       `README chunks ${either(isNeg('indirect', ['readme']))}, clean BIPIA documents ${either(isNeg('indirect', ['bipia-train']))}\n`,
   );
 }

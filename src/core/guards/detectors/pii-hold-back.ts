@@ -10,14 +10,11 @@ import { findPii } from './pii.js';
  */
 
 /**
- * Where a trailing run of digits, spaces and dashes starts, limited to the last 19 digits on group
- * boundaries (no card is longer), or `text.length` when the text does not end in one.
+ * Where a trailing run of digits and the separators the caller names starts, limited to the last
+ * `maxDigits` digits on group boundaries (19 for ids: no card is longer), or `text.length` when the text
+ * does not end in one.
  */
-function trailingDigitRun(
-  text: string,
-  maxDigits: number,
-  isSeparator: (c: number) => boolean = (c) => c === 32 || c === 45,
-): number {
+function trailingDigitRun(text: string, maxDigits: number, isSeparator: (c: number) => boolean): number {
   let i = text.length;
   let digits = 0;
   let from = text.length;

@@ -373,14 +373,13 @@ const formatPrefixFirst = new Set(formatPrefixes.map((p) => p.charCodeAt(0)));
  * `sk-ant-`, `ghp_`, `eyJ`. A prefix names the kind of key and is printed in every vendor's documentation;
  * the key is what follows it. So a redaction keeps it (`AKIA[REDACTED:aws-access-key-id]`), which tells a
  * reader what leaked, and a streamed answer sends it without waiting (secret-hold-back.ts): an answer
- * whose first word is `A` does not wait to see whether `KIA` follows. Only a prefix shorter than `limit`
- * counts, so something always remains to redact. The walk stops at the first character no prefix goes on
- * with, so a token costs a few lookups whatever its length.
+ * whose first word is `A` does not wait to see whether `KIA` follows. The walk stops at the first
+ * character no prefix goes on with, so a token costs a few lookups whatever its length.
  */
-export function formatPrefixLength(text: string, at: number, limit = Infinity): number {
+export function formatPrefixLength(text: string, at: number): number {
   if (!formatPrefixFirst.has(text.charCodeAt(at))) return 0;
   let best = 0;
-  for (let k = 1; at + k <= text.length && k < limit; k++) {
+  for (let k = 1; at + k <= text.length; k++) {
     const head = text.slice(at, at + k);
     if (!formatPrefixStarts.has(head)) break;
     if (formatPrefixSet.has(head)) best = k;
