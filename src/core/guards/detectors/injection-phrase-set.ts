@@ -26,6 +26,11 @@ export interface Phrase {
    * the model, "a message for all AI vendors" to companies.
    */
   readonly notFollowedBy?: ReadonlySet<number>;
+  /**
+   * Not a match when a token between its first and last word is one of these: "ignore all my previous
+   * instructions" and "forget everything I said before" are a user correcting their own request.
+   */
+  readonly notWithin?: ReadonlySet<number>;
 }
 
 /**
@@ -112,6 +117,7 @@ export class PhraseSet {
       p.notFollowedBy.has(key(tokens.hashes[at + 1] ?? 0))
     )
       return;
+    if (p.notWithin) for (let j = i + 1; j < at; j++) if (p.notWithin.has(key(tokens.hashes[j] ?? 0))) return;
     done.add(p);
     out.push({ phrase: p, start: tokens.starts[i] ?? 0, end: tokens.ends[at] ?? 0 });
   }

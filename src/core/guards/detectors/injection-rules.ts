@@ -18,7 +18,7 @@ function phrase(
   score: number,
   message: string,
   source: string,
-  options: { negatable?: boolean; notFollowedBy?: readonly string[] } = {},
+  options: { negatable?: boolean; notFollowedBy?: readonly string[]; notWithin?: readonly string[] } = {},
 ): Phrase {
   const steps: Step[] = [];
   let gap = 0;
@@ -35,14 +35,17 @@ function phrase(
     steps.push({ words: new Set(alts.map((a) => key(wordHash(a)))), gap });
     gap = 0;
   }
-  const { notFollowedBy, ...rest } = options;
+  const { notFollowedBy, notWithin, ...rest } = options;
+  const hashes = (words: readonly string[]): ReadonlySet<number> =>
+    new Set(words.map((w) => key(wordHash(w))));
   return {
     kind,
     score,
     message,
     steps,
     ...rest,
-    ...(notFollowedBy ? { notFollowedBy: new Set(notFollowedBy.map((w) => key(wordHash(w)))) } : {}),
+    ...(notFollowedBy ? { notFollowedBy: hashes(notFollowedBy) } : {}),
+    ...(notWithin ? { notWithin: hashes(notWithin) } : {}),
   };
 }
 
@@ -94,9 +97,21 @@ const AUTHORITY = 'claims a special mode or authority over the model';
 const ADDRESSED = 'addresses instructions to the AI reading the document';
 const SPLIT = 'asks the model to assemble a request from parts and act on it';
 
+/**
+ * The user's own earlier words, between an override's verb and its object: "ignore all my previous
+ * instructions", "forget everything I said before", "olvida mis instrucciones anteriores" correct the
+ * user's request, not the model's (the model's are "your", "the system's", or no one's).
+ */
+const OWN = {
+  notWithin: (
+    'i me my myself mis mi yo mes ma mon je moi mie miei mia mio minhas minha meus meu eu meine meinen ' +
+    'meiner ich мои моих мою мой я μου'
+  ).split(' '),
+} as const;
+
 /** Phrases that attack the model's instructions: at input (prompt-injection) and in documents. */
 const overridePhrases = [
-  phrase('instruction_override', 0.95, OVERRIDE, '$IGNORE ~1 $ALL ~2 $INSTRUCTIONS'),
+  phrase('instruction_override', 0.95, OVERRIDE, '$IGNORE ~1 $ALL ~2 $INSTRUCTIONS', OWN),
   phrase('instruction_override', 0.95, OVERRIDE, '$IGNORE ~0 $PREVIOUS ~1 $INSTRUCTIONS'),
   // Languages that put the adjective after the noun: "ignora las instrucciones anteriores".
   phrase(
@@ -104,6 +119,7 @@ const overridePhrases = [
     0.9,
     OVERRIDE,
     '$IGNORE ~2 $INSTRUCTIONS ~0 anteriores|précédentes|precedentes|previas|precedenti',
+    OWN,
   ),
   phrase('instruction_override', 0.9, OVERRIDE, 'αγνοήστε|αγνόησε ~1 προηγούμενες ~0 οδηγίες'),
   phrase(
@@ -111,6 +127,7 @@ const overridePhrases = [
     0.9,
     OVERRIDE,
     '$IGNORE ~1 everything|anything ~4 above|before|previously|told|said|instructed|prior|earlier',
+    OWN,
   ),
   phrase(
     'prompt_extraction',

@@ -80,13 +80,10 @@ export function signals(
         const from = Math.max(0, i - 24);
         const j = text.slice(from, i + a.length + 24).indexOf(b);
         if (j < 0) continue;
-        out.push({
-          kind: 'instruction_override',
-          score: 0.9,
-          message: OVERRIDE,
-          start: Math.min(i, from + j),
-          end: Math.max(i + a.length, from + j + b.length),
-        });
+        const start = Math.min(i, from + j);
+        const end = Math.max(i + a.length, from + j + b.length);
+        if (ownInstructions(text, start, end)) continue;
+        out.push({ kind: 'instruction_override', score: 0.9, message: OVERRIDE, start, end });
         break search;
       }
   if (atInput) {
@@ -129,6 +126,20 @@ export function signals(
   return out.map((o) =>
     o.end > text.length ? withFields(o, { start: Math.min(o.start, text.length), end: text.length }) : o,
   );
+}
+
+/**
+ * "Ignore my previous instruction" in a script without spaces, the user correcting their own request:
+ * a Chinese "my", "I said", "I gave" inside the override or just around it (忽略我之前的指示,
+ * 我之前的指示请忽略, 忽略之前我说的; not "帮我忽略…", where 我 is "for me"), a Korean "my" before it
+ * (제 지시는 무시하고), a Japanese one a few characters before (私の以前の指示は無視して). Like "my" in
+ * the English phrases (injection-rules.ts, OWN).
+ */
+const CHINESE_OWN = /我(?:的|之前|刚才|刚刚|先前|上面|前面|给|说|发|写|提)/;
+function ownInstructions(text: string, start: number, end: number): boolean {
+  if (CHINESE_OWN.test(text.slice(Math.max(0, start - 4), end + 2))) return true;
+  if (/(?:^|\s)(?:제|내)\s*$/.test(text.slice(Math.max(0, start - 4), start))) return true;
+  return /(?:私|僕|俺|自分)の/.test(text.slice(Math.max(0, start - 8), start));
 }
 
 /**
