@@ -39,6 +39,7 @@ import {
   splitDetectionRows,
   splitPiiRows,
 } from './dataset-split.mjs';
+import { paraphrases } from './paraphrase-variants.mjs';
 import { rng, shuffle } from './seeded-random.mjs';
 
 const here = dirname(fileURLToPath(import.meta.url));
@@ -337,6 +338,27 @@ function rowScore(model, item, hi) {
 // ---------------------------------------------------------------------------------------------------
 // Data
 
+/**
+ * Paraphrased copies (scripts/paraphrase-variants.mjs) of the development rows a user could type (every
+ * prompt, attack or honest, and the README chunks that are the direct head's pasted-page negatives),
+ * for the direct head only: each trains as up to PARAPHRASES more rows, in its own row's fold, and is
+ * never scored. Out of fold by set on the unseen checks, at the chosen threshold: 42.7% of their input
+ * attacks at 4.6% of their hard honest messages without them, 43.7% at 3.4% with six copies (at a
+ * matched 3% of honest messages flagged, 36.4% → 42.4%; at 5%, 45.4% → 48.2%); their planted document
+ * lines read by the direct head 32.7% → 33.8% at 8.3% → 7.3% of honest documents. Four copies did about
+ * as well, two less. Copied without the README chunks, the threshold rose (READMEs say "configuration",
+ * "settings", "output") and the head caught 30% at 1.0%; given to the indirect head too, BIPIA's
+ * out-of-fold recall fell 88% → 81%.
+ */
+const PARAPHRASES = 6;
+const PARAPHRASE_SHARE = 0.5;
+const copies = [];
+function paraphrased(it, text) {
+  if (!it.trainable || (it.stage !== 'input' && it.source !== 'readme')) return;
+  for (const [k, copy] of paraphrases(it.id, text, PARAPHRASES, PARAPHRASE_SHARE).entries())
+    copies.push({ ...it, id: `${it.id}~${k}`, paraphrase: true, windows: featurise(copy) });
+}
+
 const t0 = Date.now();
 const detection = splitDetectionRows(readJsonl('detection-dev.jsonl'));
 const pii = splitPiiRows(readJsonl('pii-dev.jsonl'));
@@ -360,6 +382,7 @@ for (const s of detection) {
     windows,
     attackSpan: s.attackSpan,
   });
+  paraphrased(items[items.length - 1], row.text);
 }
 /**
  * BIPIA's e-mail attack instructions typed by the user are ordinary requests ("Explain the theory of
@@ -519,6 +542,7 @@ for (const text of everydayPrompts) {
     contextFold: foldOf(group),
     windows: featurise(text),
   });
+  paraphrased(items[items.length - 1], text);
 }
 for (const s of pii)
   items.push({
@@ -554,6 +578,7 @@ for (const { name, rows } of readCheckSets())
       contextFold: foldOf(group),
       windows: featurise(row.text),
     });
+    paraphrased(items[items.length - 1], row.text);
   }
 // The unseen injection check sets (bench/unseen-checks: prompt injection, jailbreak and indirect
 // injection rows, and hard honest rows of the same kinds, written by people who had read neither the
@@ -577,10 +602,11 @@ for (const { name, rows } of readUnseenSets())
       contextFold: foldOf(group),
       windows: featurise(row.text),
     });
+    paraphrased(items[items.length - 1], row.text);
   }
 const readmes = readmeDocuments(join(here, '..'));
 for (const doc of readmes)
-  for (const [i, text] of doc.chunks.entries())
+  for (const [i, text] of doc.chunks.entries()) {
     items.push({
       id: `${doc.id}#${i}`,
       kind: 'benign',
@@ -593,6 +619,8 @@ for (const doc of readmes)
       contextFold: foldOf(doc.id),
       windows: featurise(text),
     });
+    paraphrased(items[items.length - 1], text);
+  }
 const readmeDigest = createHash('sha256')
   .update(readmes.map((d) => `${d.id}\0${d.chunks.join('')}`).join('\0'))
   .digest('hex')
@@ -613,6 +641,7 @@ const isDocBenign = (it) => it.kind === 'benign' && it.stage !== 'input';
  */
 function examplesFor(head, it) {
   if (it.kind === 'harmful_request') return undefined;
+  if (it.paraphrase && head !== 'direct') return undefined;
   it = { ...it, windows: it.windows[HEADS.indexOf(head)] };
   if (head === 'direct') {
     // Tried and dropped: leaving out (or down-weighting to 0.3) CyberSecEval's attacks that are attacks
@@ -666,7 +695,7 @@ function examplesFor(head, it) {
 
 function trainSet(head, use) {
   const out = [];
-  for (const it of items) {
+  for (const it of [...items, ...copies]) {
     if (!use(it)) continue;
     const ex = examplesFor(head, it);
     if (ex === undefined) continue;
@@ -748,7 +777,8 @@ console.log(
     `${count((it) => it.source === 'pii-dev')} (pii-dev.jsonl sentences) and ${count((it) => it.source === 'readme')} ` +
     `README chunks of ${readmes.length} installed packages (benign documents; content digest ${readmeDigest}). ` +
     `Development part ${dev.length}, held-out ${items.length - dev.length}; trained on ${count((it) => it.trainable)} ` +
-    `(the development part minus BIPIA attacks hosted in a held-out e-mail).\n`,
+    `(the development part minus BIPIA attacks hosted in a held-out e-mail), and the direct head on ` +
+    `${copies.length} paraphrased copies of its rows.\n`,
 );
 console.log('Out-of-fold scores on the development part (5 folds); FP per negative source:\n');
 const allNeg = [...new Set([...negSources.direct, ...negSources.indirect])];
