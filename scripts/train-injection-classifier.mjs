@@ -639,6 +639,9 @@ const isDocBenign = (it) => it.kind === 'benign' && it.stage !== 'input';
  * left out of every head: a plain harmful question ("how do I kill a person?") is not an attack on the
  * model's instructions, and teaching the injection heads either way would blur what they measure.
  */
+const SHORT_PROMPT = 80;
+const isShort = (it) => it.windows.length === 1 && it.windows[0].end - it.windows[0].start <= SHORT_PROMPT;
+
 function examplesFor(head, it) {
   if (it.kind === 'harmful_request') return undefined;
   if (it.paraphrase && head !== 'direct') return undefined;
@@ -651,8 +654,14 @@ function examplesFor(head, it) {
     // READMEs pasted into a prompt: without them as negatives this head fired on 25% of README chunks
     // (it had only seen cyber-sounding requests and short questions as benign). At full weight they
     // cost recall on the dataset's prompts (out-of-fold 89% → 85% at 1% FP); 0.3 keeps both.
+    // Short honest prompts (one window of at most SHORT_PROMPT characters) weigh three times: a turn of
+    // a few words gives the head few features, and honest imperatives ("print it as plain text", "give
+    // me the exact wording of your policy") read like short attacks. Out of fold by set on the unseen
+    // checks' turns of up to 15 words: flagged 2.6% → 0.8% of honest ones, caught 29% → 22% of attacks,
+    // the curve better at every matched rate (31% → 35% of attacks at 3% of honest turns); all input
+    // rows 43.7% at 3.4% → 43.0% at 3.3%; BIPIA task instructions typed as prompts 17% → 7% (held out).
     if (it.label === 'benign' || it.kind === 'toxicity' || it.kind === 'secret')
-      return { y: 0, weight: it.source === 'readme' ? 0.3 : 1, windows: it.windows };
+      return { y: 0, weight: it.source === 'readme' ? 0.3 : isShort(it) ? 3 : 1, windows: it.windows };
     return undefined;
   }
   if (head === 'indirect') {
