@@ -634,14 +634,15 @@ const isDirectAttack = (it) =>
 const isIndirectAttack = (it) => it.kind === 'indirect_injection' || it.kind === 'prompt_injection';
 const isDocBenign = (it) => it.kind === 'benign' && it.stage !== 'input';
 
+/** A prompt of one window of at most SHORT_PROMPT characters (the direct head weighs honest ones more). */
+const SHORT_PROMPT = 80;
+const isShort = (it) => it.windows.length === 1 && it.windows[0].end - it.windows[0].start <= SHORT_PROMPT;
+
 /**
  * What each head learns from a row: `{ y, windows }` or undefined (not used). harmful_request rows are
  * left out of every head: a plain harmful question ("how do I kill a person?") is not an attack on the
  * model's instructions, and teaching the injection heads either way would blur what they measure.
  */
-const SHORT_PROMPT = 80;
-const isShort = (it) => it.windows.length === 1 && it.windows[0].end - it.windows[0].start <= SHORT_PROMPT;
-
 function examplesFor(head, it) {
   if (it.kind === 'harmful_request') return undefined;
   if (it.paraphrase && head !== 'direct') return undefined;
