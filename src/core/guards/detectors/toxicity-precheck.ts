@@ -95,7 +95,11 @@ function transformInto(text: string): number {
     if (raw < 128) info = ascii[raw] ?? 0;
     else {
       const cp = text.codePointAt(i) ?? raw;
-      if (cp > 0xffff) i++;
+      // A character outside the BMP takes two units. Added rather than `if (…) i++`: an operation that
+      // has never run when the optimising compiler first sees the loop (few texts hold an emoji) is
+      // compiled as a deoptimisation, and after it V8 often keeps running this function in its slower
+      // on-stack-replacement code (measured: the pre-check at 25 µs per 2 KB instead of 18).
+      i += cp > 0xffff ? 1 : 0;
       const x = transformCodePoint(cp);
       // A character a transformer drops never reaches the collapsing step (as in obscenity).
       if (x === undefined) continue;

@@ -19,6 +19,16 @@ import type { Detection, Detector } from '../types.js';
 
 const MAX_DETECTIONS = 32;
 const NON_ASCII = /[^\0-\x7f]/;
+/** The same, searched from `lastIndex` (`test` moves it past the character found). */
+const NEXT_NON_ASCII = /[^\0-\x7f]/g;
+/**
+ * After this many ASCII characters in a row the scan searches for the next character outside ASCII
+ * (the regex engine's loop is several times faster than this one's) rather than reading on: a text
+ * with one typographic quote or accented name is otherwise read character by character from there to
+ * its end. Not sooner: each search costs about as much as reading a few dozen characters, and text in
+ * a script with spaces between words (Korean) has ASCII runs of one.
+ */
+const ASCII_RUN_BEFORE_SEARCH = 16;
 
 /** Cyrillic and Greek letters that look like Latin ones (both cases). */
 const confusables = new Set([
@@ -117,6 +127,7 @@ export const unicode: Detector = {
       lookAlike = false;
     };
 
+    let asciiRun = 0;
     while (i < n) {
       const c = text.charCodeAt(i);
       if (c < 0x80) {
@@ -125,8 +136,28 @@ export const unicode: Detector = {
           latin = true;
         } else endWord(i);
         i++;
+        // Nothing in a run of ASCII is a finding, and with no look-alike in the current word, ending a
+        // word in it adds nothing either: jump to the next character outside ASCII with the word state
+        // it would have reached there (a word started after the run's last non-letter, if letters
+        // follow it; else the current word goes on).
+        if (++asciiRun >= ASCII_RUN_BEFORE_SEARCH && !lookAlike) {
+          NEXT_NON_ASCII.lastIndex = i;
+          const next = NEXT_NON_ASCII.test(text) ? NEXT_NON_ASCII.lastIndex - 1 : n;
+          let r = next - 1;
+          while (r >= i && isAsciiLetter(text.charCodeAt(r))) r--;
+          if (r >= i) {
+            wordStart = r + 1 < next ? r + 1 : -1;
+            latin = r + 1 < next;
+          } else if (next > i) {
+            if (wordStart < 0) wordStart = i;
+            latin = true;
+          }
+          i = next;
+          asciiRun = 0;
+        }
         continue;
       }
+      asciiRun = 0;
       if (c === 0xdb40 && i + 1 < n) {
         const lo = text.charCodeAt(i + 1);
         if (lo >= 0xdc00 && lo <= 0xdc7f) {
