@@ -18,6 +18,9 @@
 
 export const FEATURE_SET = 'fnv-rl-char3-5+word1-2/v3';
 
+/** A logit's probability (the logistic function). */
+export const sigmoid = (logit: number): number => 1 / (1 + Math.exp(-logit));
+
 /** One logistic-regression head over the shared hashed features. */
 export interface LinearHeadSpec {
   readonly name: string;
@@ -425,7 +428,7 @@ export class HashedLinearModel {
         }
       heads.push({
         logit: best,
-        probability: 1 / (1 + Math.exp(-best)),
+        probability: sigmoid(best),
         start: pm[bestA] ?? 0,
         end: bestB >= n ? len : (pm[bestB] ?? len),
       });

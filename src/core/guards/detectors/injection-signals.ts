@@ -1,4 +1,4 @@
-import { foldedTokens, type ModelScan } from '../classifier.js';
+import { foldedTokens, sigmoid, type ModelScan } from '../classifier.js';
 import type { GuardContext, Span } from '../types.js';
 import { withFields } from '../../with-fields.js';
 import { decodedPayload, mayBeEncoded, repeatedRun } from './encoded.js';
@@ -116,7 +116,7 @@ export function signals(
       out.push({
         kind: 'rule_judge',
         score: CONSTRAINT_SCORE,
-        message: `reads like an attempt to get past the system prompt's rules (rule judge ${(1 / (1 + Math.exp(-judged))).toFixed(2)})`,
+        message: `reads like an attempt to get past the system prompt's rules (rule judge ${sigmoid(judged).toFixed(2)})`,
         start: 0,
         end: text.length,
       });

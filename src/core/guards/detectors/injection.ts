@@ -1,4 +1,4 @@
-import { HashedLinearModel, type HeadScore } from '../classifier.js';
+import { HashedLinearModel, sigmoid, type HeadScore } from '../classifier.js';
 import { injectionModel } from '../model/injection-model.js';
 import type { Detection, Detector, GuardContext } from '../types.js';
 import { withFields } from '../../with-fields.js';
@@ -186,7 +186,7 @@ export const jailbreak: Detector = {
 function asDocument(head: HeadScore | undefined): HeadScore | undefined {
   if (!head) return undefined;
   const logit = head.logit - injectionModel.documentShift;
-  return { logit, probability: 1 / (1 + Math.exp(-logit)), start: head.start, end: head.end };
+  return { logit, probability: sigmoid(logit), start: head.start, end: head.end };
 }
 
 const likelier = (a: HeadScore | undefined, b: HeadScore | undefined): HeadScore | undefined =>
