@@ -165,6 +165,16 @@ export const confusableLatin: ReadonlyMap<number, number> = new Map([
   [0x03c5, 117], // υ
 ]);
 
+/**
+ * confusableLatin as a table over the code points its keys lie in (0: not a look-alike): a load instead
+ * of a map lookup per character, for the scan's check and foldedTokens.
+ */
+const FOLD_FROM = 0x0370;
+const foldTable = new Uint8Array(0x0530 - FOLD_FROM);
+for (const [from, to] of confusableLatin) foldTable[from - FOLD_FROM] = to;
+/** The Latin letter a lower-case `c` looks like, or 0. */
+const foldOf = (c: number): number => (c >= FOLD_FROM && c < 0x0530 ? (foldTable[c - FOLD_FROM] ?? 0) : 0);
+
 /** The hash the scorer gives a word token (lower-case input), for matching phrases against tokens. */
 export function wordHash(word: string): number {
   let h = WORD_SEED;
@@ -321,7 +331,7 @@ export class HashedLinearModel {
           if (isSpace(c)) c = 32;
           else {
             c = lower(c);
-            if (!confusables && confusableLatin.has(c)) confusables = true;
+            if (!confusables && foldOf(c) !== 0) confusables = true;
           }
         } else if (c <= 32) c = 32;
         else if (c >= 65 && c <= 90) c += 32;
@@ -467,8 +477,11 @@ export function foldedTokens(text: string): Tokens {
       }
     }
     c = lower(c);
-    if (isInvisible(c)) continue;
-    c = confusableLatin.get(c) ?? c;
+    // ASCII is never invisible nor a look-alike: most characters skip both checks.
+    if (c >= 0x80) {
+      if (isInvisible(c)) continue;
+      c = foldOf(c) || c;
+    }
     // As scan() reads it: a fourth identical character in a row is dropped.
     if (c === r1 && c === r2 && c === r3) continue;
     r3 = r2;
