@@ -675,7 +675,16 @@ function examplesFor(head, it) {
     // Tried again with twice the documents (sets u10 and u11 added: 1,040 documents and tool results,
     // half of them hard honest ones): out of fold by set, 36% of their attacks at 9% of their honest
     // rows, 49% at 17%, 77% at 38%. More text of the same kind does not teach the distinction.
-    if (it.source === 'unseen') return undefined;
+    // Their hard honest documents alone, as negatives, do help: password-reset mails, router set-up
+    // guides, IT notices and articles about injection had read as attacks to this head (a reset mail at
+    // 0.98). Out of fold by set, its hard honest documents flagged 4.8% → 2.3% (with the direct head's
+    // reading 7.1% → 4.6%), their attacks 36.2% → 35.8% with it, BIPIA's 87.6% → 87.9%, README chunks
+    // 1.0% → 0.7%; held-out BIPIA unchanged at 94.1%. At weight 3, 3.8% of honest documents, but
+    // held-out BIPIA 92.8%.
+    if (it.source === 'unseen')
+      return it.label === 'benign' && it.stage !== 'input'
+        ? { y: 0, weight: 1, windows: it.windows }
+        : undefined;
     if (it.attackSpan) {
       // BIPIA: the windows covering most of the attack are the bag; windows clear of it are clean text.
       const { start, end } = it.attackSpan;
