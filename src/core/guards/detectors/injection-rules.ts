@@ -88,6 +88,11 @@ const lists: Readonly<Record<string, readonly string[]>> = {
   ASK: 'reveal show print tell share disclose spell recite what confirm provide say type write'.split(' '),
   // Not "assistant": an e-mail's "note to the assistant" is usually for a person.
   AI: 'ai llm llms gpt chatgpt claude copilot gemini chatbot'.split(' '),
+  /** The model named as a reader (documents only, with a participle of what it does to the text). */
+  MODEL_READER:
+    'ai llm llms gpt chatgpt claude copilot gemini chatbot chatbots assistant assistants bot bots model models'.split(
+      ' ',
+    ),
 };
 
 export const OVERRIDE = 'asks the model to ignore its previous instructions';
@@ -322,6 +327,30 @@ const documentPhrases = [
     ADDRESSED,
     // Summarising or parsing "this e-mail" is what a model does with it; a person reading it does not.
     'when|while|after|before|if ~1 you|the ~2 summarize|summarise|summarizing|summarising|parse|parsing|analyze|analyse|analyzing|analysing ~1 this|these ~1 document|documents|email|mail|message|messages|page|text|file|website|webpage|content|article|review|post|thread|conversation',
+  ),
+  // Who is meant, by what it is doing to the text right now: "any assistant reading this", "whatever
+  // model reads this", "code assistants refactoring this file", "agents summarizing this repo",
+  // "automated systems processing this document". A person reads a page too, but is not told so by
+  // role. Agents, tools and systems are people's roles and software's alike ("support agents handling
+  // these tickets"): for them only what software does to a text.
+  phrase(
+    'addressed_to_model',
+    0.85,
+    ADDRESSED,
+    '$MODEL_READER ~0 reading|reads|summarizing|summarising|summarizes|summarises|processing|parsing|ingesting|indexing|quoting|answering|handling|optimizing|optimising|refactoring|modifying|editing|updating|touching|reviewing|triaging|merging ~1 this|these',
+  ),
+  phrase(
+    'addressed_to_model',
+    0.85,
+    ADDRESSED,
+    'agent|agents|tool|tools|system|systems ~0 summarizing|summarising|processing|parsing|ingesting|indexing|quoting|optimizing|optimising|refactoring ~1 this|these',
+  ),
+  phrase(
+    'addressed_to_model',
+    0.8,
+    ADDRESSED,
+    // "Any summary of this listing has to…", "anyone summarizing this article: state that…".
+    'any|anyone|whoever|whatever ~1 summary|summaries|summarizing|summarising|summarizes|summarises|quoting|quotes ~1 of|this|these',
   ),
   phrase(
     'task_redefinition',
