@@ -11,7 +11,7 @@
  * the HELD-OUT part separately, split by scripts/dataset-split.mjs (the same function the injection
  * classifier's training uses). The data lives outside the repository (../shared/datasets, or
  * FIREBREAK_DATASETS). Markdown goes to stdout, progress to stderr. Knobs: BENCH_SPEED_MESSAGES (300
- * messages per stage), BENCH_SPEED_ROUNDS (5 timed passes over them), BENCH_WARMUP_ROUNDS (3 untimed passes first), BENCH_README_FILES (300 node_modules
+ * messages per stage), BENCH_SPEED_ROUNDS (5 timed passes over them), BENCH_WARMUP_ROUNDS (8 untimed passes first), BENCH_README_FILES (300 node_modules
  * READMEs for the out-of-set false-positive check; 0 skips it).
  */
 import { existsSync } from 'node:fs';
@@ -35,10 +35,12 @@ const SPEED_MESSAGES = Math.round(positive('BENCH_SPEED_MESSAGES', 300));
 const SPEED_ROUNDS = Math.round(positive('BENCH_SPEED_ROUNDS', 5));
 /**
  * Untimed passes first. V8 is still optimising the detectors' large functions during the first passes
- * (per-pass p99 of the input stage fell from about 530 to 360-450 µs over ten passes); a gateway runs
- * them millions of times, so the steady state is the figure to report.
+ * (per-pass p99 of the input stage fell from about 530 to 360-450 µs over ten passes; in a fresh
+ * process, passes 1-4 over the input messages each had a message of 1.5-8 ms, a compilation, and from
+ * the fifth on none above 0.8 ms); a gateway runs them millions of times, so the steady state is the
+ * figure to report. Three passes left the fourth, and its pauses, in the timed rounds.
  */
-const WARMUP_ROUNDS = Math.round(positive('BENCH_WARMUP_ROUNDS', 3));
+const WARMUP_ROUNDS = Math.round(positive('BENCH_WARMUP_ROUNDS', 8));
 const README_FILES =
   process.env.BENCH_README_FILES === undefined ? Infinity : Number(process.env.BENCH_README_FILES);
 const MESSAGE_BYTES = 2048;
