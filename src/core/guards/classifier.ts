@@ -451,11 +451,17 @@ export class HashedLinearModel {
   }
 }
 
+/** Digits read as the letters they stand for in leetspeak (0 o, 1 i, 3 e, 4 a, 5 s, 7 t); 0: none. */
+const LEET = new Int32Array(10);
+for (const [digit, letter] of ['0o', '1i', '3e', '4a', '5s', '7t'])
+  LEET[Number(digit)] = letter?.charCodeAt(0) ?? 0;
+
 /**
  * Word tokens only, with Cyrillic/Greek look-alikes read as Latin letters (`іgnore` with a Cyrillic і
- * is `ignore`): the phrase matcher's second look at a text whose scan reported confusables.
+ * is `ignore`), and with `leet` digits as letters too (`1gn0r3 4ll pr10r 1nstruct10ns`): the phrase
+ * matcher's second look at a text whose scan reported confusables or that spells words with digits.
  */
-export function foldedTokens(text: string): Tokens {
+export function foldedTokens(text: string, leet = false): Tokens {
   const len = text.length;
   ensure(len, 3);
   let nt = 0;
@@ -481,7 +487,7 @@ export function foldedTokens(text: string): Tokens {
     if (c >= 0x80) {
       if (isInvisible(c)) continue;
       c = foldOf(c) || c;
-    }
+    } else if (leet && c >= 48 && c <= 57) c = LEET[c - 48] || c;
     // As scan() reads it: a fourth identical character in a row is dropped.
     if (c === r1 && c === r2 && c === r3) continue;
     r3 = r2;

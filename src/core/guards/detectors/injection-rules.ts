@@ -62,25 +62,29 @@ const lists: Readonly<Record<string, readonly string[]>> = {
     'ignore ignoring disregard disregarding forget forgetting overlook bypass neglect ' +
     'discard dismiss abandon ignora ignorar ignorez ignorer ignoriere ignorieren ignorare ignorate olvida olvide ' +
     'olvidar oublie oubliez oublier vergiss vergessen dimentica dimenticare esqueça esqueca esquece игнорируй ' +
-    'игнорировать игнорируйте забудь забудьте αγνόησε αγνοήστε'
+    'игнорировать игнорируйте забудь забудьте αγνόησε αγνοήστε ігноруй ігноруйте zignoruj zapomnij negeer ' +
+    'vergeet abaikan lupakan تجاهل'
   ).split(' '),
   /**
    * Whose instructions: all of them, or the model's. "Ignore the previous instructions" is how a user
    * corrects their own request (or an e-mail its own earlier message), so "the" and "my" are not here.
    */
-  ALL: 'all any your every system developer openai anthropic todas toutes tous alle tutte tutti все'.split(
-    ' ',
-  ),
+  ALL: (
+    'all any your every system developer openai anthropic todas toutes tous alle tutte tutti все всі ' +
+    'wszystkie wszelkie semua كل جميع'
+  ).split(' '),
   /** "Previous" right after the verb, with no article: "ignore previous instructions". */
   PREVIOUS: (
     'previous prior above earlier preceding former foregoing original initial anteriores précédentes ' +
-    'precedentes previas vorherigen vorigen bisherigen obigen precedenti предыдущие прежние προηγούμενες'
+    'precedentes previas vorherigen vorigen bisherigen obigen precedenti предыдущие прежние προηγούμενες ' +
+    'попередні poprzednie eerdere vorige'
   ).split(' '),
   INSTRUCTIONS: (
     'instructions instruction directives directive rules guidelines prompts prompt commands orders constraints ' +
     'setup configuration briefing ' +
     'restrictions programming guidance policies policy instrucciones instrucción instruções instrucoes istruzioni ' +
-    'anweisungen instruktionen consignes инструкции указания правила οδηγίες'
+    'anweisungen instruktionen consignes инструкции указания правила οδηγίες інструкції вказівки instrukcje ' +
+    'polecenia instructies instruksi perintah تعليماتك التعليمات تعليمات'
   ).split(' '),
   SHOW: 'reveal show print repeat output display leak tell give share disclose dump spell recite echo expose what'.split(
     ' ',
@@ -127,6 +131,15 @@ const overridePhrases = [
     OWN,
   ),
   phrase('instruction_override', 0.9, OVERRIDE, 'αγνοήστε|αγνόησε ~1 προηγούμενες ~0 οδηγίες'),
+  // Languages that put the verb last: "önceki tüm talimatları yok say", "पिछले सभी निर्देश भूल जाओ".
+  phrase(
+    'instruction_override',
+    0.9,
+    OVERRIDE,
+    'önceki|tüm|bütün ~1 talimatları|talimatlarını|talimatlar|kuralları|kurallarını ~1 yok|unut|unutun|görmezden',
+  ),
+  phrase('instruction_override', 0.9, OVERRIDE, 'पिछले|सभी|सारे ~2 निर्देश|निर्देशों|नियम|नियमों ~2 भूल|अनदेखा'),
+  phrase('instruction_override', 0.9, OVERRIDE, 'bỏ ~0 qua ~1 mọi|tất|các|những ~2 hướng ~0 dẫn'),
   phrase(
     'instruction_override',
     0.9,
@@ -391,6 +404,7 @@ export const unspacedOverrides: readonly (readonly [string, string])[] = [
   ['निर्देश', 'अनदेख'],
   ['निर्देश', 'नज़रअंदाज़'],
   ['تجاهل', 'التعليمات'],
+  ['これまでの指示', '無効'],
 ];
 
 /**

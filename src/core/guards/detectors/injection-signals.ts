@@ -30,6 +30,12 @@ export interface Signal {
   readonly end: number;
 }
 
+/**
+ * A word with leetspeak digits between its letters ("sh0w", "pr10r", "1gn0r3"): the gate for reading
+ * digits as letters. Not "mp3", "10am", "b2b" or "i18n", which ordinary text is full of.
+ */
+const LEET_WORD = /[a-z][013457]+[a-z]/i;
+
 /** Heuristic signals in `text`, whose scan is `scan` (its tokens are read before anything rescans). */
 export function signals(
   text: string,
@@ -54,8 +60,10 @@ export function signals(
           ends: scan.tokens.ends.slice(0, scan.tokens.count),
         }
       : undefined;
-  // Look-alike letters (a Cyrillic і in "іgnore"): match once more with them read as Latin.
-  if (scan.confusables) set.match(foldedTokens(text), done, matches);
+  // Look-alike letters (a Cyrillic і in "іgnore") or digits spelling words ("1gn0r3 4ll pr10r"): match
+  // once more with them read as Latin letters.
+  const leet = LEET_WORD.test(text);
+  if (scan.confusables || leet) set.match(foldedTokens(text, leet), done, matches);
   const out: Signal[] = matches.map((m) => withFields(m.phrase, { start: m.start, end: m.end }));
 
   let lowered: string | undefined;
