@@ -71,7 +71,7 @@ const lists: Readonly<Record<string, readonly string[]>> = {
    */
   ALL: (
     'all any your every system developer openai anthropic todas toutes tous alle tutte tutti все всі ' +
-    'wszystkie wszelkie semua كل جميع'
+    'wszystkie wszelkie semua كل جميع tus sus tes vos deine ihre tuas suas teus seus tue твои ваши'
   ).split(' '),
   /** "Previous" right after the verb, with no article: "ignore previous instructions". */
   PREVIOUS: (
@@ -84,7 +84,7 @@ const lists: Readonly<Record<string, readonly string[]>> = {
     'setup configuration briefing ' +
     'restrictions programming guidance policies policy instrucciones instrucción instruções instrucoes istruzioni ' +
     'anweisungen instruktionen consignes инструкции указания правила οδηγίες інструкції вказівки instrukcje ' +
-    'polecenia instructies instruksi perintah تعليماتك التعليمات تعليمات'
+    'polecenia instructies instruksi perintah تعليماتك التعليمات تعليمات reglas règles regeln regras regole'
   ).split(' '),
   SHOW: 'reveal show print repeat output display leak tell give share disclose dump spell recite echo expose what'.split(
     ' ',
@@ -92,6 +92,12 @@ const lists: Readonly<Record<string, readonly string[]>> = {
   ASK: 'reveal show print tell share disclose spell recite what confirm provide say type write'.split(' '),
   // Not "assistant": an e-mail's "note to the assistant" is usually for a person.
   AI: 'ai llm llms gpt chatgpt claude copilot gemini chatbot'.split(' '),
+  /** What a jailbroken persona is without, in other languages (English has phrases of its own). */
+  LIMITS: (
+    'restricciones restrictions restrizioni restrições restricoes einschränkungen beschränkungen filtros ' +
+    'filtres filtre filter filtri limites límites limite limiti limite grenzen regeln reglas règles regras ' +
+    'regole ограничений правил фильтров цензуры zensur censura censure'
+  ).split(' '),
   /** The model named as a reader (documents only, with a participle of what it does to the text). */
   MODEL_READER:
     'ai llm llms gpt chatgpt claude copilot gemini chatbot chatbots assistant assistants bot bots model models'.split(
@@ -284,6 +290,22 @@ const jailbreakPhrases = [
     'describes an amoral, unfiltered persona',
     'act|acting|pretend|become|roleplay ~3 amoral|unfiltered|uncensored|unrestricted',
   ),
+  // The same persona in other languages: "una IA sin restricciones", "свободный ИИ без правил", "une IA
+  // qui n'a aucune limite", and the model told it has none ("du hast keine Einschränkungen mehr", "у
+  // тебя нет правил"). Not English "an AI without rules", which people ask about.
+  phrase(
+    'policy_evasion',
+    0.7,
+    'describes an amoral, unfiltered persona',
+    'ia|ki|ии|gpt|bot|asistente|assistente|assistent ~3 sin|sans|ohne|senza|sem|без|aucune|keine|nessuna|nenhuma ~1 $LIMITS',
+  ),
+  phrase(
+    'policy_evasion',
+    0.7,
+    'tells the model it has no rules',
+    'du|tu ~1 hast|as|hai|tens|tienes ~1 keine|aucune|nessuna|nenhuma|ninguna ~1 $LIMITS',
+  ),
+  phrase('policy_evasion', 0.7, 'tells the model it has no rules', 'тебя|вас ~2 нет ~1 $LIMITS'),
   phrase(
     'policy_evasion',
     0.7,
