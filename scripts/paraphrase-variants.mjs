@@ -24,7 +24,9 @@ const CLASSES = [
   'now henceforth immediately instead',
   'tell give send|pass on|hand over',
   'must should need|have to|are required to|are obligated to',
-  'password passcode passphrase key token credentials secret',
+  // Not "secret": it is in the class of "hidden" above ("your secret instructions"), and a word in two
+  // classes is swapped only within the later one.
+  'password passcode passphrase key token credentials',
   'user customer client person account member',
   'email message note letter memo text',
 ].map((line) => {
