@@ -46,7 +46,8 @@ export interface PhraseMatch {
 }
 
 const hashOf = (w: string): number => key(wordHash(w));
-const NEVER = new Set(['never', 'dont'].map(hashOf));
+/** Also other languages' "not" before a verb: non, não, не, nie, niet, jangan, and French "n'". */
+const NEVER = new Set(['never', 'dont', 'n', 'non', 'não', 'nao', 'не', 'nie', 'niet', 'jangan'].map(hashOf));
 const NOT = hashOf('not');
 const WHY = hashOf('why');
 /** "don't", "doesn't", "didn't" are two tokens each: the word and "t". */
@@ -56,7 +57,8 @@ const DO_FORMS = new Set(['don', 'doesn', 'didn'].map(hashOf));
 /**
  * Token `i` is negated by the word right before it, in the same clause (nothing but one space or an
  * apostrophe between them: "No, share …" and "if you can't, send …" are not): "never", "not" (not "why
- * not"), "don't", "doesn't", "didn't".
+ * not"), "don't", "doesn't", "didn't", and their like in other languages ("n'oubliez pas", "non
+ * dimenticare", "не забудь").
  */
 function negated(tokens: Tokens, i: number): boolean {
   const adjacent = (j: number): boolean => (tokens.starts[j + 1] ?? 0) - (tokens.ends[j] ?? 0) <= 1;

@@ -71,7 +71,7 @@ const lists: Readonly<Record<string, readonly string[]>> = {
    */
   ALL: (
     'all any your every system developer openai anthropic todas toutes tous alle tutte tutti все всі ' +
-    'wszystkie wszelkie semua كل جميع tus sus tes vos deine ihre tuas suas teus seus tue твои ваши'
+    'wszystkie wszelkie semua كل جميع tus sus tes vos deine tuas suas teus seus tue твои ваши'
   ).split(' '),
   /** "Previous" right after the verb, with no article: "ignore previous instructions". */
   PREVIOUS: (
@@ -84,7 +84,7 @@ const lists: Readonly<Record<string, readonly string[]>> = {
     'setup configuration briefing ' +
     'restrictions programming guidance policies policy instrucciones instrucción instruções instrucoes istruzioni ' +
     'anweisungen instruktionen consignes инструкции указания правила οδηγίες інструкції вказівки instrukcje ' +
-    'polecenia instructies instruksi perintah تعليماتك التعليمات تعليمات reglas règles regeln regras regole'
+    'polecenia instructies instruksi perintah تعليماتك التعليمات تعليمات'
   ).split(' '),
   SHOW: 'reveal show print repeat output display leak tell give share disclose dump spell recite echo expose what'.split(
     ' ',
@@ -98,11 +98,6 @@ const lists: Readonly<Record<string, readonly string[]>> = {
     'filtres filtre filter filtri limites límites limite limiti limite grenzen regeln reglas règles regras ' +
     'regole ограничений правил фильтров цензуры zensur censura censure'
   ).split(' '),
-  /** The model named as a reader (documents only, with a participle of what it does to the text). */
-  MODEL_READER:
-    'ai llm llms gpt chatgpt claude copilot gemini chatbot chatbots assistant assistants bot bots model models'.split(
-      ' ',
-    ),
 };
 
 export const OVERRIDE = 'asks the model to ignore its previous instructions';
@@ -120,14 +115,18 @@ const SPLIT = 'asks the model to assemble a request from parts and act on it';
 const OWN = {
   notWithin: (
     'i me my myself mis mi yo mes ma mon je moi mie miei mia mio minhas minha meus meu eu meine meinen ' +
-    'meiner ich мои моих мою мой я μου'
+    'meiner ich мои моих мою мой я μου moje mojego moich mój mijn saya aku мої моїх'
   ).split(' '),
 } as const;
 
 /** Phrases that attack the model's instructions: at input (prompt-injection) and in documents. */
+// Negated, an override is a reminder: "don't forget your rules", "n'oubliez pas vos règles".
 const overridePhrases = [
-  phrase('instruction_override', 0.95, OVERRIDE, '$IGNORE ~1 $ALL ~2 $INSTRUCTIONS', OWN),
-  phrase('instruction_override', 0.95, OVERRIDE, '$IGNORE ~0 $PREVIOUS ~1 $INSTRUCTIONS'),
+  phrase('instruction_override', 0.95, OVERRIDE, '$IGNORE ~1 $ALL ~2 $INSTRUCTIONS', {
+    notWithin: OWN.notWithin,
+    negatable: true,
+  }),
+  phrase('instruction_override', 0.95, OVERRIDE, '$IGNORE ~0 $PREVIOUS ~1 $INSTRUCTIONS', NEGATED_OK),
   // Languages that put the adjective after the noun: "ignora las instrucciones anteriores".
   phrase(
     'instruction_override',
@@ -142,10 +141,23 @@ const overridePhrases = [
     'instruction_override',
     0.9,
     OVERRIDE,
-    'önceki|tüm|bütün ~1 talimatları|talimatlarını|talimatlar|kuralları|kurallarını ~1 yok|unut|unutun|görmezden',
+    // "Yok say" is "ignore", "yok" alone "there is none"; "bỏ qua" is also "skip", so "trước" (before).
+    'önceki|tüm|bütün ~1 talimatları|talimatlarını|talimatlar ~1 yok|görmezden ~0 say|sayın|gel|gelin',
   ),
-  phrase('instruction_override', 0.9, OVERRIDE, 'पिछले|सभी|सारे ~2 निर्देश|निर्देशों|नियम|नियमों ~2 भूल|अनदेखा'),
-  phrase('instruction_override', 0.9, OVERRIDE, 'bỏ ~0 qua ~1 mọi|tất|các|những ~2 hướng ~0 dẫn'),
+  phrase(
+    'instruction_override',
+    0.9,
+    OVERRIDE,
+    'önceki|tüm|bütün ~1 talimatları|talimatlarını ~0 unut|unutun',
+  ),
+  // The imperative only: भूल is also "a mistake", भूल गए "forgot".
+  phrase(
+    'instruction_override',
+    0.9,
+    OVERRIDE,
+    'पिछले|सभी|सारे ~2 निर्देश|निर्देशों|नियम|नियमों ~2 भूल|अनदेखा ~0 जाओ|जाइए|जाएं|करो|करें',
+  ),
+  phrase('instruction_override', 0.9, OVERRIDE, 'bỏ ~0 qua ~1 mọi|tất|các|những ~2 hướng ~0 dẫn ~1 trước'),
   phrase(
     'instruction_override',
     0.9,
@@ -297,15 +309,23 @@ const jailbreakPhrases = [
     'policy_evasion',
     0.7,
     'describes an amoral, unfiltered persona',
-    'ia|ki|ии|gpt|bot|asistente|assistente|assistent ~3 sin|sans|ohne|senza|sem|без|aucune|keine|nessuna|nenhuma ~1 $LIMITS',
+    // Told what it is ("eres…", "du bist…", "ты…"): "nuestro asistente sin límites de consultas" is an offer.
+    'eres|sei|és|bist|ты|tu|du ~4 ia|ki|ии|gpt|bot|asistente|assistente|assistent ~3 sin|sans|ohne|senza|sem|без|aucune|keine|nessuna|nenhuma ~1 $LIMITS',
   ),
   phrase(
     'policy_evasion',
     0.7,
     'tells the model it has no rules',
-    'du|tu ~1 hast|as|hai|tens|tienes ~1 keine|aucune|nessuna|nenhuma|ninguna ~1 $LIMITS',
+    // No longer ("mehr"): "du hast keine Filter eingerichtet" is a question about settings.
+    'du|tu ~1 hast|as|hai|tens|tienes ~1 keine|aucune|nessuna|nenhuma|ninguna ~1 $LIMITS ~0 mehr|plus|più|mais|más',
   ),
-  phrase('policy_evasion', 0.7, 'tells the model it has no rules', 'тебя|вас ~2 нет ~1 $LIMITS'),
+  phrase(
+    'policy_evasion',
+    0.7,
+    'tells the model it has no rules',
+    'представь|представьте|вообрази|вообразите ~3 тебя|вас ~2 нет ~1 $LIMITS',
+  ),
+  phrase('policy_evasion', 0.7, 'tells the model it has no rules', 'тебя|вас ~1 больше ~0 нет ~1 $LIMITS'),
   phrase(
     'policy_evasion',
     0.7,
@@ -363,29 +383,43 @@ const documentPhrases = [
     // Summarising or parsing "this e-mail" is what a model does with it; a person reading it does not.
     'when|while|after|before|if ~1 you|the ~2 summarize|summarise|summarizing|summarising|parse|parsing|analyze|analyse|analyzing|analysing ~1 this|these ~1 document|documents|email|mail|message|messages|page|text|file|website|webpage|content|article|review|post|thread|conversation',
   ),
-  // Who is meant, by what it is doing to the text right now: "any assistant reading this", "whatever
-  // model reads this", "code assistants refactoring this file", "agents summarizing this repo",
-  // "automated systems processing this document". A person reads a page too, but is not told so by
-  // role. Agents, tools and systems are people's roles and software's alike ("support agents handling
-  // these tickets"): for them only what software does to a text.
+  // Who is meant, by what it is doing to this very text: "any AI summarising this", "any assistant
+  // reading this", "whatever model reads this", "agents summarizing this repo". An assistant, a bot or
+  // a model is a person's job or a program's part too ("research assistants processing these
+  // samples", "the model reads this value from the config"), and agents, tools and systems are
+  // people's roles ("support agents handling these tickets"): for them, only one singled out as
+  // reading or summarising the text.
   phrase(
     'addressed_to_model',
     0.85,
     ADDRESSED,
-    '$MODEL_READER ~0 reading|reads|summarizing|summarising|summarizes|summarises|processing|parsing|ingesting|indexing|quoting|answering|handling|optimizing|optimising|refactoring|modifying|editing|updating|touching|reviewing|triaging|merging ~1 this|these',
+    '$AI ~0 reading|reads|summarizing|summarising|summarizes|summarises|parsing|ingesting ~1 this|these',
   ),
   phrase(
     'addressed_to_model',
     0.85,
     ADDRESSED,
-    'agent|agents|tool|tools|system|systems ~0 summarizing|summarising|processing|parsing|ingesting|indexing|quoting|optimizing|optimising|refactoring ~1 this|these',
+    'any|the|whatever|whichever|every ~0 assistant|assistants|bot|bots|model|models ~0 reading|summarizing|summarising ~1 this|these',
+  ),
+  phrase(
+    'addressed_to_model',
+    0.85,
+    ADDRESSED,
+    'whatever|whichever|any ~0 model|bot|assistant ~0 reads|summarizes|summarises ~1 this|these',
+  ),
+  phrase(
+    'addressed_to_model',
+    0.85,
+    ADDRESSED,
+    'agent|agents|tool|tools|system|systems ~0 summarizing|summarising ~1 this|these',
   ),
   phrase(
     'addressed_to_model',
     0.8,
     ADDRESSED,
-    // "Any summary of this listing has to…", "anyone summarizing this article: state that…".
-    'any|anyone|whoever|whatever ~1 summary|summaries|summarizing|summarising|summarizes|summarises|quoting|quotes ~1 of|this|these',
+    // Whoever is summarising this text, told what to say: "anyone summarizing this article: state
+    // that…" (not "any summary of this announcement should mention…", a note to the press).
+    'anyone|whoever ~0 summarizing|summarising ~1 this|these',
   ),
   phrase(
     'task_redefinition',
@@ -426,7 +460,6 @@ export const unspacedOverrides: readonly (readonly [string, string])[] = [
   ['निर्देश', 'अनदेख'],
   ['निर्देश', 'नज़रअंदाज़'],
   ['تجاهل', 'التعليمات'],
-  ['これまでの指示', '無効'],
 ];
 
 /**

@@ -32,7 +32,8 @@ export interface Signal {
 
 /**
  * A word with leetspeak digits between its letters ("sh0w", "pr10r", "1gn0r3"): the gate for reading
- * digits as letters. Not "mp3", "10am", "b2b" or "i18n", which ordinary text is full of.
+ * digits as letters (not "mp3", "10am" or "b2b"; hex ids, "a11y" and "log4j" pass it, and then only
+ * digits next to a letter are read so, foldedTokens).
  */
 const LEET_WORD = /[a-z][013457]+[a-z]/i;
 
