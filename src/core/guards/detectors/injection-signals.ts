@@ -4,7 +4,8 @@ import { withFields } from '../../with-fields.js';
 import { decodedPayload, mayBeEncoded, repeatedRun } from './encoded.js';
 import { accessRequest, asksTheWay, secretRequest, systemHoldsSecret } from './held-secret.js';
 import type { Phrase, PhraseMatch, PhraseSet } from './injection-phrase-set.js';
-import { OVERRIDE, roleTokens, ruledSet, unspacedOverrides } from './injection-rules.js';
+import { OVERRIDE, ruledSet } from './injection-rules.js';
+import { roleTokens, unspacedOverrides } from './injection-words.js';
 import {
   CONSTRAINT_SCORE,
   constraintSignals,

@@ -1,4 +1,5 @@
-import { decodeBase64, type Tokens } from '../classifier.js';
+import { decodeBase64 } from '../base64.js';
+import type { Tokens } from '../classifier.js';
 import { ruleJudgeModel } from '../model/rule-judge-model.js';
 import { judgeFeatures, RULE_JUDGE_BITS, type RuleJudgeSpec } from './rule-judge-features.js';
 
