@@ -22,6 +22,7 @@ import { pathToFileURL } from 'node:url';
 import { readCheckSets, readJsonl, readUnseenSets } from '../scripts/dataset-split.mjs';
 import { rng } from '../scripts/seeded-random.mjs';
 import { log, positive } from './env-options.js';
+import { speedContext } from './speed-workload.js';
 
 const [otherArg, thisArg] = process.argv.slice(2);
 if (!otherArg) {
@@ -60,9 +61,13 @@ const a = await build(otherArg);
 const b = await build(thisArg ?? 'dist');
 
 // The texts: [label, text, system prompt or undefined].
+const detectionRows = readJsonl('detection-dev.jsonl');
 const rows = [];
-for (const file of ['detection-dev.jsonl', 'pii-dev.jsonl'])
-  readJsonl(file).forEach((r, i) => rows.push([`${file}:${i + 1}`, r.text, undefined]));
+for (const [file, set] of [
+  ['detection-dev.jsonl', detectionRows],
+  ['pii-dev.jsonl', readJsonl('pii-dev.jsonl')],
+])
+  set.forEach((r, i) => rows.push([`${file}:${i + 1}`, r.text, undefined]));
 for (const { name, rows: set } of readUnseenSets())
   set.forEach((r, i) => rows.push([`${name}:${i + 1}`, r.text, undefined]));
 for (const { name, rows: set } of readCheckSets())
@@ -120,22 +125,9 @@ const texts = [...rows];
 for (const [label, text, system] of rows)
   for (let v = 0; v < VARIANTS; v++) texts.push([`${label}~${v}`, variant(text), system]);
 
-const canary = 'Hunter2-canary';
-const retrieved = readJsonl('detection-dev.jsonl')
-  .filter((r) => r.stage === 'retrieved' && r.label === 'benign')
-  .slice(0, 2)
-  .map((r, i) => ({ id: `doc-${i}`, source: 'kb', text: r.text }));
-const context = (stage, settings, system) => ({
-  stage,
-  settings,
-  system: system ?? `You are a helpful assistant for Example Corp. The password is "${canary}".`,
-  canaries: [canary],
-  retrieved,
-  ownIdentifiers: [],
-});
 const result = (build, i, stage, text, system) => {
   const { guards, settings } = build.sets[i];
-  const r = guards.scan(text, context(stage, settings, system));
+  const r = guards.scan(text, speedContext(detectionRows, stage, settings, system));
   return JSON.stringify([r.findings, r.action, r.text === text ? '=' : r.text]);
 };
 

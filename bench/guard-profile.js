@@ -20,6 +20,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { readJsonl, splitDetectionRows } from '../scripts/dataset-split.mjs';
 import { positive } from './env-options.js';
+import { speedContext, speedMessages } from './speed-workload.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const dist = resolve(process.argv[2] ?? join(here, '../dist'));
@@ -35,31 +36,6 @@ const stages = (process.env.PROFILE_STAGES ?? 'input,retrieved,tool_call,tool_re
 const rows = splitDetectionRows(readJsonl('detection-dev.jsonl')).map((s) => s.row);
 const guards = new GuardSet(settings, defaultDetectors);
 
-function messagesFor(stage) {
-  const pool = rows.filter((r) => (stage === 'input' ? r.stage === 'input' : r.stage !== 'input'));
-  const out = [];
-  let buf = '';
-  for (let i = 0; out.length < MESSAGES; i = (i + 7) % pool.length) {
-    buf += `${pool[i].text}\n`;
-    if (buf.length >= 2048) {
-      const text = buf.slice(0, 2048);
-      out.push(stage === 'tool_call' ? JSON.stringify({ query: text }).slice(0, 2048) : text);
-      buf = '';
-    }
-  }
-  return out;
-}
-const ctxFor = (stage) => ({
-  stage,
-  settings,
-  system: 'You are a helpful assistant for Example Corp. The password is "Hunter2-canary".',
-  canaries: ['Hunter2-canary'],
-  retrieved: rows
-    .filter((r) => r.stage === 'retrieved' && r.label === 'benign')
-    .slice(0, 2)
-    .map((r, i) => ({ id: `doc-${i}`, source: 'kb', text: r.text })),
-  ownIdentifiers: [],
-});
 let scavenges = 0;
 new PerformanceObserver((list) => {
   for (const e of list.getEntries()) if (e.detail?.kind === constants.NODE_PERFORMANCE_GC_MINOR) scavenges++;
@@ -121,8 +97,8 @@ async function time(fn, msgs) {
 }
 
 for (const stage of stages) {
-  const msgs = messagesFor(stage);
-  const ctx = ctxFor(stage);
+  const msgs = speedMessages(rows, stage, MESSAGES);
+  const ctx = speedContext(rows, stage, settings);
   console.log(`${`ALL @ ${stage}`.padEnd(34)} ${await time((m) => guards.scan(m, ctx), msgs)}`);
   if (!PER_DETECTOR) continue;
   for (const d of defaultDetectors) {

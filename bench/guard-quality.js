@@ -20,6 +20,7 @@ import { performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
 import { readJsonl, readmeDocuments, splitDetectionRows, splitPiiRows } from '../scripts/dataset-split.mjs';
 import { log, positive } from './env-options.js';
+import { speedContext, speedMessages } from './speed-workload.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const root = join(here, '..');
@@ -43,7 +44,6 @@ const SPEED_ROUNDS = Math.round(positive('BENCH_SPEED_ROUNDS', 5));
 const WARMUP_ROUNDS = Math.round(positive('BENCH_WARMUP_ROUNDS', 8));
 const README_FILES =
   process.env.BENCH_README_FILES === undefined ? Infinity : Number(process.env.BENCH_README_FILES);
-const MESSAGE_BYTES = 2048;
 const PARTS = [
   ['dev', 'development'],
   ['heldout', 'held-out'],
@@ -479,35 +479,10 @@ for (const [part, text] of pairTexts) {
 log(`quality done in ${((performance.now() - t0) / 1000).toFixed(1)} s`);
 
 // ---------------------------------------------------------------------------------------------------
-// Speed: 2 KB messages per stage, built from the dataset's own texts (attacks and benign, mixed).
+// Speed: 2 KB messages per stage, built from the dataset's own texts (attacks and benign, mixed;
+// speed-workload.js).
 
-function messagesFor(stage) {
-  const pool = detection
-    .map((r) => r.row)
-    .filter((r) => (stage === 'input' ? r.stage === 'input' : r.stage !== 'input'));
-  const out = [];
-  let buf = '';
-  for (let i = 0; out.length < SPEED_MESSAGES; i = (i + 7) % pool.length) {
-    buf += `${pool[i].text}\n`;
-    if (buf.length >= MESSAGE_BYTES) {
-      const text = buf.slice(0, MESSAGE_BYTES);
-      // Tool calls are JSON arguments; keep the text inside a string field.
-      out.push(stage === 'tool_call' ? JSON.stringify({ query: text }).slice(0, MESSAGE_BYTES) : text);
-      buf = '';
-    }
-  }
-  return out;
-}
-const speedCtx = (stage) => ({
-  ...context(stage, {
-    system: 'You are a helpful assistant for Example Corp. The password is "Hunter2-canary".',
-  }),
-  canaries: ['Hunter2-canary'],
-  retrieved: detection
-    .filter((r) => r.row.stage === 'retrieved' && r.row.label === 'benign')
-    .slice(0, 2)
-    .map((r, i) => ({ id: `doc-${i}`, source: 'kb', text: r.row.text })),
-});
+const rawDetection = detection.map((r) => r.row);
 
 function percentile(sorted, p) {
   return sorted[Math.min(sorted.length - 1, Math.floor(p * sorted.length))];
@@ -540,8 +515,8 @@ const speedRows = [];
 const perDetector = new Map();
 let worstP99 = 0;
 for (const stage of stages) {
-  const msgs = messagesFor(stage);
-  const ctx = speedCtx(stage);
+  const msgs = speedMessages(rawDetection, stage, SPEED_MESSAGES);
+  const ctx = speedContext(rawDetection, stage, settings);
   const all = time((m) => guards.scan(m, ctx), msgs);
   const sec = time((m) => securitySet.scan(m, ctx), msgs);
   worstP99 = Math.max(worstP99, all.p99);
