@@ -353,7 +353,10 @@ function rowScore(model, item, hi) {
 const PARAPHRASES = 6;
 const PARAPHRASE_SHARE = 0.5;
 const copies = [];
-function paraphrased(it, text) {
+const items = [];
+/** Adds a row of `text` to `items`, and its paraphrased copies to `copies` if the direct head takes them. */
+function addRow(it, text) {
+  items.push(it);
   if (!it.trainable || (it.stage !== 'input' && it.source !== 'readme')) return;
   for (const [k, copy] of paraphrases(it.id, text, PARAPHRASES, PARAPHRASE_SHARE).entries())
     copies.push({ ...it, id: `${it.id}~${k}`, paraphrase: true, windows: featurise(copy) });
@@ -365,24 +368,25 @@ const pii = splitPiiRows(readJsonl('pii-dev.jsonl'));
 const FOLDS = 5;
 const foldOf = (key) => createHash('sha256').update(`fold\0${key}`).digest().readUInt32BE(0) % FOLDS;
 
-const items = [];
 for (const s of detection) {
   const { row } = s;
   const windows = featurise(row.text);
-  items.push({
-    id: row.id,
-    kind: row.kind,
-    label: row.label,
-    stage: row.stage,
-    source: row.id.replace(/-\d+$/, ''),
-    part: s.part,
-    trainable: s.trainable,
-    fold: foldOf(s.group),
-    contextFold: foldOf(s.contextGroup ?? s.group),
-    windows,
-    attackSpan: s.attackSpan,
-  });
-  paraphrased(items[items.length - 1], row.text);
+  addRow(
+    {
+      id: row.id,
+      kind: row.kind,
+      label: row.label,
+      stage: row.stage,
+      source: row.id.replace(/-\d+$/, ''),
+      part: s.part,
+      trainable: s.trainable,
+      fold: foldOf(s.group),
+      contextFold: foldOf(s.contextGroup ?? s.group),
+      windows,
+      attackSpan: s.attackSpan,
+    },
+    row.text,
+  );
 }
 /**
  * BIPIA's e-mail attack instructions typed by the user are ordinary requests ("Explain the theory of
@@ -530,19 +534,21 @@ for (let i = 0; everydayPrompts.size < 600 && i < 10_000; i++) {
 for (const text of everydayPrompts) {
   const group = `everyday:${text}`;
   const part = partOfKey(group);
-  items.push({
-    id: group,
-    kind: 'benign',
-    label: 'benign',
-    stage: 'input',
-    source: 'everyday',
-    part,
-    trainable: part === 'dev',
-    fold: foldOf(group),
-    contextFold: foldOf(group),
-    windows: featurise(text),
-  });
-  paraphrased(items[items.length - 1], text);
+  addRow(
+    {
+      id: group,
+      kind: 'benign',
+      label: 'benign',
+      stage: 'input',
+      source: 'everyday',
+      part,
+      trainable: part === 'dev',
+      fold: foldOf(group),
+      contextFold: foldOf(group),
+      windows: featurise(text),
+    },
+    text,
+  );
 }
 for (const s of pii)
   items.push({
@@ -557,6 +563,19 @@ for (const s of pii)
     contextFold: foldOf(`pii:${s.row.text}`),
     windows: featurise(s.row.text),
   });
+/** A row of one of the team's check sets: all development rows, each set one group for the folds. */
+const addSetRow = (group, fields, text) =>
+  addRow(
+    {
+      ...fields,
+      part: 'dev',
+      trainable: true,
+      fold: foldOf(group),
+      contextFold: foldOf(group),
+      windows: featurise(text),
+    },
+    text,
+  );
 // The honest messages of the team's system-prompt checks (bench/system-prompt-checks: questions to a
 // product's bot, many about its own rules — "why won't you tell me…", "are you a real person?"), as
 // prompts a user types: without them the direct head blocked 5–7% of such messages. Attacks there are
@@ -565,20 +584,8 @@ for (const s of pii)
 for (const { name, rows } of readCheckSets())
   for (const row of rows) {
     if (row.label !== 'benign') continue;
-    const group = `checks:${name}.jsonl`;
-    items.push({
-      id: `${name}.jsonl:${row.text.slice(0, 40)}`,
-      kind: 'benign',
-      label: 'benign',
-      stage: 'input',
-      source: 'checks',
-      part: 'dev',
-      trainable: true,
-      fold: foldOf(group),
-      contextFold: foldOf(group),
-      windows: featurise(row.text),
-    });
-    paraphrased(items[items.length - 1], row.text);
+    const fields = { id: `${name}.jsonl:${row.text.slice(0, 40)}`, kind: 'benign', label: 'benign' };
+    addSetRow(`checks:${name}.jsonl`, { ...fields, stage: 'input', source: 'checks' }, row.text);
   }
 // The unseen injection check sets (bench/unseen-checks: prompt injection, jailbreak and indirect
 // injection rows, and hard honest rows of the same kinds, written by people who had read neither the
@@ -589,37 +596,28 @@ for (const { name, rows } of readCheckSets())
 // The sets in unseen-checks/held-back/ are not read here.
 for (const { name, rows } of readUnseenSets())
   for (const [i, row] of rows.entries()) {
-    const group = `unseen:${name}.jsonl`;
-    items.push({
-      id: `${name}.jsonl#${i + 1}`,
-      kind: row.label === 'attack' ? row.kind : 'benign',
-      label: row.label,
-      stage: row.stage,
-      source: 'unseen',
-      part: 'dev',
-      trainable: true,
-      fold: foldOf(group),
-      contextFold: foldOf(group),
-      windows: featurise(row.text),
-    });
-    paraphrased(items[items.length - 1], row.text);
+    const kind = row.label === 'attack' ? row.kind : 'benign';
+    const fields = { id: `${name}.jsonl#${i + 1}`, kind, label: row.label, stage: row.stage };
+    addSetRow(`unseen:${name}.jsonl`, { ...fields, source: 'unseen' }, row.text);
   }
 const readmes = readmeDocuments(join(here, '..'));
 for (const doc of readmes)
   for (const [i, text] of doc.chunks.entries()) {
-    items.push({
-      id: `${doc.id}#${i}`,
-      kind: 'benign',
-      label: 'benign',
-      stage: 'retrieved',
-      source: 'readme',
-      part: doc.part,
-      trainable: doc.part === 'dev',
-      fold: foldOf(doc.id),
-      contextFold: foldOf(doc.id),
-      windows: featurise(text),
-    });
-    paraphrased(items[items.length - 1], text);
+    addRow(
+      {
+        id: `${doc.id}#${i}`,
+        kind: 'benign',
+        label: 'benign',
+        stage: 'retrieved',
+        source: 'readme',
+        part: doc.part,
+        trainable: doc.part === 'dev',
+        fold: foldOf(doc.id),
+        contextFold: foldOf(doc.id),
+        windows: featurise(text),
+      },
+      text,
+    );
   }
 const readmeDigest = createHash('sha256')
   .update(readmes.map((d) => `${d.id}\0${d.chunks.join('')}`).join('\0'))
@@ -712,9 +710,11 @@ function examplesFor(head, it) {
   return { y: it.kind === 'jailbreak' ? 1 : 0, weight: 1, windows: it.windows };
 }
 
+/** Every row a head may train on: the rows, then the direct head's paraphrased copies. */
+const trainingRows = [...items, ...copies];
 function trainSet(head, use) {
   const out = [];
-  for (const it of [...items, ...copies]) {
+  for (const it of trainingRows) {
     if (!use(it)) continue;
     const ex = examplesFor(head, it);
     if (ex === undefined) continue;
