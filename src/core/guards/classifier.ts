@@ -128,6 +128,9 @@ function isInvisible(c: number): boolean {
   );
 }
 
+/** An ASCII letter, either case (false for NaN, a read outside the text). */
+export const isAsciiLetter = (c: number): boolean => (c >= 65 && c <= 90) || (c >= 97 && c <= 122);
+
 export function isWordChar(c: number): boolean {
   if (c < 0x80) return (c >= 97 && c <= 122) || (c >= 48 && c <= 57);
   return (
@@ -433,17 +436,11 @@ const LEET = new Int32Array(10);
 for (const [digit, letter] of ['0o', '1i', '3e', '4a', '5s', '7t'])
   LEET[Number(digit)] = letter?.charCodeAt(0) ?? 0;
 
-/** Whether `text[i]` is an ASCII letter (false outside the text). */
-function asciiLetter(text: string, i: number): boolean {
-  const c = text.charCodeAt(i) | 32;
-  return c >= 97 && c <= 122;
-}
-
 /**
  * Word tokens only, with Cyrillic/Greek look-alikes read as Latin letters (`іgnore` with a Cyrillic і
  * is `ignore`), and with `leet` digits next to a letter as letters too (`1gn0r3 4ll pr10r 1nstruct10ns`;
- * not the 1 of "Step 1"): the phrase
- * matcher's second look at a text whose scan reported confusables or that spells words with digits.
+ * not the 1 of "Step 1"): the phrase matcher's second look at a text whose scan reported confusables or
+ * that spells words with digits.
  */
 export function foldedTokens(text: string, leet = false): Tokens {
   const len = text.length;
@@ -471,7 +468,12 @@ export function foldedTokens(text: string, leet = false): Tokens {
     if (c >= 0x80) {
       if (isInvisible(c)) continue;
       c = foldOf(c) || c;
-    } else if (leet && c >= 48 && c <= 57 && (asciiLetter(text, i - 1) || asciiLetter(text, i + 1)))
+    } else if (
+      leet &&
+      c >= 48 &&
+      c <= 57 &&
+      (isAsciiLetter(text.charCodeAt(i - 1)) || isAsciiLetter(text.charCodeAt(i + 1)))
+    )
       c = LEET[c - 48] || c;
     // As scan() reads it: a fourth identical character in a row is dropped.
     if (c === r1 && c === r2 && c === r3) continue;

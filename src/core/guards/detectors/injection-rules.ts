@@ -73,8 +73,10 @@ const OWN = {
   ).split(' '),
 } as const;
 
-/** Phrases that attack the model's instructions: at input (prompt-injection) and in documents. */
-// Negated, an override is a reminder: "don't forget your rules", "n'oubliez pas vos règles".
+/**
+ * Phrases that attack the model's instructions: at input (prompt-injection) and in documents. Negated,
+ * an override is a reminder ("don't forget your instructions", "n'oubliez pas vos consignes").
+ */
 const overridePhrases = [
   phrase('instruction_override', 0.95, OVERRIDE, '$IGNORE ~1 $ALL ~2 $INSTRUCTIONS', {
     notWithin: OWN.notWithin,

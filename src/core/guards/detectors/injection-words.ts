@@ -44,7 +44,7 @@ export const lists: Readonly<Record<string, readonly string[]>> = {
   /** What a jailbroken persona is without, in other languages (English has phrases of its own). */
   LIMITS: (
     'restricciones restrictions restrizioni restrições restricoes einschränkungen beschränkungen filtros ' +
-    'filtres filtre filter filtri limites límites limite limiti limite grenzen regeln reglas règles regras ' +
+    'filtres filtre filter filtri limites límites limite limiti grenzen regeln reglas règles regras ' +
     'regole ограничений правил фильтров цензуры zensur censura censure'
   ).split(' '),
 };

@@ -114,6 +114,10 @@ export interface PromptTerms {
   readonly either: Uint8Array;
 }
 
+/** Where a stem's bit is in `either`: its byte and its bit in the byte. */
+const stemByte = (stem: number): number => (stem >>> 3) & 0x1fff;
+const stemBit = (stem: number): number => 1 << (stem & 7);
+
 const terms = new PromptMemo<PromptTerms>(64, (head) => {
   const rule = new Set<number>();
   const scope = new Set<number>();
@@ -124,8 +128,7 @@ const terms = new PromptMemo<PromptTerms>(64, (head) => {
   }
   for (const s of rule) scope.delete(s);
   const either = new Uint8Array(1 << 13);
-  for (const s of [...rule, ...scope])
-    either[(s >>> 3) & 0x1fff] = (either[(s >>> 3) & 0x1fff] ?? 0) | (1 << (s & 7));
+  for (const s of [...rule, ...scope]) either[stemByte(s)] = (either[stemByte(s)] ?? 0) | stemBit(s);
   return { rule, scope, either };
 });
 
@@ -246,8 +249,7 @@ function meetings(text: string, tokens: Tokens, prompt: PromptTerms): [number, n
       }
     }
     // Neither in the rules nor in the rest (the prompt's stems leave out STOP): as the checks below end.
-    if (length < MIN_WORD || ((prompt.either[(stem >>> 3) & 0x1fff] ?? 0) & (1 << (stem & 7))) === 0)
-      continue;
+    if (length < MIN_WORD || ((prompt.either[stemByte(stem)] ?? 0) & stemBit(stem)) === 0) continue;
     if (STOP.has(stem) || met.includes(stem)) continue;
     if (prompt.rule.has(stem)) rule++;
     else if (prompt.scope.has(stem)) scope++;

@@ -1,3 +1,4 @@
+import { isAsciiLetter } from '../classifier.js';
 import type { Detection, Detector } from '../types.js';
 
 /**
@@ -41,7 +42,6 @@ const confusables = new Set([
   0x0397, 0x0399, 0x039a, 0x039c, 0x039d, 0x039f, 0x03a1, 0x03a4, 0x03a5, 0x03a7,
 ]);
 
-const isAsciiLetter = (c: number): boolean => (c >= 65 && c <= 90) || (c >= 97 && c <= 122);
 const isAsciiAlnum = (c: number): boolean => isAsciiLetter(c) || (c >= 48 && c <= 57);
 /** Letters for word boundaries: ASCII, Latin-1 and extended Latin, Greek, Cyrillic. */
 const isWordLetter = (c: number): boolean =>
